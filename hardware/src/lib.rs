@@ -1,1 +1,7 @@
-//! pos-hardware
+//! `pos-hardware`: one trait per device kind, a driver per transport, a simulator of each.
+//!
+//! Encoding is kept apart from the wire: `escpos` and `zvt` are pure protocol code (bytes in,
+//! bytes out, tested byte for byte); drivers move those bytes over serial, USB or TCP.
+
+pub mod escpos;
+pub mod zvt;

@@ -1,0 +1,1 @@
+//! ESC/POS: encoder, receipt layout, decoder.

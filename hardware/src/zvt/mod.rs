@@ -1,0 +1,1 @@
+//! ZVT (ECR ↔ payment terminal) protocol.
