@@ -1,1 +1,11 @@
-//! pos-api
+//! `pos-api`: the register as an application — the command table, the wire DTOs, the events,
+//! and the generated TypeScript bindings. No Tauri and no WebKit: the desktop shell is a thin
+//! adapter over [`commands::dispatch`], and everything here is tested with plain `cargo test`.
+
+pub mod bindings;
+pub mod commands;
+pub mod dto;
+pub mod events;
+
+pub use commands::{Api, dispatch};
+pub use dto::ApiError;

@@ -1,0 +1,292 @@
+//! Wire types between the register and the UI. They are *not* the domain types: the domain can
+//! change shape without breaking the screen, and every field here is something a screen shows.
+//! TypeScript declarations are generated from these (see `bindings`), so the UI never
+//! hand-writes a payload type.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use ts_rs::TS;
+
+/// An amount in minor units with its ISO currency code ("EUR", "JPY", "USD").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct MoneyDto {
+    pub minor: i64,
+    pub currency: String,
+}
+
+impl From<pos_core::Money> for MoneyDto {
+    fn from(m: pos_core::Money) -> Self {
+        MoneyDto {
+            minor: m.minor,
+            currency: m.currency.code().to_owned(),
+        }
+    }
+}
+
+/// An error as the cashier will see it: `code` picks the message in the UI's language,
+/// `params` fill it in, `message` is the English fallback for logs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, thiserror::Error)]
+#[serde(rename_all = "camelCase")]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+    pub params: BTreeMap<String, String>,
+}
+
+impl ApiError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            code: code.to_owned(),
+            message: message.into(),
+            params: BTreeMap::new(),
+        }
+    }
+    pub fn with(mut self, key: &str, value: impl ToString) -> Self {
+        self.params.insert(key.to_owned(), value.to_string());
+        self
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceModeDto {
+    TaxInclusive,
+    TaxExclusive,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreDto {
+    pub name: String,
+    pub address: Vec<String>,
+    pub tax_id: String,
+    /// ISO 3166 alpha-2: "ES", "JP", "US".
+    pub country: String,
+    pub currency: String,
+    /// The store's language: receipts are printed in it.
+    pub locale: String,
+    pub price_mode: PriceModeDto,
+    /// Cash is rounded to this many minor units (1 = no rounding).
+    pub cash_increment: i64,
+    /// Banknote values for quick-cash keys, in minor units, smallest first.
+    pub quick_cash: Vec<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfoDto {
+    pub store: StoreDto,
+    pub terminal_id: String,
+    pub version: String,
+    /// The UI languages available: "en", "es", "ja".
+    pub locales: Vec<String>,
+    /// True when one or more devices are simulators (shows the developer panel).
+    pub simulated_devices: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleDto {
+    Cashier,
+    Manager,
+    Admin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDto {
+    pub id: String,
+    pub name: String,
+    pub role: RoleDto,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionDto {
+    pub user: UserDto,
+    /// Permission codes the user holds ("line_discount", "void_sale", …).
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LineDto {
+    pub id: u32,
+    pub variant_id: String,
+    pub sku: String,
+    /// Product name by language tag.
+    pub names: BTreeMap<String, String>,
+    /// Units, or grams when `by_weight`.
+    pub quantity: i64,
+    pub by_weight: bool,
+    /// Per unit, or per kilogram when `by_weight`.
+    pub unit_price: MoneyDto,
+    pub extended: MoneyDto,
+    /// Line discount plus this line's share of the order discount.
+    pub discount: MoneyDto,
+    pub amount: MoneyDto,
+    pub tax_code: String,
+    /// "21%", "8%".
+    pub tax_label: String,
+    /// Reduced rate: marked ※ in Japan.
+    pub reduced: bool,
+    pub price_overridden: bool,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TaxRowDto {
+    pub code: String,
+    pub label: String,
+    pub reduced: bool,
+    pub net: MoneyDto,
+    pub tax: MoneyDto,
+    pub gross: MoneyDto,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum TenderKindDto {
+    Cash,
+    Card,
+    GiftCard,
+    StoreCredit,
+    Account,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TenderDto {
+    pub kind: TenderKindDto,
+    pub amount: MoneyDto,
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentDto {
+    pub tenders: Vec<TenderDto>,
+    pub paid: MoneyDto,
+    /// Still due, exact.
+    pub remaining: MoneyDto,
+    /// Still due if paid in cash (after cash rounding).
+    pub remaining_cash: MoneyDto,
+    pub change: MoneyDto,
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SaleStageDto {
+    /// Ringing up.
+    Open,
+    /// At the payment screen: scans are refused.
+    Paying,
+}
+
+/// The sale in progress, whole: the screen renders from this alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SaleDto {
+    pub stage: SaleStageDto,
+    pub lines: Vec<LineDto>,
+    /// The line that changed last (the UI selects it).
+    pub last_line_id: Option<u32>,
+    /// Count of units (weighed lines count 1).
+    pub item_count: i64,
+    pub items: MoneyDto,
+    pub discounts: MoneyDto,
+    pub subtotal: MoneyDto,
+    pub taxes: Vec<TaxRowDto>,
+    pub tax_total: MoneyDto,
+    pub total: MoneyDto,
+    pub price_mode: PriceModeDto,
+    pub payment: PaymentDto,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiptPreviewDto {
+    pub receipt_number: String,
+    /// The printed text, line by line, decoded back from the printer bytes.
+    pub lines: Vec<String>,
+    pub width_chars: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CompletedSaleDto {
+    pub sale_id: String,
+    pub receipt_number: String,
+    pub total: MoneyDto,
+    pub paid: MoneyDto,
+    pub change: MoneyDto,
+    pub tenders: Vec<TenderDto>,
+    pub receipt: ReceiptPreviewDto,
+}
+
+/// The answer to a tender: the sale so far and, once it is fully paid, the completed sale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PayResultDto {
+    pub sale: SaleDto,
+    pub completed: Option<CompletedSaleDto>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductDto {
+    pub variant_id: String,
+    pub sku: String,
+    pub names: BTreeMap<String, String>,
+    pub barcode: Option<String>,
+    pub price: MoneyDto,
+    pub tax_label: String,
+    pub reduced: bool,
+    pub by_weight: bool,
+    pub stock: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceStateDto {
+    Ready,
+    Busy,
+    Warning,
+    Error,
+    Offline,
+    NotConfigured,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceStatusDto {
+    /// "printer", "drawer", "scanner", "card_reader", "payment_terminal", "display".
+    pub device: String,
+    pub state: DeviceStateDto,
+    /// A status code the UI translates ("paper_out", "cover_open", "drawer_open", …).
+    pub detail: Option<String>,
+    pub simulated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStatusDto {
+    pub online: bool,
+    /// Sales and other records waiting to reach the web shop.
+    pub queued: i64,
+    /// RFC 3339, UTC.
+    pub last_success: Option<String>,
+    pub conflicts: i64,
+}
+
+/// Everything the status bar shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusDto {
+    pub devices: Vec<DeviceStatusDto>,
+    pub sync: SyncStatusDto,
+}
