@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Starts a throwaway Vendure 3.7 test shop with the POS plugin on 127.0.0.1:$PORT.
+#
+#   PORT=3000 DB=sqlite|postgres N=200 webshop/test-shop/start.sh
+#
+# Installs the plugin's npm dependencies if needed (npm ci), builds the plugin (tsc), creates a
+# fresh database (SQLite file, or a throwaway PostgreSQL cluster on $PGPORT), imports N generated
+# variants (SKUs, EAN-13 barcodes, names, prices, stock, two tax categories), starts the shop,
+# links "Pickup in store" to the store's stock location and creates a terminal credential.
+# Writes $RUN_DIR/server.pid and $RUN_DIR/terminal.json; prints the credential as JSON last.
+# Stop it with stop.sh (same PORT / RUN_DIR).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+plugin=$(cd "$here/../vendure-plugin" && pwd)
+export VENDURE_DISABLE_TELEMETRY=true FAST_SQLITE=1
+export PORT=${PORT:-3000} DB=${DB:-sqlite} N=${N:-200}
+export RUN_DIR=${RUN_DIR:-$here/run-$PORT}
+export PGPORT=${PGPORT:-$((PORT + 2000))} POPULATE_PORT=${POPULATE_PORT:-$((PORT + 100))}
+mkdir -p "$RUN_DIR"
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
+
+"$here/stop.sh" >/dev/null 2>&1 || true
+
+t=$(now)
+if [ ! -d "$plugin/node_modules/@vendure/core" ]; then
+  (cd "$plugin" && npm ci --no-audit --no-fund --loglevel=error) >&2
+fi
+t_install=$(since "$t"); t=$(now)
+if [ ! -f "$plugin/dist/index.js" ] || [ -n "$(find "$plugin/src" -newer "$plugin/dist/index.js" -name '*.ts' | head -1)" ]; then
+  (cd "$plugin" && node_modules/.bin/tsc -p tsconfig.json) >&2
+fi
+t_build=$(since "$t"); t=$(now)
+
+if [ "$DB" = postgres ]; then
+  "$here/pg.sh" start >&2
+else
+  rm -f "$RUN_DIR"/vendure.sqlite*
+fi
+node "$here/gen-catalog.js" "$N" > "$RUN_DIR/products.csv"
+node "$here/populate.js" "$RUN_DIR/products.csv" > "$RUN_DIR/populate.log" 2>&1 || { cat "$RUN_DIR/populate.log" >&2; exit 1; }
+t_populate=$(since "$t"); t=$(now)
+
+node "$here/server.js" > "$RUN_DIR/server.log" 2>&1 &
+echo $! > "$RUN_DIR/server.pid"
+for _ in $(seq 1 240); do
+  curl -sf -o /dev/null "http://127.0.0.1:$PORT/health" && break
+  kill -0 "$(cat "$RUN_DIR/server.pid")" 2>/dev/null || break
+  sleep 0.25
+done
+curl -sf -o /dev/null "http://127.0.0.1:$PORT/health" || { cat "$RUN_DIR/server.log" >&2; exit 1; }
+t_start=$(since "$t"); t=$(now)
+node "$here/setup.js" --url "http://127.0.0.1:$PORT" > "$RUN_DIR/setup.out" 2>&1 || { cat "$RUN_DIR/setup.out" >&2; exit 1; }
+t_setup=$(since "$t")
+echo "vendure ($DB, $N variants) up on 127.0.0.1:$PORT pid $(cat "$RUN_DIR/server.pid"); install ${t_install}s build ${t_build}s populate ${t_populate}s start ${t_start}s setup ${t_setup}s" >&2
+cat "$RUN_DIR/terminal.json"; echo

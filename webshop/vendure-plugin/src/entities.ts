@@ -1,0 +1,140 @@
+/**
+ * The plugin's own tables.
+ *
+ * Invariants:
+ * - `PosChange` is append-only; its autoincrement id is the change-feed cursor. Rows are never
+ *   updated or deleted, so a cursor always means "everything after this point".
+ * - `PosOperation` holds one row per (kind, idempotencyKey): the first result of an idempotent
+ *   stock write or hand-over. Its unique index is what makes concurrent repeats safe.
+ * - `PosStockConflict` rows are never dropped: a resolved conflict keeps its data plus the resolution.
+ */
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+export type PosChangeKind = 'VARIANT' | 'STOCK' | 'ORDER';
+
+@Entity('pos_change')
+export class PosChange {
+    @PrimaryGeneratedColumn()
+    id: number;
+
+    @Column({ type: 'varchar', length: 16 })
+    kind: PosChangeKind;
+
+    @Column({ type: 'varchar', length: 64 })
+    entityId: string;
+
+    @Column({ type: 'bigint', transformer: { to: (v: number) => v, from: (v: string | number) => Number(v) } })
+    atMs: number;
+}
+
+@Entity('pos_operation')
+@Index(['kind', 'idempotencyKey'], { unique: true })
+export class PosOperation {
+    @PrimaryGeneratedColumn()
+    id: number;
+
+    @Column({ type: 'varchar', length: 32 })
+    kind: string;
+
+    @Column({ type: 'varchar', length: 128 })
+    idempotencyKey: string;
+
+    @Column({ type: 'varchar', length: 255, nullable: true })
+    sku: string | null;
+
+    @Column({ type: 'varchar', length: 32, nullable: true })
+    reason: string | null;
+
+    @Column({ type: 'text', nullable: true })
+    note: string | null;
+
+    /** JSON of the first result, returned verbatim to every repeat. Empty while the first call runs. */
+    @Column({ type: 'text', default: '' })
+    result: string;
+
+    @CreateDateColumn()
+    createdAt: Date;
+}
+
+@Entity('pos_stock_conflict')
+export class PosStockConflict {
+    @PrimaryGeneratedColumn()
+    id: number;
+
+    /** The POS sale that caused it, or null for a stock adjustment. */
+    @Index()
+    @Column({ type: 'varchar', length: 64, nullable: true })
+    saleId: string | null;
+
+    @Column({ type: 'varchar', length: 64, nullable: true })
+    terminalId: string | null;
+
+    @Column({ type: 'varchar', length: 255 })
+    sku: string;
+
+    @Column({ type: 'varchar', length: 32, nullable: true })
+    variantId: string | null;
+
+    @Column({ type: 'varchar', length: 32, nullable: true })
+    locationId: string | null;
+
+    /** INSUFFICIENT_STOCK or UNKNOWN_SKU. */
+    @Column({ type: 'varchar', length: 32 })
+    reason: string;
+
+    @Column({ type: 'int' })
+    requested: number;
+
+    /** Sellable (stockOnHand − stockAllocated) at the location just before this sale; null for an unknown SKU. */
+    @Column({ type: 'int', nullable: true })
+    availableBefore: number | null;
+
+    @Column({ type: 'varchar', length: 40 })
+    at: string;
+
+    @Column({ type: 'varchar', length: 40, nullable: true })
+    resolvedAt: string | null;
+
+    @Column({ type: 'text', nullable: true })
+    resolution: string | null;
+}
+
+@Entity('pos_terminal')
+export class PosTerminal {
+    @PrimaryGeneratedColumn()
+    id: number;
+
+    @Index({ unique: true })
+    @Column({ type: 'varchar', length: 128 })
+    terminalId: string;
+
+    @Column({ type: 'varchar', length: 255 })
+    name: string;
+
+    @Column({ type: 'varchar', length: 32 })
+    administratorId: string;
+
+    @Index()
+    @Column({ type: 'varchar', length: 32 })
+    userId: string;
+
+    /** The store's stock location; null means the channel's default stock location. */
+    @Column({ type: 'varchar', length: 32, nullable: true })
+    stockLocationId: string | null;
+
+    @CreateDateColumn()
+    createdAt: Date;
+}
+
+@Entity('pos_setting')
+export class PosSetting {
+    @PrimaryGeneratedColumn()
+    id: number;
+
+    @Index({ unique: true })
+    @Column({ type: 'varchar', length: 64 })
+    name: string;
+
+    @Column({ type: 'text' })
+    value: string;
+}
