@@ -1,0 +1,709 @@
+/**
+ * An in-browser fake of the register, with the same `Backend` interface as the Tauri one. It is
+ * a test double for the UI tests and the browser demo, not the product: it mirrors the rules of
+ * the Rust register (pos-core) closely enough that the screens can be exercised honestly —
+ * GTIN check digits, variable-measure labels, quantity limits, tax per rate rounded once per
+ * rate, cash settlement with change, PIN lockout — and keeps everything in memory.
+ *
+ * Invariant: a refused command changes nothing (every mutation is applied to a copy first).
+ */
+import type {
+  AppInfoDto,
+  ApiError,
+  CompletedSaleDto,
+  Events,
+  LineDto,
+  MoneyDto,
+  PayResultDto,
+  ProductDto,
+  ReceiptPreviewDto,
+  RoleDto,
+  SaleDto,
+  SessionDto,
+  StatusDto,
+  TaxRowDto,
+  TenderDto,
+  TenderKindDto,
+} from '../bindings';
+import { apiError } from '../errors';
+import { formatDate, formatMinor, formatTime } from '../format';
+import { checkGtin, ean13, isGtinShaped } from '../gtin';
+import type { Backend } from './backend';
+import { buildCatalog, STORES, type FakeProduct, type StoreKind, type StoreSetup } from './fake-catalog';
+
+export { FIXTURE_BARCODES } from './fake-catalog';
+
+/** Limits of pos-core's cart. */
+export const MAX_UNITS = 9_999;
+export const MAX_GRAMS = 100_000;
+export const MAX_LINES = 500;
+export const MAX_MINOR = 10_000_000_000_000;
+export const PIN_TRIES = 5;
+export const LOCK_MS = 5 * 60 * 1000;
+
+export interface FakeOptions {
+  store: StoreKind;
+  products: number;
+  /** Simulated IPC latency per command, ms. */
+  latencyMs: number;
+  terminalId: string;
+  simulatedDevices: boolean;
+  /** The clock (tests may pin it). */
+  now: () => Date;
+}
+
+export function fakeOptionsFromUrl(search: string): Partial<FakeOptions> {
+  const q = new URLSearchParams(search);
+  const o: Partial<FakeOptions> = {};
+  if (q.get('store') === 'jp') o.store = 'jp';
+  const n = Number(q.get('products'));
+  if (Number.isInteger(n) && n > 0) o.products = Math.min(n, 200_000);
+  const l = Number(q.get('latency'));
+  if (Number.isFinite(l) && l > 0) o.latencyMs = l;
+  if (q.get('devices') === 'real') o.simulatedDevices = false;
+  return o;
+}
+
+const USERS: { id: string; name: string; pin: string; role: RoleDto }[] = [
+  { id: 'u-ana', name: 'Ana', pin: '1234', role: 'cashier' },
+  { id: 'u-marta', name: 'Marta', pin: '9999', role: 'manager' },
+  { id: 'u-admin', name: 'Admin', pin: '0000', role: 'admin' },
+];
+
+const ALL_PERMISSIONS = [
+  'sell', 'line_discount', 'order_discount', 'price_override', 'void_line', 'void_sale',
+  'no_sale', 'refund', 'cash_in_out', 'end_of_day', 'manage_users', 'manage_settings',
+];
+
+function permissionsOf(role: RoleDto): string[] {
+  if (role === 'admin') return ALL_PERMISSIONS;
+  if (role === 'manager') return ALL_PERMISSIONS.filter((p) => p !== 'manage_users' && p !== 'manage_settings');
+  return ['sell', 'void_line'];
+}
+
+/** Variable-measure prefixes as in pos-core's default rules: 20–24 price, 02 and 25–29 grams. */
+function readEmbedded(code: string): { lookup: string; kind: 'price' | 'grams'; value: number } | null {
+  if (code.length !== 13) return null;
+  const p2 = code.slice(0, 2);
+  const n = Number(p2);
+  if (p2 !== '02' && !(n >= 20 && n <= 29)) return null;
+  return {
+    lookup: ean13(code.slice(0, 7) + '00000'),
+    kind: p2 === '02' || n >= 25 ? 'grams' : 'price',
+    value: Number(code.slice(7, 12)),
+  };
+}
+
+/** Rounds a / b (b > 0, both non-negative integers) half up or down. */
+function divRound(a: number, b: number, mode: 'half_up' | 'down'): number {
+  const q = Math.floor(a / b);
+  const r = a - q * b;
+  if (mode === 'down') return q;
+  return r * 2 >= b ? q + 1 : q;
+}
+
+interface Line {
+  id: number;
+  product: FakeProduct;
+  /** Units, or grams when by weight. */
+  quantity: number;
+  /** Price-embedded labels carry the line's amount. */
+  embeddedAmount: number | null;
+}
+
+interface SaleState {
+  stage: 'open' | 'paying';
+  lines: Line[];
+  lastLineId: number | null;
+  nextLineId: number;
+  tenders: { kind: TenderKindDto; amount: number }[];
+}
+
+function emptySale(): SaleState {
+  return { stage: 'open', lines: [], lastLineId: null, nextLineId: 1, tenders: [] };
+}
+
+function cloneSale(s: SaleState): SaleState {
+  return { ...s, lines: s.lines.map((l) => ({ ...l })), tenders: s.tenders.map((t) => ({ ...t })) };
+}
+
+type Handlers = { [K in keyof Events]: Set<(p: Events[K]) => void> };
+
+export class FakeRegister implements Backend {
+  readonly opts: FakeOptions;
+  readonly setup: StoreSetup;
+  readonly catalog: FakeProduct[];
+  private byBarcode = new Map<string, FakeProduct>();
+  private bySku = new Map<string, FakeProduct>();
+  private byId = new Map<string, FakeProduct>();
+  private sale: SaleState = emptySale();
+  private sessionUser: (typeof USERS)[number] | null = null;
+  private failedPins = 0;
+  private lockedUntil: Date | null = null;
+  private receiptSeq = 0;
+  private last: ReceiptPreviewDto | null = null;
+  private statusState: StatusDto;
+  private handlers: Handlers = { sale_changed: new Set(), scan_rejected: new Set(), status_changed: new Set() };
+
+  constructor(opts: Partial<FakeOptions> = {}) {
+    this.opts = {
+      store: 'es',
+      products: 300,
+      latencyMs: 0,
+      terminalId: 'T02',
+      simulatedDevices: true,
+      now: () => new Date(),
+      ...opts,
+    };
+    this.setup = STORES[this.opts.store];
+    this.catalog = buildCatalog(this.opts.store, this.opts.products);
+    for (const p of this.catalog) {
+      this.byBarcode.set(p.barcode, p);
+      this.bySku.set(p.sku.toUpperCase(), p);
+      this.byId.set(p.variantId, p);
+    }
+    const sim = this.opts.simulatedDevices;
+    this.statusState = {
+      devices: [
+        { device: 'printer', state: 'ready', detail: null, simulated: sim },
+        { device: 'drawer', state: 'ready', detail: 'drawer_closed', simulated: sim },
+        { device: 'scanner', state: 'ready', detail: null, simulated: sim },
+      ],
+      sync: { online: true, queued: 0, lastSuccess: null, conflicts: 0 },
+    };
+  }
+
+  // ---- plumbing -------------------------------------------------------------------------
+
+  private get currency(): string {
+    return this.setup.store.currency;
+  }
+
+  private money(minor: number): MoneyDto {
+    return { minor, currency: this.currency };
+  }
+
+  private async answer<T>(f: () => T): Promise<T> {
+    if (this.opts.latencyMs > 0) await new Promise((r) => setTimeout(r, this.opts.latencyMs));
+    return f();
+  }
+
+  private emit<K extends keyof Events>(event: K, payload: Events[K]): void {
+    for (const h of this.handlers[event]) (h as (p: Events[K]) => void)(payload);
+  }
+
+  on<K extends keyof Events>(event: K, handler: (payload: Events[K]) => void): () => void {
+    const set = this.handlers[event] as Set<(p: Events[K]) => void>;
+    set.add(handler);
+    return () => set.delete(handler);
+  }
+
+  private requireSession(): void {
+    if (!this.sessionUser) throw apiError('auth.required', 'not logged in');
+  }
+
+  private requireOpen(): void {
+    this.requireSession();
+    if (this.sale.stage === 'paying') {
+      throw apiError('sale.payment_in_progress', 'the sale is at the payment step');
+    }
+  }
+
+  /** Applies a change to a copy, validates the totals, then commits it. */
+  private mutate(f: (s: SaleState) => void): SaleDto {
+    const copy = cloneSale(this.sale);
+    f(copy);
+    const dto = this.saleDto(copy); // throws cart.overflow before anything is committed
+    this.sale = copy;
+    return dto;
+  }
+
+  // ---- pricing --------------------------------------------------------------------------
+
+  private lineAmount(l: Line): number {
+    if (l.embeddedAmount !== null) return l.embeddedAmount;
+    if (l.product.byWeight) return divRound(l.product.price * l.quantity, 1000, 'half_up');
+    return l.product.price * l.quantity;
+  }
+
+  private lineDto(l: Line): LineDto {
+    const amount = this.lineAmount(l);
+    return {
+      id: l.id,
+      variantId: l.product.variantId,
+      sku: l.product.sku,
+      names: { ...l.product.names },
+      quantity: l.quantity,
+      byWeight: l.product.byWeight,
+      unitPrice: this.money(l.product.price),
+      extended: this.money(amount),
+      discount: this.money(0),
+      amount: this.money(amount),
+      taxCode: l.product.tax.code,
+      taxLabel: l.product.tax.label,
+      reduced: l.product.tax.reduced,
+      priceOverridden: false,
+      note: null,
+    };
+  }
+
+  private taxRows(s: SaleState): TaxRowDto[] {
+    const by = new Map<string, { rate: FakeProduct['tax']; gross: number }>();
+    for (const l of s.lines) {
+      const e = by.get(l.product.tax.code) ?? { rate: l.product.tax, gross: 0 };
+      e.gross += this.lineAmount(l);
+      by.set(l.product.tax.code, e);
+    }
+    return [...by.values()]
+      .sort((a, b) => b.rate.bps - a.rate.bps || a.rate.code.localeCompare(b.rate.code))
+      .map(({ rate, gross }) => {
+        // Tax-inclusive prices: tax = gross × r / (1 + r), rounded once per rate.
+        const tax = divRound(gross * rate.bps, 10_000 + rate.bps, this.setup.taxRounding);
+        return {
+          code: rate.code,
+          label: rate.label,
+          reduced: rate.reduced,
+          net: this.money(gross - tax),
+          tax: this.money(tax),
+          gross: this.money(gross),
+        };
+      });
+  }
+
+  private roundCash(minor: number): number {
+    const inc = this.setup.store.cashIncrement;
+    return inc <= 1 ? minor : divRound(minor, inc, 'half_up') * inc;
+  }
+
+  private settlement(s: SaleState, total: number) {
+    const nonCash = s.tenders.filter((t) => t.kind !== 'cash').reduce((a, t) => a + t.amount, 0);
+    const cash = s.tenders.filter((t) => t.kind === 'cash').reduce((a, t) => a + t.amount, 0);
+    const dueByCash = this.roundCash(Math.max(0, total - nonCash));
+    const remaining = Math.max(0, total - nonCash - cash);
+    const remainingCash = Math.max(0, dueByCash - cash);
+    const change = Math.max(0, cash - dueByCash);
+    const complete = total > 0 && (remaining === 0 || (cash > 0 && remainingCash === 0));
+    return { paid: nonCash + cash, remaining, remainingCash, change, complete };
+  }
+
+  private saleDto(s: SaleState): SaleDto {
+    const lines = s.lines.map((l) => this.lineDto(l));
+    const items = lines.reduce((a, l) => a + l.amount.minor, 0);
+    if (items > MAX_MINOR) throw apiError('cart.overflow', 'amount out of range');
+    const taxes = this.taxRows(s);
+    const taxTotal = taxes.reduce((a, r) => a + r.tax.minor, 0);
+    const st = this.settlement(s, items);
+    const tenders: TenderDto[] = s.tenders.map((t) => ({ kind: t.kind, amount: this.money(t.amount), reference: null }));
+    return {
+      stage: s.stage,
+      lines,
+      lastLineId: s.lastLineId,
+      itemCount: s.lines.reduce((a, l) => a + (l.product.byWeight ? 1 : l.quantity), 0),
+      items: this.money(items),
+      discounts: this.money(0),
+      subtotal: this.money(items),
+      taxes,
+      taxTotal: this.money(taxTotal),
+      total: this.money(items),
+      priceMode: this.setup.store.priceMode,
+      payment: {
+        tenders,
+        paid: this.money(st.paid),
+        remaining: this.money(st.remaining),
+        remainingCash: this.money(st.remainingCash),
+        change: this.money(st.change),
+        complete: st.complete,
+      },
+    };
+  }
+
+  private productDto(p: FakeProduct): ProductDto {
+    return {
+      variantId: p.variantId,
+      sku: p.sku,
+      names: { ...p.names },
+      barcode: p.barcode,
+      price: this.money(p.price),
+      taxLabel: p.tax.label,
+      reduced: p.tax.reduced,
+      byWeight: p.byWeight,
+      stock: p.stock,
+    };
+  }
+
+  /** Adds units (or a weighed/priced label) of a product; merges units into its open line. */
+  private addToSale(p: FakeProduct, grams: number | null, embeddedAmount: number | null): SaleDto {
+    return this.mutate((s) => {
+      if (p.byWeight && grams === null && embeddedAmount === null) {
+        throw apiError('cart.needs_weight', 'this product is sold by weight');
+      }
+      if (grams !== null && (grams < 1 || grams > MAX_GRAMS)) {
+        throw apiError('cart.weight_out_of_range', `weight must be between 1 g and ${MAX_GRAMS} g`, { max: MAX_GRAMS });
+      }
+      const existing = !p.byWeight ? s.lines.find((l) => l.product.variantId === p.variantId) : undefined;
+      if (existing) {
+        if (existing.quantity + 1 > MAX_UNITS) {
+          throw apiError('cart.quantity_out_of_range', `quantity must be between 1 and ${MAX_UNITS}`, { max: MAX_UNITS });
+        }
+        existing.quantity += 1;
+        s.lastLineId = existing.id;
+        return;
+      }
+      if (s.lines.length >= MAX_LINES) {
+        throw apiError('cart.too_many_lines', `the sale already has ${MAX_LINES} lines`, { max: MAX_LINES });
+      }
+      const id = s.nextLineId++;
+      s.lines.push({ id, product: p, quantity: grams ?? 1, embeddedAmount });
+      s.lastLineId = id;
+    });
+  }
+
+  private scanNow(raw: string): SaleDto {
+    this.requireOpen();
+    const code = raw.trim();
+    if (!code) throw apiError('scan.empty', 'barcode is empty');
+    if (isGtinShaped(code)) {
+      const c = checkGtin(code);
+      if (!c.ok) {
+        throw apiError('scan.check_digit', `wrong check digit: expected ${c.expected}, scanned ${c.found}`, {
+          expected: c.expected,
+          found: c.found,
+        });
+      }
+      const emb = readEmbedded(code);
+      if (emb) {
+        const p = this.byBarcode.get(emb.lookup);
+        if (!p) throw apiError('scan.unknown_code', `unknown code ${code}`, { code });
+        if (emb.kind === 'grams') return this.addToSale(p, emb.value, null);
+        return this.addToSale(p, p.byWeight ? 1 : null, emb.value);
+      }
+    }
+    const p = this.byBarcode.get(code) ?? this.bySku.get(code.toUpperCase());
+    if (!p) throw apiError('scan.unknown_code', `unknown code ${code}`, { code });
+    return this.addToSale(p, null, null);
+  }
+
+  // ---- receipts -------------------------------------------------------------------------
+
+  private receipt(s: SaleState, number: string, cashier: string, at: Date, change: number): ReceiptPreviewDto {
+    const W = 42;
+    const st = this.setup.store;
+    const lang = st.locale === 'ja' ? 'ja' : 'es';
+    const jp = st.country === 'JP';
+    const m = (minor: number) => formatMinor(minor, this.currency, jp ? 'en' : 'es');
+    const lines: string[] = [];
+    const center = (t: string) => ' '.repeat(Math.max(0, Math.floor((W - width(t)) / 2))) + t;
+    const row = (l: string, r: string) => l + ' '.repeat(Math.max(1, W - width(l) - width(r))) + r;
+    const rule = '-'.repeat(W);
+    lines.push(center(st.name));
+    for (const a of st.address) lines.push(center(a));
+    lines.push(center(jp ? `登録番号 ${st.taxId}` : `NIF ${st.taxId}`));
+    lines.push(rule);
+    lines.push(row(jp ? '領収書' : 'FACTURA SIMPLIFICADA', number));
+    lines.push(row(`${formatDate(at, lang)} ${formatTime(at, lang)}`, jp ? `レジ ${this.opts.terminalId}` : `Caja ${this.opts.terminalId}`));
+    lines.push(jp ? `担当 ${cashier}` : `Le atendió: ${cashier}`);
+    lines.push(rule);
+    for (const l of s.lines) {
+      const name = l.product.names[lang] + (jp && l.product.tax.reduced ? ' ※' : '');
+      const amount = this.lineAmount(l);
+      if (l.product.byWeight) {
+        lines.push(row(name, m(amount)));
+        lines.push(`  ${(l.quantity / 1000).toFixed(3).replace('.', jp ? '.' : ',')} kg x ${m(l.product.price)}/kg`);
+      } else if (l.quantity !== 1) {
+        lines.push(row(`${l.quantity} x ${name}`, m(amount)));
+        lines.push(`  ${m(l.product.price)}`);
+      } else {
+        lines.push(row(name, m(amount)));
+      }
+    }
+    lines.push(rule);
+    const rows = this.taxRows(s);
+    const total = s.lines.reduce((a, l) => a + this.lineAmount(l), 0);
+    lines.push(row(jp ? '合計' : 'TOTAL', m(total)));
+    if (jp) {
+      for (const r of rows) {
+        lines.push(row(`(${r.label}対象 ${m(r.gross.minor)}`, `内消費税 ${m(r.tax.minor)})`));
+      }
+      if (rows.some((r) => r.reduced)) lines.push('※は軽減税率対象');
+    } else {
+      lines.push(row('IVA', 'Base      Cuota'));
+      for (const r of rows) {
+        lines.push(row(`  ${r.label}`, `${m(r.net.minor).padStart(9)} ${m(r.tax.minor).padStart(8)}`));
+      }
+      lines.push('IVA incluido');
+    }
+    lines.push(rule);
+    for (const t of s.tenders) {
+      const label = t.kind === 'cash' ? (jp ? 'お預かり(現金)' : 'Efectivo') : t.kind;
+      lines.push(row(label, m(t.amount)));
+    }
+    lines.push(row(jp ? 'お釣り' : 'Cambio', m(change)));
+    lines.push(rule);
+    lines.push(center(jp ? 'ありがとうございました' : 'Gracias por su compra'));
+    return { receiptNumber: number, lines, widthChars: W };
+  }
+
+  private setStatus(f: (s: StatusDto) => void): void {
+    const next: StatusDto = structuredClone(this.statusState);
+    f(next);
+    this.statusState = next;
+    this.emit('status_changed', structuredClone(next));
+  }
+
+  // ---- commands -------------------------------------------------------------------------
+
+  appInfo(): Promise<AppInfoDto> {
+    return this.answer(() => ({
+      store: structuredClone(this.setup.store),
+      terminalId: this.opts.terminalId,
+      version: '0.1.0-fake',
+      locales: ['en', 'es', 'ja'],
+      simulatedDevices: this.opts.simulatedDevices,
+    }));
+  }
+
+  login(pin: string): Promise<SessionDto> {
+    return this.answer(() => {
+      const now = this.opts.now();
+      if (this.lockedUntil && now < this.lockedUntil) {
+        throw apiError('auth.locked', 'login locked', { until: this.lockedUntil.toISOString() });
+      }
+      const user = USERS.find((u) => u.pin === pin);
+      if (!user) {
+        this.failedPins += 1;
+        if (this.failedPins >= PIN_TRIES) {
+          this.failedPins = 0;
+          this.lockedUntil = new Date(now.getTime() + LOCK_MS);
+          throw apiError('auth.locked', 'too many wrong PINs', { until: this.lockedUntil.toISOString() });
+        }
+        throw apiError('auth.wrong_pin', 'wrong PIN', { attemptsLeft: PIN_TRIES - this.failedPins });
+      }
+      this.failedPins = 0;
+      this.lockedUntil = null;
+      this.sessionUser = user;
+      return this.sessionDto()!;
+    });
+  }
+
+  private sessionDto(): SessionDto | null {
+    const u = this.sessionUser;
+    return u ? { user: { id: u.id, name: u.name, role: u.role }, permissions: permissionsOf(u.role) } : null;
+  }
+
+  logout(): Promise<null> {
+    return this.answer(() => {
+      this.sessionUser = null;
+      return null;
+    });
+  }
+
+  session(): Promise<SessionDto | null> {
+    return this.answer(() => this.sessionDto());
+  }
+
+  currentSale(): Promise<SaleDto> {
+    return this.answer(() => this.saleDto(this.sale));
+  }
+
+  scan(code: string): Promise<SaleDto> {
+    return this.answer(() => this.scanNow(code));
+  }
+
+  addProduct(variantId: string): Promise<SaleDto> {
+    return this.answer(() => {
+      this.requireOpen();
+      const p = this.byId.get(variantId);
+      if (!p) throw apiError('scan.unknown_code', `unknown product ${variantId}`, { code: variantId });
+      return this.addToSale(p, null, null);
+    });
+  }
+
+  searchProducts(query: string, limit: number): Promise<ProductDto[]> {
+    return this.answer(() => {
+      this.requireSession();
+      const q = query.trim().toLowerCase();
+      if (!q) return [];
+      const out: ProductDto[] = [];
+      for (const p of this.catalog) {
+        if (out.length >= limit) break;
+        const hit =
+          p.names.en.toLowerCase().includes(q) ||
+          p.names.es.toLowerCase().includes(q) ||
+          p.names.ja.includes(query.trim()) ||
+          p.sku.toLowerCase().includes(q) ||
+          p.barcode.includes(q);
+        if (hit) out.push(this.productDto(p));
+      }
+      return out;
+    });
+  }
+
+  setQuantity(lineId: number, quantity: number): Promise<SaleDto> {
+    return this.answer(() => {
+      this.requireOpen();
+      return this.mutate((s) => {
+        const l = s.lines.find((x) => x.id === lineId);
+        if (!l) throw apiError('cart.no_such_line', `no line ${lineId}`);
+        if (!Number.isSafeInteger(quantity)) throw apiError('app.bad_request', 'quantity must be an integer');
+        if (l.product.byWeight) {
+          if (quantity < 1 || quantity > MAX_GRAMS) {
+            throw apiError('cart.weight_out_of_range', `weight must be between 1 g and ${MAX_GRAMS} g`, { max: MAX_GRAMS });
+          }
+          l.embeddedAmount = null;
+        } else if (quantity < 1 || quantity > MAX_UNITS) {
+          throw apiError('cart.quantity_out_of_range', `quantity must be between 1 and ${MAX_UNITS}`, { max: MAX_UNITS });
+        }
+        l.quantity = quantity;
+        s.lastLineId = l.id;
+      });
+    });
+  }
+
+  removeLine(lineId: number): Promise<SaleDto> {
+    return this.answer(() => {
+      this.requireOpen();
+      return this.mutate((s) => {
+        const i = s.lines.findIndex((x) => x.id === lineId);
+        if (i < 0) throw apiError('cart.no_such_line', `no line ${lineId}`);
+        s.lines.splice(i, 1);
+        s.lastLineId = s.lines.length ? s.lines[Math.min(i, s.lines.length - 1)].id : null;
+      });
+    });
+  }
+
+  startPayment(): Promise<SaleDto> {
+    return this.answer(() => {
+      this.requireSession();
+      if (this.sale.stage === 'paying') return this.saleDto(this.sale);
+      if (this.sale.lines.length === 0) throw apiError('sale.empty', 'the sale is empty');
+      return this.mutate((s) => {
+        s.stage = 'paying';
+      });
+    });
+  }
+
+  cancelPayment(): Promise<SaleDto> {
+    return this.answer(() => {
+      this.requireSession();
+      if (this.sale.tenders.length > 0) {
+        const paid = this.sale.tenders.reduce((a, t) => a + t.amount, 0);
+        throw apiError('sale.already_paid', 'part of the sale is paid', { paid });
+      }
+      return this.mutate((s) => {
+        s.stage = 'open';
+      });
+    });
+  }
+
+  pay(kind: TenderKindDto, amount: number): Promise<PayResultDto> {
+    return this.answer(() => {
+      this.requireSession();
+      if (this.sale.stage !== 'paying') throw apiError('sale.not_paying', 'not at the payment step');
+      if (kind !== 'cash') throw apiError('pay.unsupported_tender', `${kind} is not available`, { kind });
+      if (!Number.isSafeInteger(amount) || amount > MAX_MINOR) {
+        throw apiError('pay.amount_out_of_range', 'amount out of range');
+      }
+      if (amount <= 0) throw apiError('pay.non_positive', 'a tender amount must be positive');
+      const next = cloneSale(this.sale);
+      next.tenders.push({ kind, amount });
+      const dto = this.saleDto(next);
+      if (!dto.payment.complete) {
+        this.sale = next;
+        return { sale: dto, completed: null };
+      }
+      // Complete: number the receipt, take stock, queue the sale for the web shop.
+      this.receiptSeq += 1;
+      const number = `${this.opts.terminalId}-${String(this.receiptSeq).padStart(6, '0')}`;
+      const at = this.opts.now();
+      const receipt = this.receipt(next, number, this.sessionUser!.name, at, dto.payment.change.minor);
+      for (const l of next.lines) l.product.stock -= l.product.byWeight ? 0 : l.quantity;
+      const completed: CompletedSaleDto = {
+        saleId: `sale-${this.receiptSeq}`,
+        receiptNumber: number,
+        total: dto.total,
+        paid: dto.payment.paid,
+        change: dto.payment.change,
+        tenders: dto.payment.tenders,
+        receipt,
+      };
+      this.last = receipt;
+      this.sale = emptySale();
+      const fresh = this.saleDto(this.sale);
+      this.afterSale(next.tenders.some((t) => t.kind === 'cash'));
+      return { sale: fresh, completed };
+    });
+  }
+
+  /** Drawer opens for cash; the sale waits in the outbox until the (simulated) sync runs. */
+  private afterSale(cash: boolean): void {
+    this.setStatus((s) => {
+      s.sync.queued += 1;
+      const drawer = s.devices.find((d) => d.device === 'drawer');
+      if (cash && drawer) drawer.detail = 'drawer_open';
+    });
+    setTimeout(() => {
+      this.setStatus((s) => {
+        s.sync.queued = Math.max(0, s.sync.queued - 1);
+        s.sync.lastSuccess = this.opts.now().toISOString();
+        const drawer = s.devices.find((d) => d.device === 'drawer');
+        if (drawer) drawer.detail = 'drawer_closed';
+      });
+    }, 3000);
+  }
+
+  lastReceipt(): Promise<ReceiptPreviewDto | null> {
+    return this.answer(() => (this.last ? structuredClone(this.last) : null));
+  }
+
+  status(): Promise<StatusDto> {
+    return this.answer(() => structuredClone(this.statusState));
+  }
+
+  simulateScan(code: string): Promise<null> {
+    return this.answer(() => {
+      if (!this.opts.simulatedDevices) throw apiError('device.unavailable', 'no simulated scanner');
+      // The device path: the result arrives as an event, like a real scanner's would.
+      setTimeout(() => {
+        try {
+          this.emit('sale_changed', this.scanNow(code));
+        } catch (e) {
+          this.emit('scan_rejected', e as ApiError);
+        }
+      }, 0);
+      return null;
+    });
+  }
+
+  // ---- test and demo hooks (not part of Backend) ------------------------------------------
+
+  /** Simulates a device state change (for the developer panel and issue 3's simulators). */
+  setDevice(device: string, state: StatusDto['devices'][number]['state'], detail: string | null): void {
+    this.setStatus((s) => {
+      const d = s.devices.find((x) => x.device === device);
+      if (d) {
+        d.state = state;
+        d.detail = detail;
+      } else s.devices.push({ device, state, detail, simulated: true });
+    });
+  }
+
+  setOnline(online: boolean): void {
+    this.setStatus((s) => {
+      s.sync.online = online;
+    });
+  }
+}
+
+/** Display columns of a string on a receipt: CJK and full-width characters take two. */
+export function width(s: string): number {
+  let w = 0;
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    w += (c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0xa4cf) || (c >= 0xac00 && c <= 0xd7a3) ||
+      (c >= 0xf900 && c <= 0xfaff) || (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) ||
+      (c >= 0xffe0 && c <= 0xffe6) || c === 0x203b
+      ? 2
+      : 1;
+  }
+  return w;
+}

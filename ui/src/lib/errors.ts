@@ -1,0 +1,56 @@
+/**
+ * Error codes the register sends as `ApiError.code`. Every code here must have a message in
+ * every UI language (the i18n catalogs are type-checked against this list), saying what to do
+ * next. Params named in the comments arrive in `ApiError.params` as strings.
+ */
+import type { ApiError } from './bindings';
+
+export const ERROR_CODES = [
+  'auth.wrong_pin', // {attemptsLeft}
+  'auth.locked', // {until} RFC 3339
+  'auth.required',
+  'auth.forbidden',
+  'scan.unknown_code', // {code}
+  'scan.check_digit', // {expected, found}
+  'scan.empty',
+  'scan.not_logged_in',
+  'cart.quantity_out_of_range', // {max}
+  'cart.weight_out_of_range', // {max}
+  'cart.needs_weight',
+  'cart.not_by_weight',
+  'cart.no_such_line',
+  'cart.too_many_lines', // {max}
+  'cart.overflow',
+  'sale.payment_in_progress',
+  'sale.empty',
+  'sale.not_paying',
+  'sale.already_paid', // {paid}
+  'pay.insufficient', // {remaining}
+  'pay.non_positive',
+  'pay.non_cash_overpaid',
+  'pay.unsupported_tender', // {kind}
+  'pay.amount_out_of_range',
+  'device.unavailable',
+  'app.bad_request',
+  'app.internal',
+  'app.unknown_command',
+  'app.unreachable',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Turns whatever a call threw into an ApiError (Tauri rejects with the object itself). */
+export function toApiError(e: unknown): ApiError {
+  if (e && typeof e === 'object' && 'code' in e && typeof (e as ApiError).code === 'string') {
+    const a = e as Partial<ApiError>;
+    return { code: a.code!, message: a.message ?? '', params: a.params ?? {} };
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return { code: 'app.unreachable', message, params: {} };
+}
+
+export function apiError(code: ErrorCode, message: string, params: Record<string, string | number> = {}): ApiError {
+  const p: Record<string, string> = {};
+  for (const [k, v] of Object.entries(params)) p[k] = String(v);
+  return { code, message, params: p };
+}
