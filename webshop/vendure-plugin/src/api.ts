@@ -9,7 +9,7 @@ import { In } from 'typeorm';
 
 import { CatalogProjection } from './catalog';
 import { ChangeLog } from './change-log';
-import { PosStockConflict } from './entities';
+import { PosStockConflict, PosTerminal } from './entities';
 import { OrderProjection } from './orders';
 import { posTerminalPermission } from './permission';
 import { SaleRecorder } from './sale';
@@ -147,7 +147,7 @@ export const adminSchema = gql`
         posChanges(after: String, limit: Int): PosChangePage!
         posStock(skus: [String!]!, locationId: ID): [PosStock!]!
         posStockConflicts(includeResolved: Boolean): [PosStockConflict!]!
-        posPickups(locationId: ID, includeCollected: Boolean): [PosOrder!]!
+        posPickups(locationId: ID, terminalId: String, includeCollected: Boolean): [PosOrder!]!
         posOrder(code: String!): PosOrder
         posTerminals: [PosTerminalInfo!]!
     }
@@ -250,8 +250,14 @@ export class PosResolver {
 
     @Query()
     @Allow(POS)
-    posPickups(@Ctx() ctx: RequestContext, @Args() args: { locationId?: ID; includeCollected?: boolean }) {
-        return this.orders.pickups(ctx, args.locationId, !!args.includeCollected);
+    async posPickups(@Ctx() ctx: RequestContext, @Args() args: { locationId?: ID; terminalId?: string; includeCollected?: boolean }) {
+        let locationId = args.locationId;
+        if (locationId == null && args.terminalId) {
+            const terminal = await this.connection.getRepository(ctx, PosTerminal).findOne({ where: { terminalId: args.terminalId } });
+            if (!terminal) throw new UserInputError(`Unknown terminal ${args.terminalId}`);
+            locationId = terminal.stockLocationId ?? undefined;
+        }
+        return this.orders.pickups(ctx, locationId, !!args.includeCollected);
     }
 
     @Query()

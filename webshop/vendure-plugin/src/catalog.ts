@@ -64,9 +64,16 @@ export class CatalogProjection {
         private terminals: TerminalDirectory,
     ) {}
 
-    /** Count of live variants in the channel (the import's progress-bar total). */
+    private readonly counts = new Map<string, { value: number; until: number }>();
+
+    /** Count of live variants in the channel (the import's progress-bar total); cached for 10 s. */
     async count(ctx: RequestContext): Promise<number> {
-        return this.liveIdsQuery(ctx).getCount();
+        const key = String(ctx.channelId);
+        const cached = this.counts.get(key);
+        if (cached && cached.until > Date.now()) return cached.value;
+        const value = await this.liveIdsQuery(ctx).getCount();
+        this.counts.set(key, { value, until: Date.now() + 10_000 });
+        return value;
     }
 
     /** Live variants after `afterId` in id order; `nextAfter` is null on the last page. */

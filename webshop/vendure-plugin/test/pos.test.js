@@ -230,6 +230,8 @@ test('a click-and-collect order appears in Pickups and the feed, and handing it 
   assert.ok(mine, 'the pickup is listed for this store');
   assert.equal(mine.pickup.locationName, 'Store Madrid');
   assert.equal(mine.collected, false);
+  const byTerminal = (await c.superadmin('{ posPickups(terminalId: "till-1") { code } }')).posPickups.map(p => p.code);
+  assert.ok(byTerminal.includes(placed.code), 'the owner can list a terminal\'s pickups by terminal id');
   const feed = (await drainChanges(c, cursor)).items.filter(i => i.kind === 'ORDER' && i.order.code === placed.code);
   assert.equal(feed.length, 1);
   assert.equal(feed[0].order.pickup.locationName, 'Store Madrid', 'the feed shows it as a pickup');
