@@ -1,0 +1,727 @@
+//! Demo data: a catalog of N products with valid EAN-13 barcodes, names in English, Spanish
+//! and Japanese, the country's tax categories, stock at location "main", store settings and
+//! three demo users (Ana 1234 cashier, Marta 9999 manager, Admin 0000 admin).
+//!
+//! Invariants: the same (n, country, seed) always gives the same catalog; SKUs and barcodes
+//! are unique (the barcode body is the country prefix and the product's index); every barcode
+//! has a correct check digit; yen prices are whole yen.
+
+use crate::catalog::{CatalogBatch, LocationRecord, ProductRecord, TaxCategory, VariantRecord};
+use crate::settings::{Country, StoreSettings};
+use crate::users::NewUser;
+use crate::{Result, Store, StoreError};
+use pos_core::auth::Role;
+use pos_core::gtin::ean13_from_body;
+use pos_core::{Currency, Money};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// The stock location the demo fills.
+pub const MAIN_LOCATION: &str = "main";
+
+/// The demo users: (id, name, role, PIN).
+pub const DEMO_USERS: [(&str, &str, Role, &str); 3] = [
+    ("u-ana", "Ana", Role::Cashier, "1234"),
+    ("u-marta", "Marta", Role::Manager, "9999"),
+    ("u-admin", "Admin", Role::Admin, "0000"),
+];
+
+/// Products inserted per transaction.
+const BATCH: usize = 10_000;
+
+/// What a product is, for its tax category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Basic food: ES 4 %, JP 8 %.
+    Staple,
+    /// Other food and soft drinks: ES 10 %, JP 8 %.
+    Food,
+    /// Everything else, alcohol included: ES 21 %, JP 10 %.
+    General,
+}
+
+struct Noun {
+    en: &'static str,
+    es: &'static str,
+    /// Spanish gender, for adjective agreement.
+    fem: bool,
+    ja: &'static str,
+    class: Class,
+    by_weight: bool,
+    /// Price in euro cents per unit (or per kg when by weight); yen and dollars derive from it.
+    cents: i64,
+    sizes: &'static [&'static str],
+}
+
+const LIQUID: &[&str] = &["1L", "500 ml", "2L", "6 x 1L"];
+const PACK: &[&str] = &["200 g", "500 g", "1 kg", "x6"];
+const UNIT: &[&str] = &["", "x2", "x4", "XL"];
+
+macro_rules! noun {
+    ($en:literal, $es:literal, $fem:literal, $ja:literal, $class:ident, $w:literal, $c:literal, $sizes:expr) => {
+        Noun {
+            en: $en,
+            es: $es,
+            fem: $fem,
+            ja: $ja,
+            class: Class::$class,
+            by_weight: $w,
+            cents: $c,
+            sizes: $sizes,
+        }
+    };
+}
+
+const NOUNS: &[Noun] = &[
+    noun!(
+        "Whole milk",
+        "Leche entera",
+        true,
+        "牛乳",
+        Staple,
+        false,
+        109,
+        LIQUID
+    ),
+    noun!(
+        "Skimmed milk",
+        "Leche desnatada",
+        true,
+        "低脂肪牛乳",
+        Staple,
+        false,
+        99,
+        LIQUID
+    ),
+    noun!(
+        "Milk carton",
+        "Brik de leche",
+        false,
+        "牛乳パック",
+        Staple,
+        false,
+        119,
+        LIQUID
+    ),
+    noun!(
+        "White bread",
+        "Pan de molde",
+        false,
+        "食パン",
+        Staple,
+        false,
+        145,
+        UNIT
+    ),
+    noun!(
+        "Eggs",
+        "Huevos",
+        false,
+        "たまご",
+        Staple,
+        false,
+        239,
+        &["x6", "x12", "x24"]
+    ),
+    noun!("Apples", "Manzanas", true, "りんご", Staple, true, 249, &[]),
+    noun!(
+        "Oranges",
+        "Naranjas",
+        true,
+        "オレンジ",
+        Staple,
+        true,
+        189,
+        &[]
+    ),
+    noun!(
+        "Bananas",
+        "Plátanos",
+        false,
+        "バナナ",
+        Staple,
+        true,
+        199,
+        &[]
+    ),
+    noun!(
+        "Tomatoes",
+        "Tomates",
+        false,
+        "トマト",
+        Staple,
+        true,
+        229,
+        &[]
+    ),
+    noun!(
+        "Potatoes",
+        "Patatas",
+        true,
+        "じゃがいも",
+        Staple,
+        true,
+        129,
+        &[]
+    ),
+    noun!(
+        "Manchego cheese",
+        "Queso manchego",
+        false,
+        "マンチェゴチーズ",
+        Staple,
+        true,
+        1890,
+        &[]
+    ),
+    noun!(
+        "Cured ham",
+        "Jamón serrano",
+        false,
+        "生ハム",
+        Food,
+        true,
+        2490,
+        &[]
+    ),
+    noun!(
+        "Chicken breast",
+        "Pechuga de pollo",
+        true,
+        "鶏むね肉",
+        Food,
+        true,
+        799,
+        &[]
+    ),
+    noun!(
+        "Salmon fillet",
+        "Filete de salmón",
+        false,
+        "サーモン切り身",
+        Food,
+        true,
+        1990,
+        &[]
+    ),
+    noun!("Rice", "Arroz", false, "お米", Staple, false, 179, PACK),
+    noun!("Pasta", "Pasta", true, "パスタ", Staple, false, 119, PACK),
+    noun!(
+        "Olive oil",
+        "Aceite de oliva",
+        false,
+        "オリーブオイル",
+        Staple,
+        false,
+        899,
+        LIQUID
+    ),
+    noun!(
+        "Yogurt",
+        "Yogur",
+        false,
+        "ヨーグルト",
+        Food,
+        false,
+        189,
+        &["x4", "x8", "500 g"]
+    ),
+    noun!(
+        "Orange juice",
+        "Zumo de naranja",
+        false,
+        "オレンジジュース",
+        Food,
+        false,
+        229,
+        LIQUID
+    ),
+    noun!(
+        "Mineral water",
+        "Agua mineral",
+        true,
+        "ミネラルウォーター",
+        Food,
+        false,
+        59,
+        LIQUID
+    ),
+    noun!(
+        "Green tea",
+        "Té verde",
+        false,
+        "緑茶",
+        Food,
+        false,
+        149,
+        &["500 ml", "2L", "x20"]
+    ),
+    noun!(
+        "Coffee beans",
+        "Café en grano",
+        false,
+        "コーヒー豆",
+        Food,
+        false,
+        549,
+        PACK
+    ),
+    noun!("Sugar", "Azúcar", false, "砂糖", Food, false, 119, PACK),
+    noun!(
+        "Chocolate",
+        "Chocolate",
+        false,
+        "チョコレート",
+        Food,
+        false,
+        199,
+        &["100 g", "200 g", "x3"]
+    ),
+    noun!(
+        "Cookies",
+        "Galletas",
+        true,
+        "クッキー",
+        Food,
+        false,
+        169,
+        &["200 g", "400 g", "x2"]
+    ),
+    noun!(
+        "Potato chips",
+        "Patatas fritas",
+        true,
+        "ポテトチップス",
+        Food,
+        false,
+        149,
+        &["150 g", "300 g"]
+    ),
+    noun!(
+        "Miso soup",
+        "Sopa de miso",
+        true,
+        "味噌汁",
+        Food,
+        false,
+        249,
+        &["x3", "x8"]
+    ),
+    noun!(
+        "Soy sauce",
+        "Salsa de soja",
+        true,
+        "醤油",
+        Food,
+        false,
+        299,
+        &["500 ml", "1L"]
+    ),
+    noun!(
+        "Red wine",
+        "Vino tinto",
+        false,
+        "赤ワイン",
+        General,
+        false,
+        699,
+        &["750 ml", "1.5L"]
+    ),
+    noun!(
+        "Beer",
+        "Cerveza",
+        true,
+        "ビール",
+        General,
+        false,
+        99,
+        &["330 ml", "x6", "x24"]
+    ),
+    noun!(
+        "Sake",
+        "Sake",
+        false,
+        "日本酒",
+        General,
+        false,
+        1299,
+        &["720 ml", "1.8L"]
+    ),
+    noun!(
+        "Dish soap",
+        "Lavavajillas",
+        false,
+        "食器用洗剤",
+        General,
+        false,
+        249,
+        &["500 ml", "1L"]
+    ),
+    noun!(
+        "Laundry detergent",
+        "Detergente",
+        false,
+        "洗濯洗剤",
+        General,
+        false,
+        799,
+        &["1L", "3L"]
+    ),
+    noun!(
+        "Toothpaste",
+        "Pasta de dientes",
+        true,
+        "歯みがき粉",
+        General,
+        false,
+        259,
+        &["75 ml", "x2"]
+    ),
+    noun!(
+        "Shampoo",
+        "Champú",
+        false,
+        "シャンプー",
+        General,
+        false,
+        399,
+        &["400 ml", "750 ml"]
+    ),
+    noun!(
+        "Batteries",
+        "Pilas",
+        true,
+        "乾電池",
+        General,
+        false,
+        499,
+        &["AA x4", "AAA x4", "AA x12"]
+    ),
+    noun!(
+        "Notebook",
+        "Cuaderno",
+        false,
+        "ノート",
+        General,
+        false,
+        199,
+        &["A4", "A5", "x5"]
+    ),
+    noun!(
+        "Ballpoint pen",
+        "Bolígrafo",
+        false,
+        "ボールペン",
+        General,
+        false,
+        129,
+        &["blue", "black", "x10"]
+    ),
+    noun!(
+        "Paper towels",
+        "Papel de cocina",
+        false,
+        "キッチンペーパー",
+        General,
+        false,
+        279,
+        &["x2", "x4"]
+    ),
+    noun!(
+        "Umbrella",
+        "Paraguas",
+        false,
+        "傘",
+        General,
+        false,
+        1299,
+        &["", "XL"]
+    ),
+];
+
+/// (en, es masculine, es feminine, ja)
+const ADJECTIVES: &[(&str, &str, &str, &str)] = &[
+    ("", "", "", ""),
+    ("Organic", "ecológico", "ecológica", "オーガニック"),
+    ("Premium", "premium", "premium", "プレミアム"),
+    ("Classic", "clásico", "clásica", "定番"),
+    ("Fresh", "fresco", "fresca", "新鮮"),
+    ("Local", "local", "local", "地元産"),
+    ("Light", "ligero", "ligera", "ライト"),
+    ("Family", "familiar", "familiar", "ファミリー"),
+    ("Selected", "selecto", "selecta", "厳選"),
+    ("Value", "económico", "económica", "お得な"),
+];
+
+const BRANDS: &[&str] = &[
+    "Alba", "Brisa", "Costa", "Delta", "Fuji", "Hikari", "Sakura", "Sol", "Luna", "Nube", "Oro",
+    "Prado", "Rio", "Sierra", "Tierra", "Umi", "Valle", "Yama", "Zen", "Mar",
+];
+
+fn tax_categories(country: Country) -> Vec<TaxCategory> {
+    let cat = |code: &str, bps: u32, reduced: bool, en: &str, es: &str, ja: &str| TaxCategory {
+        code: code.into(),
+        rate_bps: bps,
+        reduced,
+        names: BTreeMap::from([
+            ("en".to_owned(), en.to_owned()),
+            ("es".to_owned(), es.to_owned()),
+            ("ja".to_owned(), ja.to_owned()),
+        ]),
+    };
+    match country {
+        Country::Es => vec![
+            cat(
+                "ES-IVA-21",
+                2100,
+                false,
+                "VAT 21% (general)",
+                "IVA 21 % (general)",
+                "IVA 21%（標準）",
+            ),
+            cat(
+                "ES-IVA-10",
+                1000,
+                true,
+                "VAT 10% (reduced)",
+                "IVA 10 % (reducido)",
+                "IVA 10%（軽減）",
+            ),
+            cat(
+                "ES-IVA-4",
+                400,
+                true,
+                "VAT 4% (super-reduced)",
+                "IVA 4 % (superreducido)",
+                "IVA 4%（超軽減）",
+            ),
+        ],
+        Country::Jp => vec![
+            cat(
+                "JP-10",
+                1000,
+                false,
+                "Consumption tax 10%",
+                "Impuesto sobre el consumo 10 %",
+                "消費税10%",
+            ),
+            cat(
+                "JP-8",
+                800,
+                true,
+                "Consumption tax 8% (reduced, food)",
+                "Impuesto sobre el consumo 8 % (reducido)",
+                "消費税8%（軽減税率）",
+            ),
+        ],
+        Country::Us => vec![cat(
+            "US-SALES",
+            825,
+            false,
+            "Sales tax 8.25%",
+            "Impuesto sobre ventas 8,25 %",
+            "売上税8.25%",
+        )],
+    }
+}
+
+fn tax_code(country: Country, class: Class) -> &'static str {
+    match (country, class) {
+        (Country::Es, Class::Staple) => "ES-IVA-4",
+        (Country::Es, Class::Food) => "ES-IVA-10",
+        (Country::Es, Class::General) => "ES-IVA-21",
+        (Country::Jp, Class::Staple | Class::Food) => "JP-8",
+        (Country::Jp, Class::General) => "JP-10",
+        (Country::Us, _) => "US-SALES",
+    }
+}
+
+/// The demo store's settings for a country.
+pub fn settings(country: Country) -> StoreSettings {
+    let (name, address, tax_id, locale) = match country {
+        Country::Es => (
+            "Tienda Demo",
+            "Calle Mayor 1, 28013 Madrid",
+            "B12345678",
+            "es-ES",
+        ),
+        Country::Jp => (
+            "デモ商店",
+            "東京都千代田区丸の内1-1-1",
+            "T1234567890123",
+            "ja-JP",
+        ),
+        Country::Us => (
+            "Demo Store",
+            "100 Congress Ave, Austin, TX 78701",
+            "12-3456789",
+            "en-US",
+        ),
+    };
+    StoreSettings {
+        name: name.into(),
+        address: address.into(),
+        tax_id: tax_id.into(),
+        country,
+        currency: country.currency(),
+        locale: locale.into(),
+        tax_policy: country.tax_policy(),
+    }
+}
+
+/// The EAN-13 of the `i`th demo product: a GS1 prefix of the country (84 Spain; 45 or 49
+/// Japan; 07 USA/Canada), then the index, then the check digit.
+pub fn demo_barcode(country: Country, i: usize) -> String {
+    let prefix = match country {
+        Country::Es => "84",
+        Country::Jp if i % 2 == 0 => "49",
+        Country::Jp => "45",
+        Country::Us => "07",
+    };
+    // 10 digits hold 10^10 products; the generator never makes that many.
+    let body = format!("{prefix}{:010}", i % 10_000_000_000);
+    ean13_from_body(&body).unwrap_or(body)
+}
+
+/// The SKU of the `i`th demo product.
+pub fn demo_sku(country: Country, i: usize) -> String {
+    format!("{}-{:07}", country.code(), i)
+}
+
+fn price(country: Country, cents: i64, rng: &mut StdRng) -> Money {
+    // ±25 % around the noun's price, in shelf-price steps.
+    let factor = rng.gen_range(75..=125);
+    match country {
+        Country::Jp => {
+            // About ¥1.6 per euro cent, ending in 8 like Japanese shelf prices.
+            let yen = cents * 16 / 10 * factor / 100;
+            Money::new((yen / 10).max(1) * 10 + 8, Currency::Jpy)
+        }
+        Country::Es | Country::Us => {
+            let c = cents * factor / 100;
+            let c = (c / 10).max(1) * 10 + if rng.gen_bool(0.5) { 9 } else { 5 };
+            Money::new(c, country.currency())
+        }
+    }
+}
+
+/// The `i`th demo product (1-based index `i`).
+fn product(country: Country, i: usize, rng: &mut StdRng) -> ProductRecord {
+    let noun = &NOUNS[rng.gen_range(0..NOUNS.len())];
+    let (en_adj, es_m, es_f, ja_adj) = ADJECTIVES[rng.gen_range(0..ADJECTIVES.len())];
+    let brand = BRANDS[rng.gen_range(0..BRANDS.len())];
+    let size = if noun.sizes.is_empty() {
+        ""
+    } else {
+        noun.sizes[rng.gen_range(0..noun.sizes.len())]
+    };
+    let es_adj = if noun.fem { es_f } else { es_m };
+    let join = |parts: &[&str]| {
+        parts
+            .iter()
+            .filter(|p| !p.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let ja_core = format!("{ja_adj}{}", noun.ja);
+    let names = BTreeMap::from([
+        ("en".to_owned(), join(&[brand, en_adj, noun.en, size])),
+        ("es".to_owned(), join(&[noun.es, es_adj, brand, size])),
+        ("ja".to_owned(), join(&[&ja_core, brand, size])),
+    ]);
+    let stock = if noun.by_weight {
+        rng.gen_range(2_000..=40_000) // grams
+    } else {
+        rng.gen_range(0..=120)
+    };
+    ProductRecord {
+        id: format!("p-{i:07}"),
+        names,
+        description: None,
+        by_weight: noun.by_weight,
+        tax_code: tax_code(country, noun.class).into(),
+        image_url: None,
+        variants: vec![VariantRecord {
+            id: format!("v-{i:07}"),
+            sku: demo_sku(country, i),
+            price: price(country, noun.cents, rng),
+            shop_product_id: None,
+            shop_variant_id: None,
+            barcodes: vec![demo_barcode(country, i)],
+            stock: vec![(MAIN_LOCATION.to_owned(), stock)],
+        }],
+    }
+}
+
+/// What [`generate`] made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoSummary {
+    pub products: usize,
+    pub users_added: usize,
+}
+
+/// Fills the store with demo data: settings, tax categories, location "main", `n_products`
+/// products (ids p-0000001…, SKUs "ES-0000001"…) and the demo users (added only if missing).
+/// Running it again with the same arguments changes nothing.
+pub fn generate(
+    store: &mut Store,
+    n_products: usize,
+    country: Country,
+    seed: u64,
+    now: OffsetDateTime,
+) -> Result<DemoSummary> {
+    store.put_settings(&settings(country))?;
+    store.upsert_catalog(
+        &CatalogBatch {
+            tax_categories: tax_categories(country),
+            locations: vec![LocationRecord {
+                id: MAIN_LOCATION.into(),
+                name: "Shop floor".into(),
+            }],
+            products: Vec::new(),
+        },
+        now,
+    )?;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut start = 1;
+    while start <= n_products {
+        let end = (start + BATCH - 1).min(n_products);
+        let products = (start..=end)
+            .map(|i| product(country, i, &mut rng))
+            .collect();
+        store.upsert_catalog(
+            &CatalogBatch {
+                products,
+                ..CatalogBatch::default()
+            },
+            now,
+        )?;
+        start = end + 1;
+    }
+    let existing: Vec<String> = store.users()?.into_iter().map(|u| u.id).collect();
+    let mut users_added = 0;
+    for (id, name, role, pin) in DEMO_USERS {
+        if existing.iter().any(|e| e == id) {
+            continue;
+        }
+        store
+            .add_user(
+                &NewUser {
+                    id: id.into(),
+                    name: name.into(),
+                    role,
+                    pin: pin.into(),
+                },
+                now,
+            )
+            .map_err(|e| StoreError::Invalid(format!("demo user {name}: {e}")))?;
+        users_added += 1;
+    }
+    Ok(DemoSummary {
+        products: n_products,
+        users_added,
+    })
+}
