@@ -105,7 +105,7 @@ impl Store {
     /// The terminal's most recent sale (for "reprint the last receipt").
     pub fn last_sale(&self, terminal_id: &str) -> Result<Option<CompletedSale>> {
         self.sale_where(
-            "terminal_id = ?1 ORDER BY at DESC, number DESC LIMIT 1",
+            "terminal_id = ?1 ORDER BY at DESC, rowid DESC LIMIT 1",
             [terminal_id],
         )
     }

@@ -14,10 +14,10 @@ use pos_core::auth::Role;
 use rusqlite::{OptionalExtension, params};
 use time::OffsetDateTime;
 
-/// argon2id with 8 MiB of memory, 1 pass, 1 lane. A 4-digit PIN has only 10,000 values, so the
+/// argon2id with 4 MiB of memory, 1 pass, 1 lane. A 4-digit PIN has only 10,000 values, so the
 /// hash cannot make an offline guess slow; it keeps the PIN out of plain sight, and the lockout
 /// is what stops guessing at the terminal.
-pub const PIN_HASH_PARAMS: (u32, u32, u32) = (8 * 1024, 1, 1);
+pub const PIN_HASH_PARAMS: (u32, u32, u32) = (4 * 1024, 1, 1);
 
 fn hasher() -> Argon2<'static> {
     let (m, t, p) = PIN_HASH_PARAMS;
