@@ -56,6 +56,8 @@ class Register {
   receiptView = $state.raw<{ receipt: ReceiptPreviewDto | null } | null>(null);
   devPanel = $state(false);
   loginBusy = $state(false);
+  /** The PIN being entered on the login screen (digits only, never shown). */
+  pin = $state('');
   fatal = $state.raw<ApiError | null>(null);
   private unsubscribe: (() => void)[] = [];
 
@@ -88,8 +90,9 @@ class Register {
         backend.on('status_changed', (s) => (this.status = s)),
       );
       this.status = await backend.status();
-      this.session = await backend.session();
-      if (this.session) this.applySale(await backend.currentSale());
+      const session = await backend.session();
+      if (session) this.applySale(await backend.currentSale());
+      this.session = session;
     } catch (e) {
       this.fatal = toApiError(e);
     }
@@ -138,13 +141,28 @@ class Register {
 
   // ---- login ----------------------------------------------------------------------------
 
+  /** Digits typed on a physical keyboard into the PIN. */
+  typePin(text: string): void {
+    this.pin = (this.pin + text.replace(/\D/g, '')).slice(0, 8);
+  }
+
+  /** Takes back digits that turned out to be the start of a scan. */
+  untypePin(text: string): void {
+    const digits = text.replace(/\D/g, '');
+    if (digits && this.pin.endsWith(digits)) this.pin = this.pin.slice(0, -digits.length);
+  }
+
   async login(pin: string): Promise<boolean> {
     if (this.loginBusy) return false;
     this.loginBusy = true;
     try {
-      this.session = await this.b.login(pin);
+      const session = await this.b.login(pin);
+      // The sale first, then the screen: a scan right after login must not be overwritten by
+      // the sale as it was before the scan.
+      const sale = await this.b.currentSale();
+      this.session = session;
       this.message = null;
-      this.applySale(await this.b.currentSale());
+      this.applySale(sale);
       return true;
     } catch (e) {
       this.fail(e);

@@ -22,6 +22,16 @@ let ctx: AudioContext | null = null;
 /** What was played, newest last (read by the UI tests; capped). */
 export const toneLog: Tone[] = [];
 
+/** Creates the audio context ahead of the first beep (browsers allow it after a user gesture). */
+export function primeAudio(): void {
+  try {
+    const AC = globalThis.AudioContext;
+    if (AC && !ctx) ctx = new AC();
+  } catch {
+    /* no audio */
+  }
+}
+
 export function beep(tone: Tone): void {
   toneLog.push(tone);
   if (toneLog.length > 50) toneLog.shift();

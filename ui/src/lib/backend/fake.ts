@@ -521,15 +521,15 @@ export class FakeRegister implements Backend {
   searchProducts(query: string, limit: number): Promise<ProductDto[]> {
     return this.answer(() => {
       this.requireSession();
-      const q = query.trim().toLowerCase();
+      const q = fold(query.trim());
       if (!q) return [];
       const out: ProductDto[] = [];
       for (const p of this.catalog) {
         if (out.length >= limit) break;
         const hit =
-          p.names.en.toLowerCase().includes(q) ||
-          p.names.es.toLowerCase().includes(q) ||
-          p.names.ja.includes(query.trim()) ||
+          fold(p.names.en).includes(q) ||
+          fold(p.names.es).includes(q) ||
+          fold(p.names.ja).includes(q) ||
           p.sku.toLowerCase().includes(q) ||
           p.barcode.includes(q);
         if (hit) out.push(this.productDto(p));
@@ -692,6 +692,11 @@ export class FakeRegister implements Backend {
       s.sync.online = online;
     });
   }
+}
+
+/** Case- and accent-insensitive form for search ("Café" matches "cafe"); kana and kanji kept. */
+function fold(s: string): string {
+  return s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
 }
 
 /** Display columns of a string on a receipt: CJK and full-width characters take two. */

@@ -1,14 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { WedgeDetector, type WedgeOptions } from './wedge';
 
-const OPTS: WedgeOptions = { maxGapMs: 35, minLength: 4, holdMs: 45 };
+const OPTS: WedgeOptions = { maxGapMs: 35, minLength: 4, holdMs: 50 };
 
 /** Feeds keys at given times, runs the timer like the window binding does, records output. */
 function run(keys: [string, number][], opts = OPTS) {
   const out: string[] = [];
   const decisions: string[] = [];
   const d = new WedgeDetector(
-    { onScan: (c) => out.push(`scan:${c}`), onRelease: (t) => out.push(`type:${t}`) },
+    {
+      onScan: (c) => out.push(`scan:${c}`),
+      onRelease: (t) => out.push(`type:${t}`),
+      onRetract: (t) => out.push(`untype:${t}`),
+    },
     opts,
   );
   for (const [k, t] of keys) {
@@ -45,10 +49,27 @@ describe('keyboard-wedge detector', () => {
     expect(decisions.at(-1)).toBe('pass');
   });
 
-  it('a gap at the limit breaks the burst: nothing is taken as a scan', () => {
+  it('an average gap at the limit is typing, not a scan', () => {
     const { out } = run(burst('12345678', 0, 35));
     expect(out.some((o) => o.startsWith('scan:'))).toBe(false);
     expect(out.join('').replace(/type:/g, '')).toBe('12345678');
+  });
+
+  it('one late key from a busy machine does not split a scan', () => {
+    // 13 digits 5 ms apart, but the 4th key arrives 40 ms late (under the hold time)
+    const keys: [string, number][] = [...'8400000000017'].map((c, i) => [c, i * 5 + (i >= 3 ? 40 : 0)]);
+    keys.push(['Enter', 13 * 5 + 40]);
+    expect(run(keys).out).toEqual(['scan:8400000000017']);
+  });
+
+  it('a pause as long as the hold time splits a burst: the first part is typing', () => {
+    const keys: [string, number][] = [['1', 0], ['2', 5], ['3', 55], ['4', 60], ['5', 65], ['6', 70], ['Enter', 75]];
+    expect(run(keys).out).toEqual(['type:12', 'scan:3456']);
+  });
+
+  it('fast typists: four letters at 60 ms then Enter are typing', () => {
+    const { out } = run(burst('pan1', 0, 60));
+    expect(out.join('').replace(/type:/g, '')).toBe('pan1');
   });
 
   it('needs at least minLength characters', () => {
@@ -78,7 +99,7 @@ describe('keyboard-wedge detector', () => {
   });
 
   it('a late terminator turns the burst into typing', () => {
-    const keys: [string, number][] = [['1', 0], ['2', 5], ['3', 10], ['4', 15], ['Enter', 52]];
+    const keys: [string, number][] = [['1', 0], ['2', 5], ['3', 10], ['4', 15], ['Enter', 66]];
     const { out, decisions } = run(keys);
     expect(out).toEqual(['type:1234']);
     expect(decisions.at(-1)).toBe('pass');
@@ -114,9 +135,40 @@ describe('keyboard-wedge detector', () => {
     const out: string[] = [];
     const d = new WedgeDetector({ onScan: () => {}, onRelease: (t) => out.push(t) }, OPTS);
     d.key('7', 100);
-    d.flush(144);
+    d.flush(149);
     expect(out).toEqual([]);
-    d.flush(145);
+    d.flush(150);
     expect(out).toEqual(['7']);
+  });
+
+  it('keys delayed on their way (busy machine) are taken back when the burst goes on', () => {
+    // Timestamps 5 ms apart, but after "8400" the page gets the rest 120 ms later: the timer
+    // releases "8400" first; the next key's timestamp shows it is the same burst.
+    const out: string[] = [];
+    const d = new WedgeDetector(
+      { onScan: (c) => out.push(`scan:${c}`), onRelease: (t) => out.push(`type:${t}`), onRetract: (t) => out.push(`untype:${t}`) },
+      OPTS,
+    );
+    const code = '8400000000017';
+    [...code].forEach((c, i) => {
+      const handled = i < 4 ? i * 5 : 120 + i;
+      if (i === 4) d.flush(15 + OPTS.holdMs); // the timer fired in the pause
+      d.key(c, i * 5, true, handled);
+    });
+    expect(d.key('Enter', 65, true, 140)).toBe('consume');
+    expect(out).toEqual(['type:8400', 'untype:8400', 'scan:8400000000017']);
+  });
+
+  it('a person typing after a timer release is never taken back', () => {
+    const out: string[] = [];
+    const d = new WedgeDetector(
+      { onScan: (c) => out.push(`scan:${c}`), onRelease: (t) => out.push(`type:${t}`), onRetract: (t) => out.push(`untype:${t}`) },
+      OPTS,
+    );
+    d.key('p', 0);
+    d.flush(50);
+    d.key('a', 140);
+    d.flush(190);
+    expect(out).toEqual(['type:p', 'type:a']);
   });
 });
