@@ -8,6 +8,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/vendure-plugin"
 export VENDURE_DISABLE_TELEMETRY=true
+export JOBS=${JOBS:-max}   # node-gyp: compile better-sqlite3 on all cores
 t0=$(date +%s)
 
 stamp=node_modules/.package-lock.sha256

@@ -12,7 +12,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 plugin=$(cd "$here/../vendure-plugin" && pwd)
-export VENDURE_DISABLE_TELEMETRY=true FAST_SQLITE=1
+export VENDURE_DISABLE_TELEMETRY=true FAST_SQLITE=1 JOBS=${JOBS:-max}
 export PORT=${PORT:-3000} DB=${DB:-sqlite} N=${N:-200}
 export RUN_DIR=${RUN_DIR:-$here/run-$PORT}
 export PGPORT=${PGPORT:-$((PORT + 2000))} POPULATE_PORT=${POPULATE_PORT:-$((PORT + 100))}

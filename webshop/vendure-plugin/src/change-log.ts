@@ -13,7 +13,7 @@
  *   transaction that took id 10 can commit after the one that took id 11, and a reader that moved
  *   its cursor to 11 would lose 10 forever. Gaps older than that are rolled-back ids.
  */
-import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import {
     EventBus,
     Logger,
@@ -61,19 +61,26 @@ export interface ChangePage {
 }
 
 @Injectable()
-export class ChangeLog implements OnApplicationBootstrap {
+export class ChangeLog implements OnApplicationBootstrap, OnApplicationShutdown {
     /** Emits the newest change id after each commit; the SSE controller listens. */
     readonly latest$ = new Subject<number>();
     private epoch = '';
     private latestId = 0;
     /** Events this plugin published itself and already logged inside its own transaction. */
     private readonly selfPublished = new WeakSet<VendureEvent>();
+    private poller?: NodeJS.Timeout;
 
     constructor(private connection: TransactionalConnection, private eventBus: EventBus) {}
 
     async onApplicationBootstrap() {
         await this.loadEpoch();
         this.latestId = await this.maxId();
+        // While SSE clients listen, re-read the newest id every 2 s: changes written by another
+        // server process (a worker, a second instance) reach this process's listeners too.
+        this.poller = setInterval(() => {
+            if (this.latest$.observed) this.notify().catch(() => undefined);
+        }, 2000);
+        this.poller.unref();
         const log = (entries: ChangeEntry[]) =>
             this.appendCommitted(entries).catch(e => Logger.error(`change log write failed: ${e}`, LOG));
         this.eventBus.ofType(ProductVariantEvent).subscribe(e => {
@@ -104,6 +111,10 @@ export class ChangeLog implements OnApplicationBootstrap {
         this.eventBus.ofType(OrderPlacedEvent).subscribe(e => {
             log([{ kind: 'ORDER', entityId: String(e.order.id) }]);
         });
+    }
+
+    onApplicationShutdown() {
+        if (this.poller) clearInterval(this.poller);
     }
 
     /** Marks an event this plugin publishes after logging its changes itself. */

@@ -8,13 +8,13 @@
  * where <cursor> is the newest change-log cursor. The hint carries no data: the terminal reacts by
  * reading `posChanges` from its own cursor, so a lost hint costs nothing but latency, and
  * polling `posChanges` stays the safety net. A comment line every 15 s keeps proxies from closing
- * an idle stream, and the newest id is re-checked every 2 s so changes written by another server
- * process (e.g. the worker) also reach this one's listeners.
+ * an idle stream; ChangeLog re-checks the newest id every 2 s while anyone listens, so changes
+ * written by another server process (e.g. the worker) also reach this one's listeners.
  */
 import { Controller, Get, Req, Res } from '@nestjs/common';
 import { Allow, Ctx, RequestContext } from '@vendure/core';
 import type { Request, Response } from 'express';
-import { interval, merge } from 'rxjs';
+import { interval } from 'rxjs';
 
 import { ChangeLog } from './change-log';
 import { posTerminalPermission } from './permission';
@@ -42,14 +42,10 @@ export class PosEventsController {
         };
         res.write('retry: 2000\n\n');
         send();
-        const hints = merge(this.changeLog.latest$).subscribe(() => send());
-        const poll = interval(2000).subscribe(() => {
-            this.changeLog.notify().catch(() => undefined);
-        });
+        const hints = this.changeLog.latest$.subscribe(() => send());
         const keepAlive = interval(15000).subscribe(() => res.write(': ping\n\n'));
         req.on('close', () => {
             hints.unsubscribe();
-            poll.unsubscribe();
             keepAlive.unsubscribe();
         });
     }
