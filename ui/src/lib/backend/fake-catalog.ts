@@ -171,12 +171,15 @@ export function buildCatalog(kind: StoreKind, count = 300): FakeProduct[] {
     stock: f.stock,
   }));
   const rand = prng(kind === 'es' ? 84 : 49);
+  let foods = 0;
+  let goods = 0;
   for (let i = 0; i < count; i++) {
     const food = i % 3 !== 2;
     const list = food ? FOODS : GOODS;
-    const base = list[i % list.length];
-    const v = VARIANTS[Math.floor(i / list.length) % VARIANTS.length];
-    const n = Math.floor(i / (list.length * VARIANTS.length));
+    const j = food ? foods++ : goods++;
+    const base = list[j % list.length];
+    const v = VARIANTS[Math.floor(j / list.length) % VARIANTS.length];
+    const n = Math.floor(j / (list.length * VARIANTS.length));
     const suffix = n > 0 ? ` ${n + 1}` : '';
     const price =
       kind === 'es'

@@ -98,7 +98,7 @@ export const en = {
   'pay.change': 'Change due',
   'pay.exact': 'Exact cash',
   'pay.tendered': 'Cash received',
-  'pay.tendered_placeholder': 'Amount, then Enter',
+  'pay.tendered_placeholder': 'Amount + Enter',
   'pay.take_cash': 'Take cash',
   'pay.tenders': 'Tenders',
   'pay.not_available': 'not available yet',

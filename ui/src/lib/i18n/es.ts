@@ -94,7 +94,7 @@ export const es: Catalog = {
   'pay.change': 'Cambio',
   'pay.exact': 'Importe exacto',
   'pay.tendered': 'Efectivo entregado',
-  'pay.tendered_placeholder': 'Importe y luego Intro',
+  'pay.tendered_placeholder': 'Importe + Intro',
   'pay.take_cash': 'Cobrar efectivo',
   'pay.tenders': 'Formas de pago',
   'pay.not_available': 'aún no disponible',

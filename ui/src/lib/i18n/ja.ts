@@ -94,7 +94,7 @@ export const ja: Catalog = {
   'pay.change': 'お釣り',
   'pay.exact': 'ちょうど',
   'pay.tendered': 'お預かり金額',
-  'pay.tendered_placeholder': '金額を入力してEnter',
+  'pay.tendered_placeholder': '金額 + Enter',
   'pay.take_cash': '現金で受け取る',
   'pay.tenders': '支払方法',
   'pay.not_available': '準備中',
