@@ -111,7 +111,8 @@ class Register {
   fail(e: unknown, tone: 'error' | 'none' = 'error'): void {
     const err = toApiError(e);
     this.message = { kind: 'error', error: err };
-    if (tone === 'error') beep('error');
+    // A refusal that a manager can lift sounds different from a plain error.
+    if (tone === 'error') beep(err.code === 'auth.forbidden' ? 'approval' : 'error');
   }
 
   say(kind: 'info' | 'ok', key: MessageKey, params?: Record<string, string | number>, names?: Record<string, string>): void {
