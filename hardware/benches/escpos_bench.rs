@@ -1,0 +1,2 @@
+//! Receipt encoding benchmark (issue 3); filled in below.
+fn main() {}
