@@ -331,3 +331,31 @@ test('recording a POS sale takes well under 500 ms (measured over 30 sales)', as
   console.log(`# ${shop.db}: posRecordSale (2 lines) p50 ${percentile(ms, 0.5).toFixed(1)} ms p95 ${percentile(ms, 0.95).toFixed(1)} ms; posChanges page of 500 p50 ${percentile(feed, 0.5).toFixed(1)} ms`);
   assert.ok(percentile(ms, 0.95) < 500);
 });
+
+test('the feed never moves its cursor past a change id that may still be committing', async () => {
+  const { openDb } = require('./shop');
+  const db = await openDb(shop);
+  try {
+    const start = await latestCursor(c);
+    const [early, late] = await db.reserveIds(2);
+    // `late` commits first, while `early` is still "in flight".
+    await db.insertChange(late, 'STOCK', '1', Date.now());
+    const page = async after => (await c.terminal('query($a:String){ posChanges(after:$a, limit:500) { items { cursor } nextCursor hasMore } }', { a: after })).posChanges;
+    const blocked = await page(start);
+    const seen = blocked.items.map(i => Number(i.cursor.split('.')[1]));
+    assert.ok(!seen.includes(late), 'the change after the gap is held back');
+    assert.ok(Number(blocked.nextCursor.split('.')[1]) < early, 'the cursor stays before the gap');
+    assert.equal(blocked.hasMore, true, 'and the reader is told to come back');
+    await db.insertChange(early, 'STOCK', '2', Date.now());
+    const after = await drainChanges(c, blocked.nextCursor, 100);
+    const ids = after.items.map(i => Number(i.cursor.split('.')[1]));
+    assert.ok(ids.includes(early) && ids.includes(late), 'once the gap is filled both arrive');
+    // A gap older than the grace period is a rolled-back id and does not block the feed.
+    const [, lateOld] = await db.reserveIds(2);
+    await db.insertChange(lateOld, 'STOCK', '3', Date.now() - 60_000);
+    const past = await drainChanges(c, after.cursor, 100);
+    assert.ok(past.items.some(i => Number(i.cursor.split('.')[1]) === lateOld), 'an old gap is skipped');
+  } finally {
+    await db.close();
+  }
+});

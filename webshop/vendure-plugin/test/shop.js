@@ -86,3 +86,45 @@ async function latestCursor(c) {
 }
 
 module.exports = { startShop, stopShop, clients, SALE, saleInput, stockOf, ordersForSale, drainChanges, latestCursor, testShop };
+
+/**
+ * Direct access to the shop's database, to simulate what the API cannot: a change-log id that is
+ * reserved by a transaction still in flight. `reserveIds(n)` takes n ids the way the database
+ * would hand them out; `insertChange(id, …)` commits a row with that id.
+ */
+async function openDb(shop) {
+  const { requireDep } = require('../../test-shop/deps');
+  if (shop.db === 'postgres') {
+    const { Client } = requireDep('pg');
+    const client = new Client({ host: '127.0.0.1', port: Number(shop.env.PGPORT || Number(shop.port) + 2000), user: 'postgres', database: 'vendure' });
+    await client.connect();
+    return {
+      async reserveIds(n) {
+        const ids = [];
+        for (let i = 0; i < n; i++) ids.push(Number((await client.query(`SELECT nextval(pg_get_serial_sequence('pos_change', 'id')) AS id`)).rows[0].id));
+        return ids;
+      },
+      insertChange: (id, kind, entityId, atMs) => client.query('INSERT INTO pos_change (id, kind, "entityId", "atMs") VALUES ($1, $2, $3, $4)', [id, kind, entityId, atMs]),
+      close: () => client.end(),
+    };
+  }
+  const Database = requireDep('better-sqlite3');
+  const db = new Database(path.join(shop.env.RUN_DIR, 'vendure.sqlite'));
+  db.pragma('busy_timeout = 5000');
+  return {
+    async reserveIds(n) {
+      // SQLite hands out max+1…; bump the AUTOINCREMENT counter past the reserved ids.
+      return db.transaction(() => {
+        const seq = db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'pos_change'`).get().seq;
+        db.prepare(`UPDATE sqlite_sequence SET seq = ? WHERE name = 'pos_change'`).run(seq + n);
+        return Array.from({ length: n }, (_, i) => seq + 1 + i);
+      }).immediate();
+    },
+    async insertChange(id, kind, entityId, atMs) {
+      db.prepare('INSERT INTO pos_change (id, kind, entityId, atMs) VALUES (?, ?, ?, ?)').run(id, kind, entityId, atMs);
+    },
+    async close() { db.close(); },
+  };
+}
+
+module.exports.openDb = openDb;
