@@ -14,7 +14,7 @@
 use crate::{Result, Store, StoreError, unix_ms};
 use pos_core::{Currency, Money, ProductRef, TaxRate};
 use rusqlite::{OptionalExtension, Row, params};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::LazyLock;
 use time::OffsetDateTime;
@@ -418,6 +418,7 @@ impl Store {
                 loc.execute(params![l.id, l.name])?;
             }
 
+            let mut product_exists = tx.prepare_cached("SELECT 1 FROM product WHERE id = ?1")?;
             let mut product_rids =
                 tx.prepare_cached("SELECT rid FROM variant WHERE product_id = ?1")?;
             let mut product = tx.prepare_cached(
@@ -459,11 +460,19 @@ impl Store {
             // Variants whose search document must be rebuilt, and those that already had one.
             let mut dirty: Vec<i64> = Vec::new();
             let mut had_document: HashSet<i64> = HashSet::new();
+            // Search documents of this batch's variants, known without reading them back.
+            let mut known: HashMap<i64, (String, String, String)> = HashMap::new();
             for p in &batch.products {
-                for rid in product_rids.query_map([&p.id], |r| r.get::<_, i64>(0))? {
-                    let rid = rid?;
-                    if had_document.insert(rid) {
-                        dirty.push(rid);
+                let product_existed = product_exists
+                    .query_row([&p.id], |_| Ok(()))
+                    .optional()?
+                    .is_some();
+                if product_existed {
+                    for rid in product_rids.query_map([&p.id], |r| r.get::<_, i64>(0))? {
+                        let rid = rid?;
+                        if had_document.insert(rid) {
+                            dirty.push(rid);
+                        }
                     }
                 }
                 product.execute(params![
@@ -474,15 +483,18 @@ impl Store {
                     p.image_url,
                     now
                 ])?;
-                clear_names.execute([&p.id])?;
+                if product_existed {
+                    clear_names.execute([&p.id])?;
+                }
                 for (lang, n) in &p.names {
                     name.execute(params![p.id, lang, n])?;
                 }
+                let names_text = p.names.values().cloned().collect::<Vec<_>>().join("\n");
                 for v in &p.variants {
-                    if let Some(rid) = variant_rid
+                    let variant_existed = variant_rid
                         .query_row([&v.id], |r| r.get::<_, i64>(0))
-                        .optional()?
-                    {
+                        .optional()?;
+                    if let Some(rid) = variant_existed {
                         had_document.insert(rid);
                     }
                     let rid: i64 = variant.query_row(
@@ -499,7 +511,9 @@ impl Store {
                         |r| r.get(0),
                     )?;
                     dirty.push(rid);
-                    clear_barcodes.execute([&v.id])?;
+                    if variant_existed.is_some() {
+                        clear_barcodes.execute([&v.id])?;
+                    }
                     for code in &v.barcodes {
                         if let Some(owner) = barcode_owner
                             .query_row([code], |r| r.get::<_, i64>(0))
@@ -507,32 +521,49 @@ impl Store {
                         {
                             had_document.insert(owner);
                             dirty.push(owner);
+                            // Its barcodes changed: read its document back from the tables.
+                            known.remove(&owner);
                         }
                         barcode.execute(params![code, v.id])?;
                     }
+                    known.insert(
+                        rid,
+                        (names_text.clone(), v.sku.clone(), v.barcodes.join(" ")),
+                    );
                     for (location, on_hand) in &v.stock {
                         stock.execute(params![v.id, location, on_hand, now])?;
                     }
                 }
             }
-            let mut unindex = tx.prepare_cached("DELETE FROM catalog_search WHERE rowid = ?1")?;
-            let mut index = tx.prepare_cached(
-                "INSERT INTO catalog_search (rowid, names, sku, barcodes) \
-                 SELECT v.rid, \
+            // The search documents are read first and written with single-row statements:
+            // a multi-row write (INSERT … SELECT) would open a statement savepoint, and FTS5
+            // flushes its pending index at every savepoint, which makes bulk imports crawl.
+            let mut document = tx.prepare_cached(
+                "SELECT \
                  (SELECT group_concat(n.name, char(10)) FROM product_name n WHERE n.product_id = v.product_id), \
                  v.sku, \
                  (SELECT group_concat(b.code, ' ') FROM barcode b WHERE b.variant_id = v.id) \
                  FROM variant v WHERE v.rid = ?1",
+            )?;
+            let mut unindex = tx.prepare_cached("DELETE FROM catalog_search WHERE rowid = ?1")?;
+            let mut index = tx.prepare_cached(
+                "INSERT INTO catalog_search (rowid, names, sku, barcodes) VALUES (?1, ?2, ?3, ?4)",
             )?;
             let mut done: HashSet<i64> = HashSet::with_capacity(dirty.len());
             for rid in dirty {
                 if !done.insert(rid) {
                     continue;
                 }
+                let (names, sku, barcodes): (Option<String>, String, Option<String>) = match known
+                    .remove(&rid)
+                {
+                    Some((n, s, b)) => (Some(n), s, Some(b)),
+                    None => document.query_row([rid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?,
+                };
                 if had_document.contains(&rid) {
                     unindex.execute([rid])?;
                 }
-                index.execute([rid])?;
+                index.execute(params![rid, names, sku, barcodes])?;
             }
         }
         tx.commit()?;

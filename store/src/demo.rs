@@ -45,19 +45,22 @@ enum Class {
 struct Noun {
     en: &'static str,
     es: &'static str,
-    /// Spanish gender, for adjective agreement.
+    /// Spanish gender and number, for adjective agreement.
     fem: bool,
+    plural: bool,
     ja: &'static str,
     class: Class,
     by_weight: bool,
     /// Price in euro cents per unit (or per kg when by weight); yen and dollars derive from it.
     cents: i64,
-    sizes: &'static [&'static str],
+    sizes: Sizes,
 }
 
-const LIQUID: &[&str] = &["1L", "500 ml", "2L", "6 x 1L"];
-const PACK: &[&str] = &["200 g", "500 g", "1 kg", "x6"];
-const UNIT: &[&str] = &["", "x2", "x4", "XL"];
+/// (size label, price in percent of the noun's base price)
+type Sizes = &'static [(&'static str, i64)];
+const LIQUID: Sizes = &[("1L", 100), ("500 ml", 60), ("2L", 180), ("6 x 1L", 540)];
+const PACK: Sizes = &[("200 g", 45), ("500 g", 100), ("1 kg", 190), ("x6", 560)];
+const UNIT: Sizes = &[("", 100), ("x2", 195), ("x4", 380), ("XL", 150)];
 
 macro_rules! noun {
     ($en:literal, $es:literal, $fem:literal, $ja:literal, $class:ident, $w:literal, $c:literal, $sizes:expr) => {
@@ -65,6 +68,8 @@ macro_rules! noun {
             en: $en,
             es: $es,
             fem: $fem,
+            // Spanish plural nouns end in -s ("Huevos", "Patatas fritas" ends in -s too).
+            plural: $es.as_bytes()[$es.len() - 1] == b's' && !matches!($es.as_bytes()[0], b'S'),
             ja: $ja,
             class: Class::$class,
             by_weight: $w,
@@ -74,385 +79,64 @@ macro_rules! noun {
     };
 }
 
+#[rustfmt::skip]
 const NOUNS: &[Noun] = &[
-    noun!(
-        "Whole milk",
-        "Leche entera",
-        true,
-        "牛乳",
-        Staple,
-        false,
-        109,
-        LIQUID
-    ),
-    noun!(
-        "Skimmed milk",
-        "Leche desnatada",
-        true,
-        "低脂肪牛乳",
-        Staple,
-        false,
-        99,
-        LIQUID
-    ),
-    noun!(
-        "Milk carton",
-        "Brik de leche",
-        false,
-        "牛乳パック",
-        Staple,
-        false,
-        119,
-        LIQUID
-    ),
-    noun!(
-        "White bread",
-        "Pan de molde",
-        false,
-        "食パン",
-        Staple,
-        false,
-        145,
-        UNIT
-    ),
-    noun!(
-        "Eggs",
-        "Huevos",
-        false,
-        "たまご",
-        Staple,
-        false,
-        239,
-        &["x6", "x12", "x24"]
-    ),
+    noun!("Whole milk", "Leche entera", true, "牛乳", Staple, false, 109, LIQUID),
+    noun!("Skimmed milk", "Leche desnatada", true, "低脂肪牛乳", Staple, false, 99, LIQUID),
+    noun!("Milk carton", "Brik de leche", false, "牛乳パック", Staple, false, 119, LIQUID),
+    noun!("White bread", "Pan de molde", false, "食パン", Staple, false, 145, UNIT),
+    noun!("Eggs", "Huevos", false, "たまご", Staple, false, 239, &[("x6", 100), ("x12", 190), ("x24", 360)]),
     noun!("Apples", "Manzanas", true, "りんご", Staple, true, 249, &[]),
-    noun!(
-        "Oranges",
-        "Naranjas",
-        true,
-        "オレンジ",
-        Staple,
-        true,
-        189,
-        &[]
-    ),
-    noun!(
-        "Bananas",
-        "Plátanos",
-        false,
-        "バナナ",
-        Staple,
-        true,
-        199,
-        &[]
-    ),
-    noun!(
-        "Tomatoes",
-        "Tomates",
-        false,
-        "トマト",
-        Staple,
-        true,
-        229,
-        &[]
-    ),
-    noun!(
-        "Potatoes",
-        "Patatas",
-        true,
-        "じゃがいも",
-        Staple,
-        true,
-        129,
-        &[]
-    ),
-    noun!(
-        "Manchego cheese",
-        "Queso manchego",
-        false,
-        "マンチェゴチーズ",
-        Staple,
-        true,
-        1890,
-        &[]
-    ),
-    noun!(
-        "Cured ham",
-        "Jamón serrano",
-        false,
-        "生ハム",
-        Food,
-        true,
-        2490,
-        &[]
-    ),
-    noun!(
-        "Chicken breast",
-        "Pechuga de pollo",
-        true,
-        "鶏むね肉",
-        Food,
-        true,
-        799,
-        &[]
-    ),
-    noun!(
-        "Salmon fillet",
-        "Filete de salmón",
-        false,
-        "サーモン切り身",
-        Food,
-        true,
-        1990,
-        &[]
-    ),
+    noun!("Oranges", "Naranjas", true, "オレンジ", Staple, true, 189, &[]),
+    noun!("Bananas", "Plátanos", false, "バナナ", Staple, true, 199, &[]),
+    noun!("Tomatoes", "Tomates", false, "トマト", Staple, true, 229, &[]),
+    noun!("Potatoes", "Patatas", true, "じゃがいも", Staple, true, 129, &[]),
+    noun!("Manchego cheese", "Queso manchego", false, "マンチェゴチーズ", Staple, true, 1890, &[]),
+    noun!("Cured ham", "Jamón serrano", false, "生ハム", Food, true, 2490, &[]),
+    noun!("Chicken breast", "Pechuga de pollo", true, "鶏むね肉", Food, true, 799, &[]),
+    noun!("Salmon fillet", "Filete de salmón", false, "サーモン切り身", Food, true, 1990, &[]),
     noun!("Rice", "Arroz", false, "お米", Staple, false, 179, PACK),
     noun!("Pasta", "Pasta", true, "パスタ", Staple, false, 119, PACK),
-    noun!(
-        "Olive oil",
-        "Aceite de oliva",
-        false,
-        "オリーブオイル",
-        Staple,
-        false,
-        899,
-        LIQUID
-    ),
-    noun!(
-        "Yogurt",
-        "Yogur",
-        false,
-        "ヨーグルト",
-        Food,
-        false,
-        189,
-        &["x4", "x8", "500 g"]
-    ),
-    noun!(
-        "Orange juice",
-        "Zumo de naranja",
-        false,
-        "オレンジジュース",
-        Food,
-        false,
-        229,
-        LIQUID
-    ),
-    noun!(
-        "Mineral water",
-        "Agua mineral",
-        true,
-        "ミネラルウォーター",
-        Food,
-        false,
-        59,
-        LIQUID
-    ),
-    noun!(
-        "Green tea",
-        "Té verde",
-        false,
-        "緑茶",
-        Food,
-        false,
-        149,
-        &["500 ml", "2L", "x20"]
-    ),
-    noun!(
-        "Coffee beans",
-        "Café en grano",
-        false,
-        "コーヒー豆",
-        Food,
-        false,
-        549,
-        PACK
-    ),
+    noun!("Olive oil", "Aceite de oliva", false, "オリーブオイル", Staple, false, 899, LIQUID),
+    noun!("Yogurt", "Yogur", false, "ヨーグルト", Food, false, 189, &[("x4", 100), ("x8", 190), ("500 g", 130)]),
+    noun!("Orange juice", "Zumo de naranja", false, "オレンジジュース", Food, false, 229, LIQUID),
+    noun!("Mineral water", "Agua mineral", true, "ミネラルウォーター", Food, false, 59, LIQUID),
+    noun!("Green tea", "Té verde", false, "緑茶", Food, false, 149, &[("500 ml", 100), ("2L", 250), ("x20", 180)]),
+    noun!("Coffee beans", "Café en grano", false, "コーヒー豆", Food, false, 549, PACK),
     noun!("Sugar", "Azúcar", false, "砂糖", Food, false, 119, PACK),
-    noun!(
-        "Chocolate",
-        "Chocolate",
-        false,
-        "チョコレート",
-        Food,
-        false,
-        199,
-        &["100 g", "200 g", "x3"]
-    ),
-    noun!(
-        "Cookies",
-        "Galletas",
-        true,
-        "クッキー",
-        Food,
-        false,
-        169,
-        &["200 g", "400 g", "x2"]
-    ),
-    noun!(
-        "Potato chips",
-        "Patatas fritas",
-        true,
-        "ポテトチップス",
-        Food,
-        false,
-        149,
-        &["150 g", "300 g"]
-    ),
-    noun!(
-        "Miso soup",
-        "Sopa de miso",
-        true,
-        "味噌汁",
-        Food,
-        false,
-        249,
-        &["x3", "x8"]
-    ),
-    noun!(
-        "Soy sauce",
-        "Salsa de soja",
-        true,
-        "醤油",
-        Food,
-        false,
-        299,
-        &["500 ml", "1L"]
-    ),
-    noun!(
-        "Red wine",
-        "Vino tinto",
-        false,
-        "赤ワイン",
-        General,
-        false,
-        699,
-        &["750 ml", "1.5L"]
-    ),
-    noun!(
-        "Beer",
-        "Cerveza",
-        true,
-        "ビール",
-        General,
-        false,
-        99,
-        &["330 ml", "x6", "x24"]
-    ),
-    noun!(
-        "Sake",
-        "Sake",
-        false,
-        "日本酒",
-        General,
-        false,
-        1299,
-        &["720 ml", "1.8L"]
-    ),
-    noun!(
-        "Dish soap",
-        "Lavavajillas",
-        false,
-        "食器用洗剤",
-        General,
-        false,
-        249,
-        &["500 ml", "1L"]
-    ),
-    noun!(
-        "Laundry detergent",
-        "Detergente",
-        false,
-        "洗濯洗剤",
-        General,
-        false,
-        799,
-        &["1L", "3L"]
-    ),
-    noun!(
-        "Toothpaste",
-        "Pasta de dientes",
-        true,
-        "歯みがき粉",
-        General,
-        false,
-        259,
-        &["75 ml", "x2"]
-    ),
-    noun!(
-        "Shampoo",
-        "Champú",
-        false,
-        "シャンプー",
-        General,
-        false,
-        399,
-        &["400 ml", "750 ml"]
-    ),
-    noun!(
-        "Batteries",
-        "Pilas",
-        true,
-        "乾電池",
-        General,
-        false,
-        499,
-        &["AA x4", "AAA x4", "AA x12"]
-    ),
-    noun!(
-        "Notebook",
-        "Cuaderno",
-        false,
-        "ノート",
-        General,
-        false,
-        199,
-        &["A4", "A5", "x5"]
-    ),
-    noun!(
-        "Ballpoint pen",
-        "Bolígrafo",
-        false,
-        "ボールペン",
-        General,
-        false,
-        129,
-        &["blue", "black", "x10"]
-    ),
-    noun!(
-        "Paper towels",
-        "Papel de cocina",
-        false,
-        "キッチンペーパー",
-        General,
-        false,
-        279,
-        &["x2", "x4"]
-    ),
-    noun!(
-        "Umbrella",
-        "Paraguas",
-        false,
-        "傘",
-        General,
-        false,
-        1299,
-        &["", "XL"]
-    ),
+    noun!("Chocolate", "Chocolate", false, "チョコレート", Food, false, 199, &[("100 g", 100), ("200 g", 190), ("x3", 280)]),
+    noun!("Cookies", "Galletas", true, "クッキー", Food, false, 169, &[("200 g", 100), ("400 g", 190), ("x2", 280)]),
+    noun!("Potato chips", "Patatas fritas", true, "ポテトチップス", Food, false, 149, &[("150 g", 100), ("300 g", 190)]),
+    noun!("Miso soup", "Sopa de miso", true, "味噌汁", Food, false, 249, &[("x3", 100), ("x8", 190)]),
+    noun!("Soy sauce", "Salsa de soja", true, "醤油", Food, false, 299, &[("500 ml", 100), ("1L", 190)]),
+    noun!("Red wine", "Vino tinto", false, "赤ワイン", General, false, 699, &[("750 ml", 100), ("1.5L", 190)]),
+    noun!("Beer", "Cerveza", true, "ビール", General, false, 99, &[("330 ml", 100), ("x6", 550), ("x24", 2000)]),
+    noun!("Sake", "Sake", false, "日本酒", General, false, 1299, &[("720 ml", 100), ("1.8L", 190)]),
+    noun!("Dish soap", "Lavavajillas", false, "食器用洗剤", General, false, 249, &[("500 ml", 100), ("1L", 190)]),
+    noun!("Laundry detergent", "Detergente", false, "洗濯洗剤", General, false, 799, &[("1L", 100), ("3L", 190)]),
+    noun!("Toothpaste", "Pasta de dientes", true, "歯みがき粉", General, false, 259, &[("75 ml", 100), ("x2", 190)]),
+    noun!("Shampoo", "Champú", false, "シャンプー", General, false, 399, &[("400 ml", 100), ("750 ml", 190)]),
+    noun!("Batteries", "Pilas", true, "乾電池", General, false, 499, &[("AA x4", 100), ("AAA x4", 100), ("AA x12", 270)]),
+    noun!("Notebook", "Cuaderno", false, "ノート", General, false, 199, &[("A4", 100), ("A5", 80), ("x5", 450)]),
+    noun!("Ballpoint pen", "Bolígrafo", false, "ボールペン", General, false, 129, &[("blue", 100), ("black", 100), ("x10", 800)]),
+    noun!("Paper towels", "Papel de cocina", false, "キッチンペーパー", General, false, 279, &[("x2", 100), ("x4", 190)]),
+    noun!("Umbrella", "Paraguas", false, "傘", General, false, 1299, &[("", 100), ("XL", 190)]),
 ];
 
-/// (en, es masculine, es feminine, ja)
-const ADJECTIVES: &[(&str, &str, &str, &str)] = &[
-    ("", "", "", ""),
-    ("Organic", "ecológico", "ecológica", "オーガニック"),
-    ("Premium", "premium", "premium", "プレミアム"),
-    ("Classic", "clásico", "clásica", "定番"),
-    ("Fresh", "fresco", "fresca", "新鮮"),
-    ("Local", "local", "local", "地元産"),
-    ("Light", "ligero", "ligera", "ライト"),
-    ("Family", "familiar", "familiar", "ファミリー"),
-    ("Selected", "selecto", "selecta", "厳選"),
-    ("Value", "económico", "económica", "お得な"),
+/// (en, es [masculine, feminine, masculine plural, feminine plural], ja)
+type Adjective = (&'static str, [&'static str; 4], &'static str);
+#[rustfmt::skip]
+const ADJECTIVES: &[Adjective] = &[
+    ("", ["", "", "", ""], ""),
+    ("Organic", ["ecológico", "ecológica", "ecológicos", "ecológicas"], "オーガニック"),
+    ("Premium", ["premium", "premium", "premium", "premium"], "プレミアム"),
+    ("Classic", ["clásico", "clásica", "clásicos", "clásicas"], "定番"),
+    ("Fresh", ["fresco", "fresca", "frescos", "frescas"], "新鮮"),
+    ("Local", ["local", "local", "locales", "locales"], "地元産"),
+    ("Light", ["ligero", "ligera", "ligeros", "ligeras"], "ライト"),
+    ("Family", ["familiar", "familiar", "familiares", "familiares"], "ファミリー"),
+    ("Selected", ["selecto", "selecta", "selectos", "selectas"], "厳選"),
+    ("Value", ["económico", "económica", "económicos", "económicas"], "お得な"),
 ];
 
 const BRANDS: &[&str] = &[
@@ -610,14 +294,14 @@ fn price(country: Country, cents: i64, rng: &mut StdRng) -> Money {
 /// The `i`th demo product (1-based index `i`).
 fn product(country: Country, i: usize, rng: &mut StdRng) -> ProductRecord {
     let noun = &NOUNS[rng.gen_range(0..NOUNS.len())];
-    let (en_adj, es_m, es_f, ja_adj) = ADJECTIVES[rng.gen_range(0..ADJECTIVES.len())];
+    let (en_adj, es_forms, ja_adj) = ADJECTIVES[rng.gen_range(0..ADJECTIVES.len())];
     let brand = BRANDS[rng.gen_range(0..BRANDS.len())];
-    let size = if noun.sizes.is_empty() {
-        ""
+    let (size, size_percent) = if noun.sizes.is_empty() {
+        ("", 100)
     } else {
         noun.sizes[rng.gen_range(0..noun.sizes.len())]
     };
-    let es_adj = if noun.fem { es_f } else { es_m };
+    let es_adj = es_forms[usize::from(noun.fem) + 2 * usize::from(noun.plural)];
     let join = |parts: &[&str]| {
         parts
             .iter()
@@ -647,7 +331,7 @@ fn product(country: Country, i: usize, rng: &mut StdRng) -> ProductRecord {
         variants: vec![VariantRecord {
             id: format!("v-{i:07}"),
             sku: demo_sku(country, i),
-            price: price(country, noun.cents, rng),
+            price: price(country, noun.cents * size_percent / 100, rng),
             shop_product_id: None,
             shop_variant_id: None,
             barcodes: vec![demo_barcode(country, i)],
@@ -685,6 +369,12 @@ pub fn generate(
         },
         now,
     )?;
+    // A large page cache while importing: the indexes are written in key order batch after
+    // batch, and spilling pages mid-transaction costs more than the memory.
+    let cache: i64 = store
+        .conn
+        .query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+    store.conn.pragma_update(None, "cache_size", -262_144)?;
     let mut rng = StdRng::seed_from_u64(seed);
     let mut start = 1;
     while start <= n_products {
@@ -701,6 +391,7 @@ pub fn generate(
         )?;
         start = end + 1;
     }
+    store.conn.pragma_update(None, "cache_size", cache)?;
     let existing: Vec<String> = store.users()?.into_iter().map(|u| u.id).collect();
     let mut users_added = 0;
     for (id, name, role, pin) in DEMO_USERS {
