@@ -105,6 +105,19 @@ test('a weighed item: a scale label adds grams, and the weight entry changes the
   await expect(lines(page).first()).toContainText('0,500 kg');
 });
 
+test('a by-weight product picked from search asks for its weight first', async ({ page }) => {
+  await loggedIn(page);
+  await page.getByTestId('search').pressSequentially('manzanas', { delay: 40 });
+  await page.getByTestId('tile').filter({ hasText: 'Manzanas Golden' }).click();
+  await expect(page.getByTestId('qty-entry')).toContainText('Peso en gramos de Manzanas Golden');
+  await expect(lines(page)).toHaveCount(0);
+  await page.keyboard.type('500', { delay: 80 });
+  await page.keyboard.press('Enter');
+  await expect(lines(page)).toHaveCount(1);
+  await expect(lines(page).first()).toContainText('0,500 kg');
+  await expect(page.getByTestId('total')).toHaveText('1,25 €');
+});
+
 test('Del removes the selected line and the totals follow', async ({ page }) => {
   await loggedIn(page);
   await scanBurst(page, MILK);
