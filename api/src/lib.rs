@@ -5,7 +5,12 @@
 pub mod bindings;
 pub mod commands;
 pub mod dto;
+pub mod errors;
 pub mod events;
+pub mod locale;
+pub mod receipt;
+mod receipt_text;
+pub mod register;
 
 pub use commands::{Api, dispatch};
 pub use dto::ApiError;

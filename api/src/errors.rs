@@ -1,0 +1,91 @@
+//! Domain and store errors turned into the `{code, message, params}` the cashier sees. The UI
+//! has a message for every code in en, es and ja; `message` is the English fallback for logs.
+
+use crate::dto::ApiError;
+use pos_core::cart::CartError;
+use pos_core::gtin::BarcodeError;
+use pos_core::sale::CheckoutError;
+use pos_store::{AuthError, CommitError, StoreError};
+
+pub fn cart_error(e: CartError) -> ApiError {
+    let msg = e.to_string();
+    match e {
+        CartError::QuantityOutOfRange { max } => {
+            ApiError::new("cart.quantity_out_of_range", msg).with("max", max)
+        }
+        CartError::WeightOutOfRange { max } => {
+            ApiError::new("cart.weight_out_of_range", msg).with("max", max)
+        }
+        CartError::NeedsWeight => ApiError::new("cart.needs_weight", msg),
+        CartError::NotByWeight => ApiError::new("cart.not_by_weight", msg),
+        CartError::NoSuchLine(_) => ApiError::new("cart.no_such_line", msg),
+        CartError::TooManyLines(max) => ApiError::new("cart.too_many_lines", msg).with("max", max),
+        CartError::NegativePrice => ApiError::new("cart.negative_price", msg),
+        CartError::DiscountTooLarge => ApiError::new("cart.discount_too_large", msg),
+        CartError::PercentOutOfRange => ApiError::new("cart.percent_out_of_range", msg),
+        CartError::Overflow => ApiError::new("cart.overflow", msg),
+        CartError::WrongCurrency { .. } => ApiError::new("cart.wrong_currency", msg),
+    }
+}
+
+pub fn barcode_error(e: BarcodeError) -> ApiError {
+    let msg = e.to_string();
+    match e {
+        BarcodeError::Empty => ApiError::new("scan.empty", msg),
+        BarcodeError::NotNumeric => ApiError::new("scan.not_numeric", msg),
+        BarcodeError::CheckDigit { expected, found } => ApiError::new("scan.check_digit", msg)
+            .with("expected", expected)
+            .with("found", found),
+        BarcodeError::Length(n) => ApiError::new("scan.length", msg).with("length", n),
+    }
+}
+
+pub fn checkout_error(e: CheckoutError) -> ApiError {
+    let msg = e.to_string();
+    match e {
+        CheckoutError::EmptySale => ApiError::new("sale.empty", msg),
+        CheckoutError::NotFullyPaid { remaining } => {
+            ApiError::new("pay.insufficient", msg).with("remaining", remaining.minor)
+        }
+        CheckoutError::NonCashOverpaid => ApiError::new("pay.non_cash_overpaid", msg),
+        CheckoutError::NonPositiveTender => ApiError::new("pay.non_positive", msg),
+        CheckoutError::WrongCurrency { .. } => ApiError::new("pay.wrong_currency", msg),
+        CheckoutError::Cart(c) => cart_error(c),
+    }
+}
+
+pub fn store_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::DatabaseTooNew { found, supported } => {
+            ApiError::new("store.too_new", e.to_string())
+                .with("found", found)
+                .with("supported", supported)
+        }
+        StoreError::Busy => ApiError::new("store.busy", e.to_string()),
+        other => ApiError::new("store.error", other.to_string()),
+    }
+}
+
+pub fn auth_error(e: AuthError) -> ApiError {
+    let msg = e.to_string();
+    match e {
+        AuthError::WrongPin { attempts_left } => {
+            ApiError::new("auth.wrong_pin", msg).with("attemptsLeft", attempts_left)
+        }
+        AuthError::Locked { until } => ApiError::new("auth.locked", msg).with(
+            "until",
+            until
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+        ),
+        AuthError::Store(s) => store_error(s),
+    }
+}
+
+pub fn commit_error(e: CommitError<CheckoutError>) -> ApiError {
+    match e {
+        CommitError::Build(c) => checkout_error(c),
+        CommitError::Store(s) => store_error(s),
+        other => ApiError::new("store.error", other.to_string()),
+    }
+}

@@ -1,0 +1,284 @@
+//! What a receipt says, in the store's language: a completed sale plus the store's settings
+//! become localized rows (LOCALE.md: Spain's factura simplificada, Japan's 適格簡易請求書).
+//! The printer layer (pos-hardware's ESC/POS receipt) lays these rows out for the paper.
+
+use crate::dto::ReceiptPreviewDto;
+use crate::locale::{Lang, format_datetime, format_money, format_weight};
+use pos_core::cart::Quantity;
+use pos_core::sale::CompletedSale;
+use pos_core::{Money, PriceMode, TenderKind};
+use pos_store::StoreSettings;
+
+/// One row with a label on the left and an amount on the right.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub label: String,
+    pub amount: String,
+    pub emphasis: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemRow {
+    pub name: String,
+    /// "2 x 0,99 €", "1,234 kg x 2,49 €/kg"; None for a single unit.
+    pub detail: Option<String>,
+    pub amount: String,
+    /// "※" on reduced-rate items in Japan.
+    pub mark: Option<String>,
+    pub adjustments: Vec<(String, String)>,
+}
+
+/// The localized content of a receipt, ready for layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptContent {
+    pub lang: Lang,
+    pub header: Vec<String>,
+    pub title: Option<String>,
+    pub meta: Vec<(String, String)>,
+    pub items: Vec<ItemRow>,
+    pub totals: Vec<Row>,
+    pub tenders: Vec<Row>,
+    pub notes: Vec<String>,
+    /// Printed as a QR code / barcode: scanned later to find the sale for a return.
+    pub code: String,
+    pub footer: Vec<String>,
+}
+
+struct Labels {
+    title: &'static str,
+    number: &'static str,
+    date: &'static str,
+    cashier: &'static str,
+    terminal: &'static str,
+    subtotal: &'static str,
+    discount: &'static str,
+    total: &'static str,
+    change: &'static str,
+    rounding: &'static str,
+    thanks: &'static str,
+}
+
+fn labels(lang: Lang) -> Labels {
+    match lang {
+        Lang::Es => Labels {
+            title: "FACTURA SIMPLIFICADA",
+            number: "Nº factura",
+            date: "Fecha",
+            cashier: "Le atendió",
+            terminal: "Caja",
+            subtotal: "Subtotal",
+            discount: "Descuento",
+            total: "TOTAL",
+            change: "Cambio",
+            rounding: "Redondeo",
+            thanks: "Gracias por su compra",
+        },
+        Lang::Ja => Labels {
+            title: "領収書",
+            number: "レシート番号",
+            date: "日時",
+            cashier: "担当",
+            terminal: "レジ",
+            subtotal: "小計",
+            discount: "値引",
+            total: "合計",
+            change: "お釣り",
+            rounding: "端数調整",
+            thanks: "ご来店ありがとうございました",
+        },
+        Lang::En => Labels {
+            title: "RECEIPT",
+            number: "Receipt no.",
+            date: "Date",
+            cashier: "Served by",
+            terminal: "Till",
+            subtotal: "Subtotal",
+            discount: "Discount",
+            total: "TOTAL",
+            change: "Change",
+            rounding: "Rounding",
+            thanks: "Thank you for shopping with us",
+        },
+    }
+}
+
+fn tender_label(k: TenderKind, lang: Lang) -> &'static str {
+    match (lang, k) {
+        (Lang::Es, TenderKind::Cash) => "Efectivo",
+        (Lang::Es, TenderKind::Card) => "Tarjeta",
+        (Lang::Es, TenderKind::GiftCard) => "Tarjeta regalo",
+        (Lang::Es, TenderKind::StoreCredit) => "Vale",
+        (Lang::Es, TenderKind::Account) => "A cuenta",
+        (Lang::Ja, TenderKind::Cash) => "お預り",
+        (Lang::Ja, TenderKind::Card) => "クレジット",
+        (Lang::Ja, TenderKind::GiftCard) => "ギフトカード",
+        (Lang::Ja, TenderKind::StoreCredit) => "ストアクレジット",
+        (Lang::Ja, TenderKind::Account) => "売掛",
+        (Lang::En, TenderKind::Cash) => "Cash",
+        (Lang::En, TenderKind::Card) => "Card",
+        (Lang::En, TenderKind::GiftCard) => "Gift card",
+        (Lang::En, TenderKind::StoreCredit) => "Store credit",
+        (Lang::En, TenderKind::Account) => "On account",
+    }
+}
+
+/// Builds the receipt's content from a completed sale, in the store's language.
+pub fn content(sale: &CompletedSale, settings: &StoreSettings) -> ReceiptContent {
+    let lang = Lang::parse(&settings.locale);
+    let l = labels(lang);
+    let m = |x: Money| format_money(x, lang);
+    let mut header = vec![settings.name.clone()];
+    header.extend(
+        settings
+            .address
+            .lines()
+            .map(str::to_owned)
+            .filter(|s| !s.trim().is_empty()),
+    );
+    if !settings.tax_id.is_empty() {
+        header.push(match lang {
+            Lang::Es => format!("NIF {}", settings.tax_id),
+            Lang::Ja => format!("登録番号 {}", settings.tax_id),
+            Lang::En => format!("Tax ID {}", settings.tax_id),
+        });
+    }
+    let offset = crate::locale::utc_offset(settings, sale.at());
+    let meta = vec![
+        (l.number.to_owned(), sale.receipt().to_string()),
+        (
+            l.date.to_owned(),
+            format_datetime(sale.at().to_offset(offset), lang),
+        ),
+        (l.terminal.to_owned(), sale.terminal_id().to_owned()),
+        (l.cashier.to_owned(), sale.cashier().name.clone()),
+    ];
+    let any_reduced = sale.lines().iter().any(|s| s.line.product.tax.reduced);
+    let mark_reduced = lang == Lang::Ja || settings.country == pos_store::Country::Jp;
+    let items = sale
+        .lines()
+        .iter()
+        .map(|s| {
+            let line = &s.line;
+            let detail = match line.quantity {
+                Quantity::Units(1) => None,
+                Quantity::Units(n) => Some(format!("{n} x {}", m(line.unit_price))),
+                Quantity::Grams(g) => Some(format!(
+                    "{} x {}/kg",
+                    format_weight(g, lang),
+                    m(line.unit_price)
+                )),
+            };
+            let mut adjustments = Vec::new();
+            if !s.total.line_discount.is_zero() {
+                adjustments.push((l.discount.to_owned(), m(s.total.line_discount.neg())));
+            }
+            ItemRow {
+                name: line.product.name(lang.tag()).to_owned(),
+                detail,
+                amount: m(s.total.extended),
+                mark: (mark_reduced && line.product.tax.reduced).then(|| "※".to_owned()),
+                adjustments,
+            }
+        })
+        .collect();
+    let t = sale.totals();
+    let mut totals = Vec::new();
+    if !t.discounts.is_zero() {
+        totals.push(Row {
+            label: l.discount.into(),
+            amount: m(t.discounts.neg()),
+            emphasis: false,
+        });
+    }
+    totals.push(Row {
+        label: l.subtotal.into(),
+        amount: m(t.subtotal),
+        emphasis: false,
+    });
+    let inclusive = sale.policy().price_mode == PriceMode::TaxInclusive;
+    for tax in &t.taxes {
+        let pct = tax.rate.percent_label();
+        match lang {
+            // Japan: the total per rate and the consumption tax in it (適格簡易請求書).
+            Lang::Ja => totals.push(Row {
+                label: format!("({pct}対象 {}  内消費税)", m(tax.gross)),
+                amount: m(tax.tax),
+                emphasis: false,
+            }),
+            // Spain: the taxable base per rate, separately, and the IVA.
+            Lang::Es => totals.push(Row {
+                label: format!("Base {pct} {}  IVA", m(tax.net)),
+                amount: m(tax.tax),
+                emphasis: false,
+            }),
+            Lang::En => totals.push(Row {
+                label: format!("Tax {pct} on {}", m(tax.net)),
+                amount: m(tax.tax),
+                emphasis: false,
+            }),
+        }
+    }
+    totals.push(Row {
+        label: l.total.into(),
+        amount: m(t.total),
+        emphasis: true,
+    });
+    let st = sale.settlement();
+    let mut tenders: Vec<Row> = sale
+        .tenders()
+        .iter()
+        .map(|tn| Row {
+            label: tender_label(tn.kind, lang).into(),
+            amount: m(tn.amount),
+            emphasis: false,
+        })
+        .collect();
+    if !st.rounding.is_zero() {
+        tenders.push(Row {
+            label: l.rounding.into(),
+            amount: m(st.rounding),
+            emphasis: false,
+        });
+    }
+    if sale.tenders().iter().any(|tn| tn.kind == TenderKind::Cash) {
+        tenders.push(Row {
+            label: l.change.into(),
+            amount: m(st.change),
+            emphasis: true,
+        });
+    }
+    let mut notes = Vec::new();
+    if inclusive && lang == Lang::Es {
+        notes.push("IVA incluido".to_owned());
+    }
+    if mark_reduced && any_reduced {
+        notes.push(match lang {
+            Lang::Ja => "※は軽減税率対象".to_owned(),
+            _ => "※ reduced tax rate".to_owned(),
+        });
+    }
+    ReceiptContent {
+        lang,
+        header,
+        title: Some(l.title.to_owned()),
+        meta,
+        items,
+        totals,
+        tenders,
+        notes,
+        code: sale.receipt().to_string(),
+        footer: vec![l.thanks.to_owned()],
+    }
+}
+
+/// The on-screen preview: the printed receipt's text.
+pub fn preview(sale: &CompletedSale, settings: &StoreSettings) -> ReceiptPreviewDto {
+    let c = content(sale, settings);
+    let width = 42usize;
+    let lines = crate::receipt_text::plain_text(&c, width);
+    ReceiptPreviewDto {
+        receipt_number: sale.receipt().to_string(),
+        lines,
+        width_chars: width as u32,
+    }
+}

@@ -1,0 +1,717 @@
+//! The register: one terminal's session, sale in progress, payment and devices, over the local
+//! store. It implements [`Api`]; the Tauri shell and the tests call it the same way.
+//!
+//! Invariants:
+//! * Every command either changes the sale completely or not at all (the cart is transactional
+//!   in pos-core; a refused scan leaves it as it was).
+//! * A sale is complete only once `Store::commit_sale` has returned: the receipt number, the
+//!   lines, the payments and the outbox row are then on disk together.
+//! * The time comes from the injected [`Clock`]; nothing below this layer reads the clock.
+
+use crate::commands::Api;
+use crate::dto::*;
+use crate::errors::{auth_error, barcode_error, cart_error, checkout_error, store_error};
+use crate::events::{Event, EventSink};
+use crate::receipt;
+use pos_core::auth::{Permission, Role};
+use pos_core::cart::{Cart, LineId, PriceSource, Quantity};
+use pos_core::gtin::{self, EmbeddedKind, Scan};
+use pos_core::sale::{Cashier, SaleContext, Settlement};
+use pos_core::tax::{CashRounding, RoundingDirection};
+use pos_core::{Money, Tender, TenderKind};
+use pos_store::{CatalogItem, Store, StoreSettings, User};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Where the time comes from: the system clock in the app, a fixed or stepping one in tests.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+}
+
+pub struct SystemClock;
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RegisterConfig {
+    pub db_path: PathBuf,
+    /// This terminal's id; also its receipt series ("T01" → receipts T01-000001, …).
+    pub terminal_id: String,
+    pub location_id: String,
+    /// When the catalog is empty, fill it with this many demo products.
+    pub demo_products: Option<usize>,
+    pub demo_country: pos_store::Country,
+}
+
+impl RegisterConfig {
+    /// Configuration from the environment: `POS_DB_PATH`, `POS_TERMINAL_ID`, `POS_LOCATION`,
+    /// `POS_DEMO_PRODUCTS` (0 disables demo data), `POS_DEMO_COUNTRY` (es, jp, us).
+    pub fn from_env(default_db: PathBuf) -> RegisterConfig {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        RegisterConfig {
+            db_path: var("POS_DB_PATH").map(PathBuf::from).unwrap_or(default_db),
+            terminal_id: var("POS_TERMINAL_ID").unwrap_or_else(|| "T01".into()),
+            location_id: var("POS_LOCATION").unwrap_or_else(|| "main".into()),
+            demo_products: match var("POS_DEMO_PRODUCTS").map(|v| v.parse::<usize>()) {
+                Some(Ok(0)) => None,
+                Some(Ok(n)) => Some(n),
+                _ => Some(300),
+            },
+            demo_country: match var("POS_DEMO_COUNTRY").as_deref() {
+                Some("jp") | Some("ja") => pos_store::Country::Jp,
+                Some("us") => pos_store::Country::Us,
+                _ => pos_store::Country::Es,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Open,
+    Paying,
+}
+
+struct State {
+    store: Store,
+    settings: StoreSettings,
+    user: Option<User>,
+    cart: Cart,
+    stage: Stage,
+    tenders: Vec<Tender>,
+    last_line: Option<LineId>,
+    last_receipt: Option<ReceiptPreviewDto>,
+}
+
+pub struct Register {
+    state: Mutex<State>,
+    events: Arc<dyn EventSink>,
+    clock: Arc<dyn Clock>,
+    config: RegisterConfig,
+    info: AppInfoDto,
+}
+
+fn role_dto(r: Role) -> RoleDto {
+    match r {
+        Role::Cashier => RoleDto::Cashier,
+        Role::Manager => RoleDto::Manager,
+        Role::Admin => RoleDto::Admin,
+    }
+}
+
+fn tender_kind(k: TenderKindDto) -> TenderKind {
+    match k {
+        TenderKindDto::Cash => TenderKind::Cash,
+        TenderKindDto::Card => TenderKind::Card,
+        TenderKindDto::GiftCard => TenderKind::GiftCard,
+        TenderKindDto::StoreCredit => TenderKind::StoreCredit,
+        TenderKindDto::Account => TenderKind::Account,
+    }
+}
+
+fn tender_kind_dto(k: TenderKind) -> TenderKindDto {
+    match k {
+        TenderKind::Cash => TenderKindDto::Cash,
+        TenderKind::Card => TenderKindDto::Card,
+        TenderKind::GiftCard => TenderKindDto::GiftCard,
+        TenderKind::StoreCredit => TenderKindDto::StoreCredit,
+        TenderKind::Account => TenderKindDto::Account,
+    }
+}
+
+pub(crate) fn tender_dto(t: &Tender) -> TenderDto {
+    TenderDto {
+        kind: tender_kind_dto(t.kind),
+        amount: t.amount.into(),
+        reference: t.reference.clone(),
+    }
+}
+
+fn session_dto(u: &User) -> SessionDto {
+    SessionDto {
+        user: UserDto {
+            id: u.id.clone(),
+            name: u.name.clone(),
+            role: role_dto(u.role),
+        },
+        permissions: Permission::ALL
+            .iter()
+            .filter(|p| u.role.allows(**p))
+            .map(|p| {
+                serde_json::to_value(p)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            })
+            .collect(),
+    }
+}
+
+fn cash_rounding(settings: &StoreSettings) -> CashRounding {
+    CashRounding {
+        increment: crate::locale::cash_increment(settings),
+        direction: RoundingDirection::HalfUp,
+    }
+}
+
+impl State {
+    fn require_user(&self) -> Result<&User, ApiError> {
+        self.user
+            .as_ref()
+            .ok_or_else(|| ApiError::new("auth.required", "log in first"))
+    }
+
+    fn settlement(&self) -> Result<Settlement, ApiError> {
+        self.cart
+            .settlement(&self.tenders, cash_rounding(&self.settings))
+            .map_err(checkout_error)
+    }
+
+    fn sale_dto(&self) -> Result<SaleDto, ApiError> {
+        let totals = self.cart.totals().map_err(cart_error)?;
+        let settlement = self.settlement()?;
+        let lines = self
+            .cart
+            .lines()
+            .iter()
+            .zip(&totals.lines)
+            .map(|(l, t)| LineDto {
+                id: l.id.0,
+                variant_id: l.product.variant_id.clone(),
+                sku: l.product.sku.clone(),
+                names: l.product.names.clone(),
+                quantity: match l.quantity {
+                    Quantity::Units(n) | Quantity::Grams(n) => n,
+                },
+                by_weight: matches!(l.quantity, Quantity::Grams(_)),
+                unit_price: l.unit_price.into(),
+                extended: t.extended.into(),
+                discount: Money::new(
+                    t.line_discount.minor + t.order_discount.minor,
+                    t.amount.currency,
+                )
+                .into(),
+                amount: t.amount.into(),
+                tax_code: l.product.tax.code.clone(),
+                tax_label: l.product.tax.percent_label(),
+                reduced: l.product.tax.reduced,
+                price_overridden: matches!(l.price_source, PriceSource::Override { .. }),
+                note: l.note.clone(),
+            })
+            .collect();
+        let item_count = self
+            .cart
+            .lines()
+            .iter()
+            .map(|l| match l.quantity {
+                Quantity::Units(n) => n,
+                Quantity::Grams(_) => 1,
+            })
+            .sum();
+        Ok(SaleDto {
+            stage: match self.stage {
+                Stage::Open => SaleStageDto::Open,
+                Stage::Paying => SaleStageDto::Paying,
+            },
+            lines,
+            last_line_id: self.last_line.map(|l| l.0),
+            item_count,
+            items: totals.items.into(),
+            discounts: totals.discounts.into(),
+            subtotal: totals.subtotal.into(),
+            taxes: totals
+                .taxes
+                .iter()
+                .map(|t| TaxRowDto {
+                    code: t.rate.code.clone(),
+                    label: t.rate.percent_label(),
+                    reduced: t.rate.reduced,
+                    net: t.net.into(),
+                    tax: t.tax.into(),
+                    gross: t.gross.into(),
+                })
+                .collect(),
+            tax_total: totals.tax_total.into(),
+            total: totals.total.into(),
+            price_mode: match self.settings.tax_policy.price_mode {
+                pos_core::PriceMode::TaxInclusive => PriceModeDto::TaxInclusive,
+                pos_core::PriceMode::TaxExclusive => PriceModeDto::TaxExclusive,
+            },
+            payment: PaymentDto {
+                tenders: self.tenders.iter().map(tender_dto).collect(),
+                paid: settlement.paid.into(),
+                remaining: settlement.remaining.into(),
+                remaining_cash: settlement.remaining_cash.into(),
+                change: settlement.change.into(),
+                complete: settlement.complete,
+            },
+        })
+    }
+
+    fn ensure_open(&self) -> Result<(), ApiError> {
+        self.require_user()?;
+        if self.stage == Stage::Paying {
+            return Err(ApiError::new(
+                "sale.payment_in_progress",
+                "finish or cancel the payment first",
+            ));
+        }
+        Ok(())
+    }
+
+    fn add_item(&mut self, item: CatalogItem, quantity: Option<Quantity>) -> Result<(), ApiError> {
+        let q = match quantity {
+            Some(q) => q,
+            None if item.by_weight => {
+                return Err(ApiError::new(
+                    "cart.needs_weight",
+                    "weigh the item and enter its weight",
+                )
+                .with("product", item.name(&self.settings.locale)));
+            }
+            None => Quantity::Units(1),
+        };
+        let id = self
+            .cart
+            .add(item.to_product_ref(), q)
+            .map_err(cart_error)?;
+        self.last_line = Some(id);
+        Ok(())
+    }
+
+    fn scan(&mut self, raw: &str, location: &str) -> Result<(), ApiError> {
+        self.ensure_open()?;
+        let scan = gtin::read_scan(raw, &gtin::default_embedded_rules()).map_err(barcode_error)?;
+        match scan {
+            Scan::Code { code } => {
+                let item = match self
+                    .store
+                    .find_by_barcode(&code, location)
+                    .map_err(store_error)?
+                {
+                    Some(i) => Some(i),
+                    None => self
+                        .store
+                        .find_by_sku(&code, location)
+                        .map_err(store_error)?,
+                };
+                let item = item.ok_or_else(|| {
+                    ApiError::new(
+                        "scan.unknown_code",
+                        format!("no product has the code {code}"),
+                    )
+                    .with("code", &code)
+                })?;
+                self.add_item(item, None)
+            }
+            Scan::Embedded {
+                lookup_code,
+                kind,
+                value,
+                ..
+            } => {
+                let item = self
+                    .store
+                    .find_by_barcode(&lookup_code, location)
+                    .map_err(store_error)?
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            "scan.unknown_code",
+                            format!("no product has the code {raw}"),
+                        )
+                        .with("code", raw.trim())
+                    })?;
+                match kind {
+                    EmbeddedKind::WeightGrams => {
+                        let mut p = item.to_product_ref();
+                        p.by_weight = true;
+                        let id = self
+                            .cart
+                            .add(p, Quantity::Grams(value))
+                            .map_err(cart_error)?;
+                        self.last_line = Some(id);
+                    }
+                    EmbeddedKind::Price => {
+                        let price = Money::new(value, self.settings.currency);
+                        let id = self
+                            .cart
+                            .add_embedded_price(item.to_product_ref(), price)
+                            .map_err(cart_error)?;
+                        self.last_line = Some(id);
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Register {
+    /// Opens the terminal's database (creating it and, if configured, filling it with demo
+    /// data when the catalog is empty).
+    pub fn open(
+        config: RegisterConfig,
+        events: Arc<dyn EventSink>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Register, ApiError> {
+        if let Some(dir) = config.db_path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| ApiError::new("store.error", e.to_string()))?;
+        }
+        let mut store = Store::open(&config.db_path).map_err(store_error)?;
+        if let Some(n) = config.demo_products
+            && store.variant_count().map_err(store_error)? == 0
+        {
+            pos_store::demo::generate(&mut store, n, config.demo_country, 42, clock.now())
+                .map_err(store_error)?;
+        }
+        let settings = store.settings().map_err(store_error)?.ok_or_else(|| {
+            ApiError::new(
+                "store.not_configured",
+                "this terminal has no store settings yet",
+            )
+        })?;
+        let cart = Cart::new(settings.currency, settings.tax_policy);
+        let info = AppInfoDto {
+            store: StoreDto {
+                name: settings.name.clone(),
+                address: settings.address.lines().map(str::to_owned).collect(),
+                tax_id: settings.tax_id.clone(),
+                country: settings.country.code().to_owned(),
+                currency: settings.currency.code().to_owned(),
+                locale: settings.locale.clone(),
+                price_mode: match settings.tax_policy.price_mode {
+                    pos_core::PriceMode::TaxInclusive => PriceModeDto::TaxInclusive,
+                    pos_core::PriceMode::TaxExclusive => PriceModeDto::TaxExclusive,
+                },
+                cash_increment: crate::locale::cash_increment(&settings),
+                quick_cash: quick_cash(settings.currency),
+            },
+            terminal_id: config.terminal_id.clone(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            locales: vec!["en".into(), "es".into(), "ja".into()],
+            simulated_devices: true,
+        };
+        let state = State {
+            store,
+            settings,
+            user: None,
+            cart,
+            stage: Stage::Open,
+            tenders: Vec::new(),
+            last_line: None,
+            last_receipt: None,
+        };
+        Ok(Register {
+            state: Mutex::new(state),
+            events,
+            clock,
+            config,
+            info,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves State as it was before the failed command
+        // (commands mutate the cart transactionally), so the poison can be ignored.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A scan from a device (scanner driver or simulator): applied like `scan`, reported by events.
+    pub fn device_scan(&self, code: &str) {
+        let mut st = self.lock();
+        match st
+            .scan(code, &self.config.location_id)
+            .and_then(|_| st.sale_dto())
+        {
+            Ok(sale) => self.events.emit(Event::SaleChanged(sale)),
+            Err(e) => self.events.emit(Event::ScanRejected(e)),
+        }
+    }
+
+    pub fn config(&self) -> &RegisterConfig {
+        &self.config
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+}
+
+/// Quick-cash keys: the currency's banknotes (and the largest coins for yen), smallest first.
+fn quick_cash(c: pos_core::Currency) -> Vec<i64> {
+    let mut v: Vec<i64> = match c {
+        pos_core::Currency::Eur => vec![500, 1000, 2000, 5000, 10000],
+        pos_core::Currency::Usd => vec![100, 500, 1000, 2000, 5000, 10000],
+        pos_core::Currency::Jpy => vec![500, 1000, 2000, 5000, 10000],
+    };
+    v.retain(|d| c.denominations().contains(d));
+    v
+}
+
+impl Api for Register {
+    async fn app_info(&self) -> Result<AppInfoDto, ApiError> {
+        Ok(self.info.clone())
+    }
+
+    async fn login(&self, pin: String) -> Result<SessionDto, ApiError> {
+        let now = self.now();
+        let mut st = self.lock();
+        let user = st.store.verify_pin(&pin, now).map_err(auth_error)?;
+        let dto = session_dto(&user);
+        st.user = Some(user);
+        Ok(dto)
+    }
+
+    async fn logout(&self) -> Result<(), ApiError> {
+        self.lock().user = None;
+        Ok(())
+    }
+
+    async fn session(&self) -> Result<Option<SessionDto>, ApiError> {
+        Ok(self.lock().user.as_ref().map(session_dto))
+    }
+
+    async fn current_sale(&self) -> Result<SaleDto, ApiError> {
+        self.lock().sale_dto()
+    }
+
+    async fn scan(&self, code: String) -> Result<SaleDto, ApiError> {
+        let mut st = self.lock();
+        st.scan(&code, &self.config.location_id)?;
+        st.sale_dto()
+    }
+
+    async fn add_product(&self, variant_id: String) -> Result<SaleDto, ApiError> {
+        let mut st = self.lock();
+        st.ensure_open()?;
+        let item = st
+            .store
+            .get_variant(&variant_id, &self.config.location_id)
+            .map_err(store_error)?
+            .ok_or_else(|| {
+                ApiError::new("scan.unknown_code", "no such product").with("code", &variant_id)
+            })?;
+        st.add_item(item, None)?;
+        st.sale_dto()
+    }
+
+    async fn search_products(
+        &self,
+        query: String,
+        limit: u32,
+    ) -> Result<Vec<ProductDto>, ApiError> {
+        let st = self.lock();
+        st.require_user()?;
+        let lang = st.settings.locale.clone();
+        let hits = st
+            .store
+            .search(
+                &query,
+                &lang,
+                &self.config.location_id,
+                limit.clamp(1, 100) as usize,
+            )
+            .map_err(store_error)?;
+        Ok(hits
+            .into_iter()
+            .map(|i| ProductDto {
+                variant_id: i.variant_id,
+                sku: i.sku,
+                names: i.names,
+                barcode: i.barcode,
+                price: i.price.into(),
+                tax_label: i.tax.percent_label(),
+                reduced: i.tax.reduced,
+                by_weight: i.by_weight,
+                stock: i.on_hand,
+            })
+            .collect())
+    }
+
+    async fn set_quantity(&self, line_id: u32, quantity: i64) -> Result<SaleDto, ApiError> {
+        let mut st = self.lock();
+        st.ensure_open()?;
+        let id = LineId(line_id);
+        let line = st
+            .cart
+            .line(id)
+            .ok_or_else(|| ApiError::new("cart.no_such_line", "that line is gone"))?;
+        let q = if line.product.by_weight {
+            Quantity::Grams(quantity)
+        } else {
+            Quantity::Units(quantity)
+        };
+        st.cart.set_quantity(id, q).map_err(cart_error)?;
+        st.last_line = Some(id);
+        st.sale_dto()
+    }
+
+    async fn remove_line(&self, line_id: u32) -> Result<SaleDto, ApiError> {
+        let mut st = self.lock();
+        st.ensure_open()?;
+        st.cart.remove(LineId(line_id)).map_err(cart_error)?;
+        st.last_line = st.cart.lines().last().map(|l| l.id);
+        st.sale_dto()
+    }
+
+    async fn start_payment(&self) -> Result<SaleDto, ApiError> {
+        let mut st = self.lock();
+        st.require_user()?;
+        if st.cart.is_empty() {
+            return Err(ApiError::new("sale.empty", "scan something first"));
+        }
+        st.stage = Stage::Paying;
+        st.sale_dto()
+    }
+
+    async fn cancel_payment(&self) -> Result<SaleDto, ApiError> {
+        let mut st = self.lock();
+        st.require_user()?;
+        if !st.tenders.is_empty() {
+            return Err(ApiError::new(
+                "pay.tenders_taken",
+                "payments were already taken: complete the sale",
+            ));
+        }
+        st.stage = Stage::Open;
+        st.sale_dto()
+    }
+
+    async fn pay(&self, kind: TenderKindDto, amount: i64) -> Result<PayResultDto, ApiError> {
+        let now = self.now();
+        let mut st = self.lock();
+        let user = st.require_user()?.clone();
+        if st.cart.is_empty() {
+            return Err(ApiError::new("sale.empty", "scan something first"));
+        }
+        if kind != TenderKindDto::Cash {
+            return Err(ApiError::new(
+                "pay.tender_unavailable",
+                "this tender is not available on this terminal",
+            ));
+        }
+        st.stage = Stage::Paying;
+        let tender = Tender {
+            kind: tender_kind(kind),
+            amount: Money::new(amount, st.settings.currency),
+            reference: None,
+        };
+        st.tenders.push(tender);
+        let settlement = match st.settlement() {
+            Ok(s) => s,
+            Err(e) => {
+                st.tenders.pop();
+                return Err(e);
+            }
+        };
+        if !settlement.complete {
+            return Ok(PayResultDto {
+                sale: st.sale_dto()?,
+                completed: None,
+            });
+        }
+        let ctx = SaleContext {
+            id: Uuid::now_v7(),
+            receipt: pos_core::ReceiptNumber {
+                series: self.config.terminal_id.clone(),
+                number: 0,
+            },
+            terminal_id: self.config.terminal_id.clone(),
+            cashier: Cashier {
+                id: user.id.clone(),
+                name: user.name.clone(),
+            },
+            at: now,
+            cash_rounding: cash_rounding(&st.settings),
+        };
+        let tenders = st.tenders.clone();
+        let st = &mut *st;
+        let committed = st.store.commit_sale(
+            &self.config.terminal_id,
+            &self.config.location_id,
+            |number| {
+                st.cart.complete(
+                    tenders,
+                    SaleContext {
+                        receipt: number,
+                        ..ctx
+                    },
+                )
+            },
+        );
+        let sale = match committed {
+            Ok(s) => s,
+            Err(e) => {
+                // Nothing was written; the tender stays off so the cashier can retry.
+                st.tenders.pop();
+                return Err(crate::errors::commit_error(e));
+            }
+        };
+        let preview = receipt::preview(&sale, &st.settings);
+        st.last_receipt = Some(preview.clone());
+        st.cart = Cart::new(st.settings.currency, st.settings.tax_policy);
+        st.tenders.clear();
+        st.stage = Stage::Open;
+        st.last_line = None;
+        let completed = CompletedSaleDto {
+            sale_id: sale.id().to_string(),
+            receipt_number: sale.receipt().to_string(),
+            total: sale.totals().total.into(),
+            paid: sale.settlement().paid.into(),
+            change: sale.settlement().change.into(),
+            tenders: sale.tenders().iter().map(tender_dto).collect(),
+            receipt: preview,
+        };
+        Ok(PayResultDto {
+            sale: st.sale_dto()?,
+            completed: Some(completed),
+        })
+    }
+
+    async fn last_receipt(&self) -> Result<Option<ReceiptPreviewDto>, ApiError> {
+        let mut st = self.lock();
+        st.require_user()?;
+        if st.last_receipt.is_none() {
+            let last = st
+                .store
+                .last_sale(&self.config.terminal_id)
+                .map_err(store_error)?;
+            st.last_receipt = last.map(|s| receipt::preview(&s, &st.settings));
+        }
+        Ok(st.last_receipt.clone())
+    }
+
+    async fn status(&self) -> Result<StatusDto, ApiError> {
+        let st = self.lock();
+        let queued = st.store.outbox_len().map_err(store_error)? as i64;
+        let device = |name: &str| DeviceStatusDto {
+            device: name.to_owned(),
+            state: DeviceStateDto::Ready,
+            detail: None,
+            simulated: true,
+        };
+        Ok(StatusDto {
+            devices: ["printer", "drawer", "scanner"]
+                .iter()
+                .map(|d| device(d))
+                .collect(),
+            sync: SyncStatusDto {
+                online: false,
+                queued,
+                last_success: None,
+                conflicts: 0,
+            },
+        })
+    }
+
+    async fn simulate_scan(&self, code: String) -> Result<(), ApiError> {
+        self.device_scan(&code);
+        Ok(())
+    }
+}

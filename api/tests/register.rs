@@ -1,0 +1,239 @@
+//! The register as a cashier uses it, on a real SQLite file with the demo catalog: log in,
+//! scan, change quantities, pay cash, and find the sale on disk exactly once.
+
+use pos_api::Api;
+use pos_api::dto::{SaleDto, TenderKindDto};
+use pos_api::events::{Event, EventSink};
+use pos_api::register::{Clock, Register, RegisterConfig};
+use std::sync::{Arc, Mutex};
+use time::OffsetDateTime;
+
+struct FixedClock(Mutex<OffsetDateTime>);
+impl Clock for FixedClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+#[derive(Default)]
+struct Recorded(Mutex<Vec<Event>>);
+impl EventSink for Recorded {
+    fn emit(&self, e: Event) {
+        self.0.lock().unwrap().push(e);
+    }
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    db: std::path::PathBuf,
+    register: Register,
+    events: Arc<Recorded>,
+}
+
+fn open(country: pos_store::Country) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("register.db");
+    let events = Arc::new(Recorded::default());
+    let clock = Arc::new(FixedClock(Mutex::new(
+        time::macros::datetime!(2026-11-22 10:30 UTC),
+    )));
+    let config = RegisterConfig {
+        db_path: db.clone(),
+        terminal_id: "T01".into(),
+        location_id: "main".into(),
+        demo_products: Some(300),
+        demo_country: country,
+    };
+    let register = Register::open(config, events.clone(), clock).unwrap();
+    Fixture {
+        _dir: dir,
+        db,
+        register,
+        events,
+    }
+}
+
+/// Two products of the demo catalog with different tax rates, by barcode.
+fn two_barcodes(db: &std::path::Path) -> (String, String) {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let q = "SELECT b.code FROM barcode b JOIN variant v ON v.id = b.variant_id \
+             JOIN product p ON p.id = v.product_id JOIN tax_category t ON t.code = p.tax_code \
+             WHERE p.by_weight = 0 AND t.rate_bps = ?1 ORDER BY b.code LIMIT 1";
+    let hi: String = c.query_row(q, [2100], |r| r.get(0)).unwrap();
+    let lo: String = c.query_row(q, [400], |r| r.get(0)).unwrap();
+    (hi, lo)
+}
+
+fn block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn a_cash_sale_is_on_disk_once_with_its_lines_payment_and_outbox_row() {
+    let f = open(pos_store::Country::Es);
+    let (a, b) = two_barcodes(&f.db);
+    block(async {
+        let r = &f.register;
+        assert_eq!(
+            r.scan(a.clone()).await.unwrap_err().code,
+            "auth.required",
+            "no sale without a login"
+        );
+        let s = r.login("1234".into()).await.unwrap();
+        assert_eq!(s.user.name, "Ana");
+        r.scan(a.clone()).await.unwrap();
+        r.scan(a.clone()).await.unwrap();
+        let sale: SaleDto = r.scan(b.clone()).await.unwrap();
+        assert_eq!(
+            sale.lines.len(),
+            2,
+            "the second scan of the same product raises its quantity"
+        );
+        assert_eq!(sale.lines[0].quantity, 2);
+        assert_eq!(sale.taxes.len(), 2, "two rates, two tax rows");
+        let taxes_gross: i64 = sale.taxes.iter().map(|t| t.gross.minor).sum();
+        assert_eq!(
+            taxes_gross, sale.total.minor,
+            "tax rows add up to the total"
+        );
+
+        let sale = r.set_quantity(sale.lines[0].id, 3).await.unwrap();
+        assert_eq!(sale.lines[0].quantity, 3);
+        let total = sale.total.minor;
+
+        r.start_payment().await.unwrap();
+        assert_eq!(
+            r.scan(a.clone()).await.unwrap_err().code,
+            "sale.payment_in_progress"
+        );
+        let paid = r.pay(TenderKindDto::Cash, total + 1000).await.unwrap();
+        let done = paid.completed.expect("fully paid sale completes");
+        assert_eq!(done.change.minor, 1000);
+        assert_eq!(done.receipt_number, "T01-000001");
+        assert!(paid.sale.lines.is_empty(), "a new sale starts");
+        assert!(
+            done.receipt
+                .lines
+                .iter()
+                .any(|l| l.contains("FACTURA SIMPLIFICADA"))
+        );
+        assert!(done.receipt.lines.iter().any(|l| l.contains("T01-000001")));
+    });
+
+    // Read the file as another program would.
+    let c = rusqlite::Connection::open(&f.db).unwrap();
+    let sales: i64 = c
+        .query_row("SELECT COUNT(*) FROM sale", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sales, 1, "the sale exists exactly once");
+    let lines: i64 = c
+        .query_row("SELECT COUNT(*) FROM sale_line", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(lines, 2);
+    let (total, number): (i64, i64) = c
+        .query_row("SELECT total_minor, number FROM sale", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(number, 1);
+    let outbox: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'sale.completed'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(outbox, 1, "one outbox row for the web shop");
+    let cash: i64 = c
+        .query_row("SELECT SUM(amount_minor) FROM sale_payment", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(cash, total + 1000, "the cash handed over is recorded");
+}
+
+#[test]
+fn bad_input_gets_a_code_and_leaves_the_cart_alone() {
+    let f = open(pos_store::Country::Es);
+    let (a, _) = two_barcodes(&f.db);
+    block(async {
+        let r = &f.register;
+        r.login("1234".into()).await.unwrap();
+        let before = r.scan(a.clone()).await.unwrap();
+        let mut wrong = a.clone();
+        let last = wrong.pop().unwrap().to_digit(10).unwrap();
+        wrong.push(char::from_digit((last + 1) % 10, 10).unwrap());
+        assert_eq!(r.scan(wrong).await.unwrap_err().code, "scan.check_digit");
+        assert_eq!(
+            r.scan("4006381333931".into()).await.unwrap_err().code,
+            "scan.unknown_code"
+        );
+        let line = before.lines[0].id;
+        assert_eq!(
+            r.set_quantity(line, 0).await.unwrap_err().code,
+            "cart.quantity_out_of_range"
+        );
+        assert_eq!(
+            r.set_quantity(line, 84_000_000_000_17)
+                .await
+                .unwrap_err()
+                .code,
+            "cart.quantity_out_of_range"
+        );
+        assert_eq!(
+            r.current_sale().await.unwrap(),
+            before,
+            "the cart is exactly as before"
+        );
+    });
+}
+
+#[test]
+fn five_wrong_pins_lock_the_login() {
+    let f = open(pos_store::Country::Es);
+    block(async {
+        let r = &f.register;
+        for left in (0..5).rev() {
+            let e = r.login("1111".into()).await.unwrap_err();
+            if left > 0 {
+                assert_eq!(e.code, "auth.wrong_pin");
+                assert_eq!(e.params["attemptsLeft"], left.to_string());
+            } else {
+                assert_eq!(e.code, "auth.locked");
+            }
+        }
+        assert_eq!(
+            r.login("1234".into()).await.unwrap_err().code,
+            "auth.locked",
+            "even the right PIN waits"
+        );
+    });
+}
+
+#[test]
+fn a_device_scan_reaches_the_sale_and_is_announced() {
+    let f = open(pos_store::Country::Jp);
+    let c = rusqlite::Connection::open(&f.db).unwrap();
+    let code: String = c
+        .query_row(
+            "SELECT b.code FROM barcode b JOIN variant v ON v.id=b.variant_id JOIN product p ON p.id=v.product_id WHERE p.by_weight=0 LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    block(async {
+        let r = &f.register;
+        r.login("1234".into()).await.unwrap();
+        r.simulate_scan(code).await.unwrap();
+        r.simulate_scan("garbage".into()).await.unwrap();
+    });
+    let ev = f.events.0.lock().unwrap();
+    assert!(
+        matches!(&ev[0], Event::SaleChanged(s) if s.lines.len() == 1 && s.total.currency == "JPY")
+    );
+    assert!(matches!(&ev[1], Event::ScanRejected(e) if e.code == "scan.unknown_code"));
+}
