@@ -5,3 +5,4 @@
 
 pub mod escpos;
 pub mod zvt;
+pub mod payment;
