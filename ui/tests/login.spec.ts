@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { open, scanBurst, tapPin } from './helpers';
+import { MILK, open, scanBurst, tapPin } from './helpers';
 
 test('a wrong PIN says how many tries are left; the right PIN logs in', async ({ page }) => {
   await open(page);
@@ -47,4 +47,17 @@ test('a scan on the login screen is refused, not typed into the PIN', async ({ p
   await scanBurst(page, '8400000000017');
   await expect(page.getByTestId('message')).toContainText('Log in before scanning');
   await expect(page.getByTestId('pin-dots').locator('.filled')).toHaveCount(0);
+});
+
+test('logging out keeps the sale in progress for the next login', async ({ page }) => {
+  await open(page);
+  await tapPin(page, '1234');
+  await scanBurst(page, MILK);
+  await expect(page.getByTestId('line')).toHaveCount(1);
+  await page.getByTestId('logout').click();
+  await expect(page.getByTestId('pin-ok')).toBeVisible();
+  await tapPin(page, '9999');
+  await expect(page.getByTestId('who')).toContainText('Marta');
+  await expect(page.getByTestId('line')).toHaveCount(1);
+  await expect(page.getByTestId('total')).toHaveText('0,99 €');
 });
