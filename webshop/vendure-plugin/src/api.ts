@@ -62,6 +62,7 @@ export const adminSchema = gql`
         resolution: String
     }
     type PosSaleResult { saleId: String!, orderId: ID!, orderCode: String!, duplicate: Boolean!, conflicts: [PosStockConflict!]! }
+    type PosSaleBatchItem { saleId: String!, result: PosSaleResult, error: String }
     type PosStock { variantId: ID!, sku: String!, locationId: ID!, stockOnHand: Int!, stockAllocated: Int!, sellable: Int! }
     type PosAdjustStockResult {
         status: PosWriteStatus!
@@ -153,6 +154,7 @@ export const adminSchema = gql`
     }
     extend type Mutation {
         posRecordSale(input: PosSaleInput!): PosSaleResult!
+        posRecordSales(inputs: [PosSaleInput!]!): [PosSaleBatchItem!]!
         posAdjustStock(input: PosAdjustStockInput!): PosAdjustStockResult!
         posSetStockIfUnchanged(sku: String!, expectedStockOnHand: Int!, newStockOnHand: Int!, idempotencyKey: String!, locationId: ID): PosSetStockResult!
         posResolveStockConflict(id: ID!, resolution: String!): PosStockConflict!
@@ -278,6 +280,21 @@ export class PosResolver {
     @Allow(POS)
     posRecordSale(@Ctx() ctx: RequestContext, @Args() args: { input: any }) {
         return this.sales.record(ctx, args.input);
+    }
+
+    @Mutation()
+    @Allow(POS)
+    async posRecordSales(@Ctx() ctx: RequestContext, @Args() args: { inputs: any[] }) {
+        if (args.inputs.length > 200) throw new UserInputError('at most 200 sales per call');
+        const out = [];
+        for (const input of args.inputs) {
+            try {
+                out.push({ saleId: input.saleId, result: await this.sales.record(ctx, input), error: null });
+            } catch (e: any) {
+                out.push({ saleId: input.saleId, result: null, error: String(e?.message ?? e) });
+            }
+        }
+        return out;
     }
 
     @Mutation()
