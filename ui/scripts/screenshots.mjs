@@ -33,6 +33,7 @@ async function scan(page, code) {
 }
 
 async function shoot(page, name) {
+  await page.mouse.move(2, 760);
   await page.waitForTimeout(150);
   await page.screenshot({ path: `${outDir}${name}.png` });
   console.log(`wrote docs/screenshots/${name}.png`);
@@ -52,6 +53,12 @@ for (const [lang, store] of [['en', ''], ['es', ''], ['ja', 'store=jp']]) {
   await page.getByTestId('pin-1').click();
   await page.getByTestId('pin-2').click();
   await shoot(page, `browser-login-${lang}${suffix}`);
+  if (lang === 'es') {
+    await page.getByTestId('pin-ok').click(); // "12": a wrong PIN
+    await shoot(page, `browser-login-error-${lang}${suffix}`);
+    await page.getByTestId('pin-1').click();
+    await page.getByTestId('pin-2').click();
+  }
   await page.getByTestId('pin-3').click();
   await page.getByTestId('pin-4').click();
   await page.getByTestId('pin-ok').click();
