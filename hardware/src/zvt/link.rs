@@ -307,9 +307,14 @@ impl Link {
         match &mut self.io {
             Io::Tcp { buf, .. } => buf.clear(),
             Io::Serial {
-                rx, frames, acks, ..
+                rx,
+                frames,
+                acks,
+                deframer,
+                ..
             } => {
                 while rx.try_recv().is_ok() {}
+                *deframer = SerialDeframer::new();
                 frames.clear();
                 acks.clear();
             }

@@ -296,11 +296,91 @@ impl Simulator {
         self.lock().commands_seen.clone()
     }
 
+    /// Receives one APDU and notes its command.
+    async fn recv(&self, link: &mut Link) -> Result<Apdu, LinkError> {
+        let apdu = link.recv().await?;
+        self.lock().commands_seen.push(apdu.command());
+        Ok(apdu)
+    }
+
+    /// Sends a message and waits for the cash register's acknowledgement. Returns whether an
+    /// abort request (06 B0) arrived meanwhile.
+    async fn deliver(&self, link: &mut Link, msg: &PtMessage) -> Result<bool, LinkError> {
+        send(link, msg).await?;
+        let mut abort = false;
+        loop {
+            let a = tokio::time::timeout(Duration::from_secs(5), self.recv(link))
+                .await
+                .map_err(|_| LinkError::Timeout)??;
+            match EcrCommand::from_apdu(&a) {
+                Ok(EcrCommand::Ack) => return Ok(abort),
+                Ok(EcrCommand::Abort) => abort = true,
+                _ => {}
+            }
+        }
+    }
+
+    /// Waits up to `wait` for an abort request.
+    async fn abort_requested(&self, link: &mut Link, wait: Duration) -> Result<bool, LinkError> {
+        let until = Instant::now() + wait;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.recv(link)).await {
+                Err(_) => return Ok(false),
+                Ok(r) => {
+                    if let Ok(EcrCommand::Abort) = EcrCommand::from_apdu(&r?) {
+                        return Ok(true);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends a command: from here on the terminal takes new commands.
+    async fn hand_back(&self, link: &mut Link, msg: &PtMessage) -> Result<(), LinkError> {
+        self.lock().in_transaction = false;
+        self.deliver(link, msg).await?;
+        Ok(())
+    }
+
+    async fn aborted(&self, link: &mut Link) -> Result<Flow, LinkError> {
+        self.hand_back(
+            link,
+            &PtMessage::Abort {
+                code: RESULT_ABORTED,
+            },
+        )
+        .await?;
+        Ok(Flow::Continue)
+    }
+
+    /// Status information, the slip as print lines, completion.
+    async fn finish(
+        &self,
+        link: &mut Link,
+        status: StatusInformation,
+        slip: Vec<String>,
+    ) -> Result<(), LinkError> {
+        let tid = status.terminal_id.clone();
+        self.deliver(link, &PtMessage::Status(Box::new(status)))
+            .await?;
+        for line in &slip {
+            self.deliver(link, &print_line(line)).await?;
+        }
+        self.hand_back(
+            link,
+            &PtMessage::Completion {
+                terminal_id: tid,
+                status_byte: None,
+            },
+        )
+        .await
+    }
+
     /// Serves one link until it fails or a scenario drops it.
     async fn serve(&self, link: &mut Link) -> Result<Flow, LinkError> {
         loop {
-            let apdu = link.recv().await?;
-            self.lock().commands_seen.push(apdu.command());
+            let apdu = self.recv(link).await?;
             let cmd = match EcrCommand::from_apdu(&apdu) {
                 Ok(c) => c,
                 Err(_) => {
@@ -321,7 +401,7 @@ impl Simulator {
                 EcrCommand::Registration { .. } | EcrCommand::StatusEnquiry { .. } => {
                     send(link, &PtMessage::Ack).await?;
                     let tid = self.lock().config.terminal_id.clone();
-                    deliver(
+                    self.deliver(
                         link,
                         &PtMessage::Completion {
                             terminal_id: Some(tid),
@@ -342,7 +422,7 @@ impl Simulator {
                 } => {
                     send(link, &PtMessage::Ack).await?;
                     let (status, slip) = self.book(EntryKind::Refund, amount, currency);
-                    finish(link, status, slip).await?;
+                    self.finish(link, status, slip).await?;
                     Flow::Continue
                 }
                 EcrCommand::Reversal { receipt_no, .. } => {
@@ -353,7 +433,7 @@ impl Simulator {
                 EcrCommand::EndOfDay { .. } => {
                     send(link, &PtMessage::Ack).await?;
                     let (status, slip) = self.end_of_day();
-                    finish(link, status, slip).await?;
+                    self.finish(link, status, slip).await?;
                     Flow::Continue
                 }
                 EcrCommand::RepeatReceipt { .. } => {
@@ -362,10 +442,10 @@ impl Simulator {
                     match last {
                         Some((status, mut slip)) => {
                             slip.insert(0, "*** KOPIE ***".into());
-                            finish(link, status, slip).await?;
+                            self.finish(link, status, slip).await?;
                         }
                         None => {
-                            deliver(link, &PtMessage::Abort { code: 0x83 }).await?;
+                            self.deliver(link, &PtMessage::Abort { code: 0x83 }).await?;
                         }
                     }
                     Flow::Continue
@@ -419,44 +499,44 @@ impl Simulator {
                 return Ok(Flow::Drop);
             }
             Scenario::Timeout => {
-                deliver(link, &intermediate_msg(intermediate::INSERT_CARD)).await?;
+                self.deliver(link, &intermediate_msg(intermediate::INSERT_CARD))
+                    .await?;
                 loop {
                     if let EcrCommand::Abort =
-                        EcrCommand::from_apdu(&link.recv().await?).unwrap_or(EcrCommand::Ack)
+                        EcrCommand::from_apdu(&self.recv(link).await?).unwrap_or(EcrCommand::Ack)
                     {
-                        deliver(
-                            link,
-                            &PtMessage::Abort {
-                                code: RESULT_ABORTED,
-                            },
-                        )
-                        .await?;
-                        return Ok(Flow::Continue);
+                        return self.aborted(link).await;
                     }
                 }
             }
             Scenario::WaitForCard { ms } => {
                 let until = Instant::now() + Duration::from_millis(ms);
                 while Instant::now() < until {
-                    if deliver(link, &intermediate_msg(intermediate::INSERT_CARD)).await?
-                        || abort_requested(link, Duration::from_millis(100)).await?
+                    if self
+                        .deliver(link, &intermediate_msg(intermediate::INSERT_CARD))
+                        .await?
+                        || self
+                            .abort_requested(link, Duration::from_millis(100))
+                            .await?
                     {
-                        return aborted(link).await;
+                        return self.aborted(link).await;
                     }
                 }
             }
             _ => {
-                if deliver(link, &intermediate_msg(intermediate::INSERT_CARD)).await?
-                    || abort_requested(link, step).await?
+                if self
+                    .deliver(link, &intermediate_msg(intermediate::INSERT_CARD))
+                    .await?
+                    || self.abort_requested(link, step).await?
                 {
-                    return aborted(link).await;
+                    return self.aborted(link).await;
                 }
             }
         }
         // The card is in: PIN, then the host. An abort from here on is too late.
         for st in [intermediate::WATCH_PIN_PAD, intermediate::WAITING_FOR_HOST] {
-            deliver(link, &intermediate_msg(st)).await?;
-            let _ = abort_requested(link, step).await?;
+            self.deliver(link, &intermediate_msg(st)).await?;
+            let _ = self.abort_requested(link, step).await?;
         }
         if let Scenario::Decline { code } = scenario {
             let config = self.lock().config.clone();
@@ -469,7 +549,8 @@ impl Simulator {
                 pan_last4: Some(config.pan_last4.clone()),
                 ..Default::default()
             };
-            deliver(link, &PtMessage::Status(Box::new(status))).await?;
+            self.deliver(link, &PtMessage::Status(Box::new(status)))
+                .await?;
             for line in [
                 "KUNDENBELEG".to_string(),
                 config.card_brand.clone(),
@@ -477,13 +558,13 @@ impl Simulator {
                 "Zahlung nicht erfolgt".into(),
                 result_text(code).into(),
             ] {
-                deliver(link, &print_line(&line)).await?;
+                self.deliver(link, &print_line(&line)).await?;
             }
-            deliver(link, &PtMessage::Abort { code }).await?;
+            self.hand_back(link, &PtMessage::Abort { code }).await?;
             return Ok(Flow::Continue);
         }
         let (status, slip) = self.book(EntryKind::Sale, amount, currency);
-        finish(link, status, slip).await?;
+        self.finish(link, status, slip).await?;
         Ok(Flow::Continue)
     }
 
@@ -505,11 +586,11 @@ impl Simulator {
         };
         match found {
             Err(code) => {
-                deliver(link, &PtMessage::Abort { code }).await?;
+                self.deliver(link, &PtMessage::Abort { code }).await?;
             }
             Ok((amount, currency)) => {
                 let (status, slip) = self.book(EntryKind::Reversal, amount, currency);
-                finish(link, status, slip).await?;
+                self.finish(link, status, slip).await?;
             }
         }
         Ok(())
@@ -621,70 +702,4 @@ fn apdu_of(msg: &PtMessage) -> Result<Apdu, LinkError> {
 
 async fn send(link: &mut Link, msg: &PtMessage) -> Result<(), LinkError> {
     link.send(&apdu_of(msg)?).await
-}
-
-/// Sends a message and waits for the cash register's acknowledgement. Returns whether an
-/// abort request (06 B0) arrived meanwhile.
-async fn deliver(link: &mut Link, msg: &PtMessage) -> Result<bool, LinkError> {
-    send(link, msg).await?;
-    let mut abort = false;
-    loop {
-        let a = tokio::time::timeout(Duration::from_secs(5), link.recv())
-            .await
-            .map_err(|_| LinkError::Timeout)??;
-        match EcrCommand::from_apdu(&a) {
-            Ok(EcrCommand::Ack) => return Ok(abort),
-            Ok(EcrCommand::Abort) => abort = true,
-            _ => {}
-        }
-    }
-}
-
-/// Waits up to `wait` for an abort request.
-async fn abort_requested(link: &mut Link, wait: Duration) -> Result<bool, LinkError> {
-    let until = Instant::now() + wait;
-    loop {
-        let left = until.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, link.recv()).await {
-            Err(_) => return Ok(false),
-            Ok(r) => {
-                if let Ok(EcrCommand::Abort) = EcrCommand::from_apdu(&r?) {
-                    return Ok(true);
-                }
-            }
-        }
-    }
-}
-
-async fn aborted(link: &mut Link) -> Result<Flow, LinkError> {
-    deliver(
-        link,
-        &PtMessage::Abort {
-            code: RESULT_ABORTED,
-        },
-    )
-    .await?;
-    Ok(Flow::Continue)
-}
-
-/// Status information, the slip as print lines, completion.
-async fn finish(
-    link: &mut Link,
-    status: StatusInformation,
-    slip: Vec<String>,
-) -> Result<(), LinkError> {
-    let tid = status.terminal_id.clone();
-    deliver(link, &PtMessage::Status(Box::new(status))).await?;
-    for line in &slip {
-        deliver(link, &print_line(line)).await?;
-    }
-    deliver(
-        link,
-        &PtMessage::Completion {
-            terminal_id: tid,
-            status_byte: None,
-        },
-    )
-    .await?;
-    Ok(())
 }

@@ -1,0 +1,353 @@
+//! The ZVT driver against the in-process terminal simulator over TCP on 127.0.0.1 (ephemeral
+//! port): every money assertion is made against the simulator's own ledger.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pos_core::{Currency, Money};
+use pos_hardware::payment::{
+    InMemoryPendingStore, PaymentError, PaymentTerminal, PendingPaymentStore, PendingState,
+    TerminalStatus,
+};
+use pos_hardware::zvt::sim::{EntryKind, Scenario, SimConfig, Simulator};
+use pos_hardware::zvt::{ZvtConfig, ZvtTerminal, ZvtTimeouts, ZvtTransport};
+
+fn eur(minor: i64) -> Money {
+    Money::new(minor, Currency::Eur)
+}
+
+fn fast() -> ZvtTimeouts {
+    ZvtTimeouts {
+        connect: Duration::from_secs(2),
+        ack: Duration::from_secs(2),
+        idle: Duration::from_millis(800),
+        overall: Duration::from_secs(20),
+        abort_grace: Duration::from_secs(2),
+        recovery: Duration::from_secs(10),
+        retry_pause: Duration::from_millis(100),
+    }
+}
+
+struct Rig {
+    sim: Simulator,
+    terminal: ZvtTerminal,
+    store: Arc<InMemoryPendingStore>,
+}
+
+async fn rig(sim_config: SimConfig, timeouts: ZvtTimeouts) -> Rig {
+    let sim = Simulator::new(sim_config);
+    let addr = sim.listen_tcp("127.0.0.1:0").await.expect("listen");
+    let store = Arc::new(InMemoryPendingStore::new());
+    let mut config = ZvtConfig::new(ZvtTransport::tcp(addr.to_string()), Currency::Eur);
+    config.timeouts = timeouts;
+    let terminal = ZvtTerminal::new(config, store.clone());
+    Rig {
+        sim,
+        terminal,
+        store,
+    }
+}
+
+fn state_of(store: &InMemoryPendingStore, ref_id: &str) -> PendingState {
+    store.get(ref_id).unwrap().expect("record").state
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approved_payment_gives_slip_with_masked_card_and_is_charged_once() {
+    let r = rig(SimConfig::default(), fast()).await;
+    let info = r.terminal.register().await.expect("registration");
+    assert_eq!(info.terminal_id.as_deref(), Some("52523535"));
+
+    let a = r
+        .terminal
+        .authorize(eur(1234), "sale-1/card")
+        .await
+        .expect("approved");
+    assert_eq!(a.amount, eur(1234));
+    assert_eq!(a.receipt_no, 1);
+    assert_eq!(a.card_brand.as_deref(), Some("Mastercard"));
+    assert_eq!(a.masked_pan().as_deref(), Some("************1234"));
+    assert_eq!(a.terminal_id.as_deref(), Some("52523535"));
+    assert!(a.approval_code.is_some());
+    assert!(!a.recovered);
+    let slip = a.slip_lines.join("\n");
+    for expected in [
+        "KUNDENBELEG",
+        "Karte: ************1234",
+        "Betrag: EUR 12,34",
+    ] {
+        assert!(slip.contains(expected), "slip lacks {expected:?}:\n{slip}");
+    }
+    assert_eq!(*r.terminal.status().borrow(), TerminalStatus::Approved);
+
+    // Asking again with the same reference returns the same approval without a new charge.
+    let again = r
+        .terminal
+        .authorize(eur(1234), "sale-1/card")
+        .await
+        .expect("same approval");
+    assert_eq!(again, a);
+    assert_eq!(r.sim.sales_count(), 1);
+    assert_eq!(r.sim.net_charged(), 1234);
+    assert!(matches!(
+        state_of(&r.store, "sale-1/card"),
+        PendingState::Approved { .. }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declined_card_charges_nothing_and_the_reference_is_not_reused() {
+    let r = rig(SimConfig::default(), fast()).await;
+    r.sim.push_scenario(Scenario::Decline { code: 0x05 });
+    let e = r.terminal.authorize(eur(5000), "d1").await.unwrap_err();
+    assert!(
+        matches!(e, PaymentError::Declined { code: 0x05, .. }),
+        "{e:?}"
+    );
+    assert!(matches!(
+        *r.terminal.status().borrow(),
+        TerminalStatus::Declined { .. }
+    ));
+    assert_eq!(r.sim.net_charged(), 0);
+    // A repeat of the same reference is refused without reaching the terminal.
+    let before = r.sim.commands_seen().len();
+    let e = r.terminal.authorize(eur(5000), "d1").await.unwrap_err();
+    assert!(matches!(e, PaymentError::AlreadyAttempted { .. }), "{e:?}");
+    assert_eq!(r.sim.commands_seen().len(), before);
+    // Magic cents decline as well (the demo's way to show a decline).
+    let e = r.terminal.authorize(eur(701), "d2").await.unwrap_err();
+    assert!(matches!(e, PaymentError::Declined { .. }), "{e:?}");
+    assert_eq!(r.sim.ledger(), vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_terminal_refuses_and_a_new_attempt_then_succeeds() {
+    let r = rig(SimConfig::default(), fast()).await;
+    r.sim.push_scenario(Scenario::Busy);
+    let e = r.terminal.authorize(eur(990), "b1").await.unwrap_err();
+    assert_eq!(e, PaymentError::Busy);
+    assert!(matches!(
+        state_of(&r.store, "b1"),
+        PendingState::NotCharged { .. }
+    ));
+    assert_eq!(r.sim.net_charged(), 0);
+    r.terminal
+        .authorize(eur(990), "b2")
+        .await
+        .expect("second attempt");
+    assert_eq!(r.sim.net_charged(), 990);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_terminal_is_aborted_and_reports_timeout_without_charge() {
+    let r = rig(SimConfig::default(), fast()).await;
+    r.sim.push_scenario(Scenario::Timeout);
+    let started = std::time::Instant::now();
+    let e = r.terminal.authorize(eur(2000), "t1").await.unwrap_err();
+    assert_eq!(e, PaymentError::Timeout);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        r.sim.commands_seen().contains(&0x06B0),
+        "the driver sent Abort (06 B0)"
+    );
+    assert_eq!(r.sim.net_charged(), 0);
+    assert!(matches!(
+        state_of(&r.store, "t1"),
+        PendingState::NotCharged { .. }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_while_waiting_for_the_card_cancels_the_payment() {
+    let r = Arc::new(rig(SimConfig::default(), fast()).await);
+    r.sim.push_scenario(Scenario::WaitForCard { ms: 10_000 });
+    let mut status = r.terminal.status();
+    let running = {
+        let r = r.clone();
+        tokio::spawn(async move { r.terminal.authorize(eur(4200), "a1").await })
+    };
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        status.wait_for(|s| *s == TerminalStatus::WaitingForCard),
+    )
+    .await
+    .expect("the UI is told to ask for a card")
+    .unwrap();
+    assert!(
+        r.terminal.abort().await.unwrap(),
+        "an abort request was sent"
+    );
+    let result = tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("authorize returns promptly after abort")
+        .unwrap();
+    assert_eq!(result.unwrap_err(), PaymentError::Aborted);
+    assert_eq!(r.sim.net_charged(), 0);
+    assert!(!r.terminal.abort().await.unwrap(), "nothing left to abort");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_lost_after_acknowledgement_is_recovered_and_charged_exactly_once() {
+    let r = rig(SimConfig::default(), fast()).await;
+    // An earlier payment gives the driver its baseline receipt number.
+    let first = r
+        .terminal
+        .authorize(eur(500), "s1")
+        .await
+        .expect("first sale");
+
+    r.sim.push_scenario(Scenario::DropAfterAck);
+    let a = r
+        .terminal
+        .authorize(eur(2000), "s2")
+        .await
+        .expect("outcome recovered after the drop");
+    assert!(a.recovered);
+    assert_eq!(a.amount, eur(2000));
+    assert_ne!(a.receipt_no, first.receipt_no);
+    assert_eq!(a.pan_last4.as_deref(), Some("1234"));
+    assert!(
+        r.sim.commands_seen().contains(&0x0620),
+        "recovered with Repeat Receipt (06 20)"
+    );
+    // The simulator's own ledger: two sales, 25,00 in total, nothing reversed.
+    let ledger = r.sim.ledger();
+    assert_eq!(ledger.len(), 2, "{ledger:?}");
+    assert!(
+        ledger
+            .iter()
+            .all(|e| e.kind == EntryKind::Sale && !e.reversed)
+    );
+    assert_eq!(r.sim.net_charged(), 2500);
+    // The app retrying the same tender gets the same approval, still charged once.
+    assert_eq!(r.terminal.authorize(eur(2000), "s2").await.unwrap(), a);
+    assert_eq!(r.sim.sales_count(), 2);
+    // Exactly one authorization command per reference reached the terminal.
+    let auths = r
+        .sim
+        .commands_seen()
+        .iter()
+        .filter(|c| **c == 0x0601)
+        .count();
+    assert_eq!(auths, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_first_payment_without_baseline_is_reversed_not_left_charged() {
+    let r = rig(SimConfig::default(), fast()).await;
+    r.sim.push_scenario(Scenario::DropAfterAck);
+    let e = r.terminal.authorize(eur(3000), "x1").await.unwrap_err();
+    assert_eq!(e, PaymentError::ConnectionLost);
+    assert!(matches!(
+        state_of(&r.store, "x1"),
+        PendingState::Reversed { .. }
+    ));
+    let ledger = r.sim.ledger();
+    assert_eq!(ledger.len(), 2, "{ledger:?}");
+    assert!(ledger[0].reversed);
+    assert_eq!(ledger[1].kind, EntryKind::Reversal);
+    assert_eq!(r.sim.net_charged(), 0, "the customer is not charged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcome_unknown_while_terminal_busy_then_recover_settles_it() {
+    let sim_config = SimConfig {
+        drop_duration: Duration::from_secs(3),
+        ..SimConfig::default()
+    };
+    let timeouts = ZvtTimeouts {
+        recovery: Duration::from_millis(800),
+        ..fast()
+    };
+    let r = rig(sim_config, timeouts).await;
+    r.terminal
+        .authorize(eur(100), "u0")
+        .await
+        .expect("baseline sale");
+    r.sim.push_scenario(Scenario::DropAfterAck);
+    let e = r.terminal.authorize(eur(1500), "u1").await.unwrap_err();
+    assert!(matches!(e, PaymentError::OutcomeUnknown { .. }), "{e:?}");
+    assert_eq!(state_of(&r.store, "u1"), PendingState::InFlight);
+    // The record stays pending until the terminal is free again and `recover` runs.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let settled = r.terminal.recover().await.expect("recovered");
+    assert_eq!(settled.len(), 1);
+    assert!(matches!(settled[0].state, PendingState::Approved { .. }));
+    assert_eq!(r.sim.net_charged(), 1600);
+    assert_eq!(r.sim.sales_count(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refund_reversal_and_end_of_day_totals() {
+    let r = rig(SimConfig::default(), fast()).await;
+    r.terminal.authorize(eur(1000), "e1").await.unwrap();
+    let second = r.terminal.authorize(eur(500), "e2").await.unwrap();
+    let rev = r
+        .terminal
+        .reverse(second.receipt_no)
+        .await
+        .expect("reversed");
+    assert_eq!(rev.amount, eur(500));
+    assert!(rev.slip_lines.iter().any(|l| l == "STORNO"));
+    let again = r.terminal.reverse(second.receipt_no).await.unwrap_err();
+    assert!(
+        matches!(again, PaymentError::Declined { code: 0xB4, .. }),
+        "{again:?}"
+    );
+    let refund = r
+        .terminal
+        .refund(eur(300), "ret-1", Some(1))
+        .await
+        .expect("refund");
+    assert!(refund.slip_lines.iter().any(|l| l == "GUTSCHRIFT"));
+    assert_eq!(r.sim.net_charged(), 700);
+
+    let eod = r.terminal.end_of_day().await.expect("end of day");
+    assert_eq!(eod.total, eur(700));
+    assert_eq!(eod.transaction_count, Some(4));
+    assert!(eod.slip_lines.iter().any(|l| l == "KASSENSCHNITT"));
+    assert!(eod.slip_lines.iter().any(|l| l == "Summe: EUR 7,00"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_terminal_and_wrong_currency_send_nothing() {
+    // A port nobody listens on: bind, note the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let store = Arc::new(InMemoryPendingStore::new());
+    let mut config = ZvtConfig::new(
+        ZvtTransport::tcp(format!("127.0.0.1:{port}")),
+        Currency::Eur,
+    );
+    config.timeouts = fast();
+    let terminal = ZvtTerminal::new(config, store.clone());
+    let e = terminal.authorize(eur(100), "n1").await.unwrap_err();
+    assert!(matches!(e, PaymentError::Unreachable(_)), "{e:?}");
+    assert!(matches!(
+        state_of(&store, "n1"),
+        PendingState::NotCharged { .. }
+    ));
+    let e = terminal
+        .authorize(Money::new(100, Currency::Usd), "n2")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, PaymentError::InvalidAmount(_)), "{e:?}");
+    assert!(store.get("n2").unwrap().is_none(), "nothing recorded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminal_is_usable_as_a_boxed_trait_object() {
+    let r = rig(SimConfig::default(), fast()).await;
+    let boxed: Box<dyn PaymentTerminal> = Box::new(r.terminal);
+    boxed.register().await.unwrap();
+    let a = boxed.authorize(eur(250), "dyn-1").await.unwrap();
+    assert_eq!(a.amount, eur(250));
+    assert_eq!(r.sim.net_charged(), 250);
+}
