@@ -260,7 +260,7 @@ pub fn settings(country: Country) -> StoreSettings {
 pub fn demo_barcode(country: Country, i: usize) -> String {
     let prefix = match country {
         Country::Es => "84",
-        Country::Jp if i % 2 == 0 => "49",
+        Country::Jp if i.is_multiple_of(2) => "49",
         Country::Jp => "45",
         Country::Us => "07",
     };
