@@ -237,14 +237,14 @@ impl Decoder<'_> {
     fn emit(&mut self, offset: usize, command: Command) {
         match &command {
             Command::Text { .. } => self.line_started = true,
-            Command::Barcode { .. } | Command::QrPrint { .. } | Command::Raster { .. } => {
-                if self.line_started {
-                    self.issue(
-                        offset,
-                        IssueKind::NotAtLineStart,
-                        "printed after text on the same line: the printer ignores it",
-                    );
-                }
+            Command::Barcode { .. } | Command::QrPrint { .. } | Command::Raster { .. }
+                if self.line_started =>
+            {
+                self.issue(
+                    offset,
+                    IssueKind::NotAtLineStart,
+                    "printed after text on the same line: the printer ignores it",
+                );
             }
             Command::LineFeed | Command::FeedLines { .. } | Command::Init | Command::Cut { .. } => {
                 self.line_started = false;

@@ -467,13 +467,12 @@ impl<'p> Encoder<'p> {
             return Err(invalid("only printable ASCII can be encoded"));
         }
         let mut payload = Vec::with_capacity(data.len() + 2);
-        let symbols;
-        if data.len() % 2 == 0 && data.bytes().all(|b| b.is_ascii_digit()) {
+        let symbols = if data.len().is_multiple_of(2) && data.bytes().all(|b| b.is_ascii_digit()) {
             payload.extend_from_slice(b"{C");
             for pair in data.as_bytes().chunks(2) {
                 payload.push((pair[0] - b'0') * 10 + (pair[1] - b'0'));
             }
-            symbols = data.len() / 2;
+            data.len() / 2
         } else {
             payload.extend_from_slice(b"{B");
             for b in data.bytes() {
@@ -482,8 +481,8 @@ impl<'p> Encoder<'p> {
                     payload.push(b'{');
                 }
             }
-            symbols = data.len();
-        }
+            data.len()
+        };
         if payload.len() > 255 {
             return Err(invalid("longer than 255 bytes once encoded"));
         }
