@@ -19,7 +19,7 @@ function dbConnectionOptions() {
       password: process.env.PGPASSWORD || '',
       database: process.env.PGDATABASE || 'vendure',
       synchronize: true,
-      logging: false,
+      logging: process.env.TYPEORM_LOG ? ['query'] : false,
     };
   }
   if (db !== 'sqlite') throw new Error(`DB must be sqlite or postgres, not ${db}`);
@@ -27,7 +27,7 @@ function dbConnectionOptions() {
     type: 'better-sqlite3',
     database: path.join(runDir, 'vendure.sqlite'),
     synchronize: true,
-    logging: false,
+    logging: process.env.TYPEORM_LOG ? ['query'] : false,
     prepareDatabase: d => { d.pragma('journal_mode = WAL'); d.pragma('busy_timeout = 5000'); if (process.env.FAST_SQLITE) d.pragma('synchronous = OFF'); },
   };
 }
