@@ -364,3 +364,19 @@ fn a_scan_adds_a_line_that_prices_right() {
     );
     assert_eq!(c.totals().unwrap().total.minor, 218);
 }
+
+#[test]
+fn japanese_voiced_marks_are_not_folded_away() {
+    // パ (pa) and ハ (ha) are different sounds: removing Latin accents must not merge them.
+    let (_d, store) = store();
+    assert!(
+        store
+            .search("ハック", "ja", LOCATION, 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        skus(&store.search("パック", "ja", LOCATION, 10).unwrap()),
+        ["SKU-MILK"]
+    );
+}
