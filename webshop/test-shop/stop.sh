@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Stops the test shop started by start.sh (same PORT or RUN_DIR), by its PID, and its PostgreSQL cluster.
+#   stop.sh --server-only   stops only the Vendure server; the database stays (start.sh --keep-data).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export PORT=${PORT:-3000}
@@ -13,4 +14,5 @@ if [ -f "$RUN_DIR/server.pid" ]; then
   fi
   rm -f "$RUN_DIR/server.pid"
 fi
+[ "${1:-}" = --server-only ] && exit 0
 PGPORT=${PGPORT:-0} "$here/pg.sh" stop
