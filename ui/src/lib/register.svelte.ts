@@ -119,6 +119,24 @@ class Register {
     this.message = { kind, key, params, names };
   }
 
+  private requested = 0;
+  private applied = 0;
+
+  /**
+   * Runs a command that answers with the sale and shows that sale — unless the answer to a
+   * later command is already on screen (answers can overtake each other over IPC).
+   * (A `SaleDto.revision` from the register would make this exact; see the report.)
+   */
+  private async saleCall<T>(call: () => Promise<T>, pick: (r: T) => SaleDto = (r) => r as SaleDto): Promise<T> {
+    const seq = ++this.requested;
+    const r = await call();
+    if (seq > this.applied) {
+      this.applied = seq;
+      this.applySale(pick(r));
+    }
+    return r;
+  }
+
   applySale(s: SaleDto): void {
     this.sale = s;
     if (s.lastLineId !== null && s.lines.some((l) => l.id === s.lastLineId)) {
@@ -198,8 +216,7 @@ class Register {
     }
     if (this.completed) this.completed = null;
     try {
-      const s = await this.b.scan(code);
-      this.applySale(s);
+      const s = await this.saleCall(() => this.b.scan(code));
       this.qtyEntry = null;
       const line = s.lines.find((l) => l.id === s.lastLineId);
       beep('added');
@@ -216,8 +233,7 @@ class Register {
       return false;
     }
     try {
-      const s = await this.b.addProduct(p.variantId);
-      this.applySale(s);
+      await this.saleCall(() => this.b.addProduct(p.variantId));
       beep('added');
       this.say('ok', 'msg.added', {}, p.names);
       return true;
@@ -247,7 +263,7 @@ class Register {
 
   async setQuantity(lineId: number, quantity: number): Promise<boolean> {
     try {
-      this.applySale(await this.b.setQuantity(lineId, quantity));
+      await this.saleCall(() => this.b.setQuantity(lineId, quantity));
       this.message = null;
       return true;
     } catch (e) {
@@ -301,7 +317,7 @@ class Register {
     const l = this.selectedLine;
     if (!l) return;
     try {
-      this.applySale(await this.b.removeLine(l.id));
+      await this.saleCall(() => this.b.removeLine(l.id));
       this.say('info', 'msg.removed', {}, l.names);
     } catch (e) {
       this.fail(e);
@@ -314,7 +330,7 @@ class Register {
     if (this.paying) return;
     this.qtyEntry = null;
     try {
-      this.applySale(await this.b.startPayment());
+      await this.saleCall(() => this.b.startPayment());
       this.message = null;
     } catch (e) {
       this.fail(e);
@@ -323,7 +339,7 @@ class Register {
 
   async cancelPayment(): Promise<void> {
     try {
-      this.applySale(await this.b.cancelPayment());
+      await this.saleCall(() => this.b.cancelPayment());
       this.say('info', 'msg.payment_cancelled');
     } catch (e) {
       this.fail(e);
@@ -333,8 +349,7 @@ class Register {
   /** Takes a tender; once covered, shows the completed sale. */
   async pay(kind: TenderKindDto, amount: number): Promise<void> {
     try {
-      const r = await this.b.pay(kind, amount);
-      this.applySale(r.sale);
+      const r = await this.saleCall(() => this.b.pay(kind, amount), (x) => x.sale);
       this.message = null;
       if (r.completed) this.completed = r.completed;
     } catch (e) {

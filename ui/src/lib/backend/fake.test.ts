@@ -98,4 +98,18 @@ describe('the fake register (a test double that must stay honest)', () => {
     now = new Date('2026-11-22T10:05:01Z');
     expect((await r.login('1234')).user.name).toBe('Ana');
   });
+
+  it('an amount that would overflow a sale is refused and the cart is unchanged', async () => {
+    const r = new FakeRegister();
+    await r.login('1234');
+    const p = r.catalog.find((x) => x.variantId === 'v-wine')!;
+    p.price = 1_000_000_000_000; // 10 000 000 000,00 € a bottle
+    const s = await r.scan(p.barcode);
+    const line = s.lines[0];
+    const e = await rejects(r.setQuantity(line.id, 11)); // 1,1 × 10^13 minor units > the limit
+    expect(e.code).toBe('cart.overflow');
+    const now = await r.currentSale();
+    expect(now.lines[0].quantity).toBe(1);
+    expect(now.total.minor).toBe(1_000_000_000_000);
+  });
 });

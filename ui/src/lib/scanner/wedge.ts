@@ -260,7 +260,8 @@ export function installWedge(win: Window, o: InstallOptions): () => void {
     timer = setTimeout(fire, Math.max(0, d - win.performance.now()) + 1);
   };
   const onKey = (e: KeyboardEvent) => {
-    const plain = !e.ctrlKey && !e.altKey && !e.metaKey && !e.isComposing && e.key !== 'Process';
+    // Auto-repeat (a key held down) is a person, never a scanner.
+    const plain = !e.ctrlKey && !e.altKey && !e.metaKey && !e.isComposing && !e.repeat && e.key !== 'Process';
     // The event's own timestamp: a busy main thread delays handling, not the keys' real gaps.
     const now = win.performance.now();
     const t = e.timeStamp || now;
