@@ -19,6 +19,9 @@ test('pay cash with a quick-cash note: change due shown large, receipt preview, 
   await expect(receipt).toContainText('FACTURA SIMPLIFICADA');
   await expect(receipt).toContainText(/Cambio\s+28,03\s€/);
   await expect(receipt).toContainText(/Efectivo\s+50,00\s€/);
+  // The header follows the register: the drawer opened for cash, the sale waits to sync.
+  await expect(page.getByTestId('device-drawer')).toHaveText('Cajón: abierto');
+  await expect(page.getByTestId('sync')).toContainText('1 en cola');
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('cart-empty')).toBeVisible();
   await expect(page.getByTestId('total')).toHaveText('0,00 €');

@@ -24,6 +24,16 @@ test('a scanner burst adds the line and the totals with tax per rate update', as
   expect((await tones(page)).filter((t) => t === 'added')).toHaveLength(3);
 });
 
+test('scans in quick succession over a slow link all count, in order', async ({ page }) => {
+  await loggedIn(page, 'latency=40'); // every command answers 40 ms later
+  await scanBurst(page, MILK);
+  await scanBurst(page, MILK);
+  await scanBurst(page, TSHIRT);
+  await expect(page.getByTestId('total')).toHaveText('21,97 €');
+  await expect(lines(page).nth(0).getByTestId('line-qty')).toHaveText('2 ×');
+  await expect(lines(page).nth(1)).toHaveAttribute('aria-current', 'true');
+});
+
 test('a scan while the search field has focus goes to the sale, never into the field', async ({ page }) => {
   await loggedIn(page);
   const search = page.getByTestId('search');
