@@ -394,3 +394,23 @@ test('a batch of queued sales is recorded sale by sale: one bad sale does not bl
   assert.equal((await stockOf(c, s)).stockOnHand, before.stockOnHand - 49);
   t.diagnostic(`${shop.db}: posRecordSales batch of 50 in ${batchMs.toFixed(0)} ms (${(50000 / batchMs).toFixed(0)} sales/s)`);
 });
+
+test('a terminal of a second store moves and shows the stock of its own location only', async () => {
+  const { createStockLocation } = await c.superadmin('mutation{ createStockLocation(input:{name:"Store Tokyo", description:""}) { id } }');
+  const { createTerminal } = require('../../test-shop/create-terminal');
+  const cred = await createTerminal({ baseUrl: shop.baseUrl, adminUser: 'superadmin', adminPassword: 'superadmin', terminalId: 'tokyo-1', locationId: createStockLocation.id });
+  const { adminLogin, gql } = require('../../test-shop/gql');
+  const tokyo = (q, v) => adminLogin(shop.baseUrl, cred.identifier, cred.password).then(tok => gql(`${shop.baseUrl}/admin-api`, q, v, tok));
+  const who = (await tokyo('{ posWhoAmI { terminal { terminalId } stockLocationId } }')).posWhoAmI;
+  assert.equal(who.terminal.terminalId, 'tokyo-1');
+  assert.equal(who.stockLocationId, createStockLocation.id);
+  const s = sku(15);
+  const madridBefore = await stockOf(c, s);
+  await tokyo(`mutation($i: PosAdjustStockInput!) { posAdjustStock(input: $i) { status } }`,
+    { i: { idempotencyKey: crypto.randomUUID(), sku: s, delta: 5, reason: 'COUNT' } });
+  const r = (await tokyo(SALE, { i: saleInput([{ sku: s, quantity: 2, unitPriceMinor: 1392 }], { terminalId: 'tokyo-1' }) })).posRecordSale;
+  assert.deepEqual(r.conflicts, [], 'Tokyo had 5');
+  const tokyoStock = (await tokyo('query($s:[String!]!){ posStock(skus:$s) { locationId stockOnHand sellable } }', { s: [s] })).posStock[0];
+  assert.deepEqual(tokyoStock, { locationId: createStockLocation.id, stockOnHand: 3, sellable: 3 });
+  assert.deepEqual(await stockOf(c, s), madridBefore, "Madrid's stock is untouched");
+});
