@@ -1,0 +1,136 @@
+// End-to-end test of the real desktop app: tauri-driver starts the built binary under Xvfb and
+// drives its WebKit window. A cashier logs in on the PIN pad, two products arrive through the
+// simulated scanner, the sale is paid in cash and completed; then the SQLite file is read as
+// another program would and the sale, its lines, totals, payment and outbox row are asserted.
+// Along the way it takes the screenshots in docs/screenshots/ (login and sale, en/es/ja).
+import { remote } from 'webdriverio';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import assert from 'node:assert/strict';
+
+const app = process.env.APP_BIN;
+const db = process.env.POS_DB_PATH;
+const shots = process.env.SHOTS_DIR;
+const results = [];
+const sql = (q) => execFileSync('sqlite3', [db, q]).toString().trim();
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name}: ${e.stack || e}`);
+    throw e;
+  }
+}
+
+const t0 = Date.now();
+const browser = await remote({
+  hostname: '127.0.0.1',
+  port: 4444,
+  logLevel: 'warn',
+  capabilities: { browserName: 'wry', 'wdio:enforceWebDriverClassic': true, 'tauri:options': { application: app } },
+});
+console.log(`session up in ${Date.now() - t0} ms`);
+const byTest = (id) => browser.$(`[data-testid="${id}"]`);
+const shot = async (name) => {
+  if (!shots) return;
+  mkdirSync(shots, { recursive: true });
+  await browser.pause(300);
+  await browser.saveScreenshot(`${shots}/${name}.png`);
+};
+// Through the app's own IPC: the same call the developer panel's scanner buttons make.
+const deviceScan = (code) =>
+  browser.executeAsync((code, done) => {
+    window.__TAURI_INTERNALS__.invoke('api', { cmd: 'simulate_scan', args: { code } }).then(() => done('ok'), (e) => done(JSON.stringify(e)));
+  }, code);
+
+let failed = false;
+try {
+  await step('the login screen shows a PIN pad (screenshots en/es/ja)', async () => {
+    const ok = await byTest('pin-ok');
+    await ok.waitForExist({ timeout: 30000 });
+    const store = await byTest('store-name');
+    await browser.waitUntil(async () => (await store.getText()).length > 0, { timeout: 30000, timeoutMsg: 'the store never loaded' });
+    for (const lang of ['es', 'ja', 'en']) {
+      await (await byTest(`lang-${lang}`)).click();
+      await shot(`login-${lang}`);
+    }
+  });
+
+  await step('a wrong PIN is refused with attempts left', async () => {
+    for (const d of '1111') await (await byTest(`pin-${d}`)).click();
+    await (await byTest('pin-ok')).click();
+    const msg = await byTest('message');
+    await msg.waitForExist({ timeout: 10000 });
+    assert.match(await msg.getText(), /4/);
+  });
+
+  await step('Ana logs in with her PIN', async () => {
+    for (const d of '1234') await (await byTest(`pin-${d}`)).click();
+    await (await byTest('pin-ok')).click();
+    const who = await byTest('cashier');
+    await who.waitForExist({ timeout: 10000 });
+    assert.equal(await who.getText(), 'Ana');
+  });
+
+  const [codeA, codeB] = sql(
+    "SELECT b.code FROM barcode b JOIN variant v ON v.id=b.variant_id JOIN product p ON p.id=v.product_id " +
+      "JOIN tax_category t ON t.code=p.tax_code WHERE p.by_weight=0 AND t.rate_bps IN (2100, 400) " +
+      "GROUP BY t.rate_bps ORDER BY t.rate_bps DESC",
+  ).split('\n');
+
+  await step('two products scanned through the simulated scanner appear as two lines', async () => {
+    assert.equal(await deviceScan(codeA), 'ok');
+    assert.equal(await deviceScan(codeB), 'ok');
+    await browser.waitUntil(async () => (await browser.$$('[data-testid="line"]')).length === 2, {
+      timeout: 10000,
+      timeoutMsg: 'the two scanned lines never appeared',
+    });
+    const taxRows = await browser.$$('[data-testid="tax-row"]');
+    assert.equal(taxRows.length, 2, 'one tax row per rate (21 % and 4 %)');
+    for (const lang of ['es', 'ja', 'en']) {
+      await (await byTest(`lang-${lang}`)).click();
+      await shot(`sale-${lang}`);
+    }
+    await (await byTest('lang-es')).click();
+  });
+
+  let shownTotal = '';
+  await step('pay exact cash (F12, Enter) and the sale completes with a receipt number', async () => {
+    shownTotal = await (await byTest('total')).getText();
+    await browser.keys(['F12']);
+    await (await byTest('payment')).waitForExist({ timeout: 10000 });
+    await shot('payment-es');
+    await browser.keys(['Enter']);
+    const number = await byTest('receipt-number');
+    await number.waitForExist({ timeout: 10000 });
+    assert.match(await number.getText(), /T01-000001/);
+    await shot('completed-es');
+  });
+
+  await step('the SQLite file holds the sale once, with lines, totals, payment and outbox row', async () => {
+    assert.equal(sql('SELECT COUNT(*) FROM sale'), '1');
+    assert.equal(sql('SELECT COUNT(*) FROM sale_line'), '2');
+    const total = Number(sql('SELECT total_minor FROM sale'));
+    const lines = Number(sql('SELECT SUM(amount_minor) FROM sale_line'));
+    assert.equal(lines, total, 'lines add up to the total');
+    const taxes = Number(sql('SELECT SUM(gross_minor) FROM sale_tax'));
+    assert.equal(taxes, total, 'tax rows add up to the total');
+    const shown = Number(shownTotal.replace(/[^\d]/g, ''));
+    assert.equal(shown, total, `the screen showed ${shownTotal}`);
+    assert.equal(sql("SELECT kind || ':' || amount_minor FROM sale_payment"), `cash:${total}`);
+    assert.equal(sql("SELECT COUNT(*) FROM outbox WHERE kind='sale.completed'"), '1');
+    assert.equal(sql("SELECT series || '-' || number FROM sale"), 'T01-1');
+  });
+} catch {
+  failed = true;
+} finally {
+  await browser.deleteSession();
+}
+const passed = results.filter((r) => r.ok).length;
+console.log(`${passed} passed, ${results.length - passed + (failed && results.every((r) => r.ok) ? 1 : 0)} failed`);
+process.exit(failed ? 1 : 0);
