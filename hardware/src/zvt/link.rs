@@ -83,6 +83,7 @@ enum Io {
         rx: mpsc::Receiver<std::io::Result<Vec<u8>>>,
         writer: Arc<Mutex<Box<dyn serialport::SerialPort>>>,
         stop: Arc<AtomicBool>,
+        reader: Option<std::thread::JoinHandle<()>>,
         deframer: SerialDeframer,
         frames: VecDeque<Vec<u8>>,
         acks: VecDeque<bool>,
@@ -97,8 +98,14 @@ pub struct Link {
 
 impl Drop for Link {
     fn drop(&mut self) {
-        if let Io::Serial { stop, .. } = &self.io {
+        if let Io::Serial { stop, reader, .. } = &mut self.io {
             stop.store(true, Ordering::SeqCst);
+            // The reader holds a handle of the port (and so its exclusive lock) until it sees
+            // the flag, at most one read timeout (50 ms) later; wait for it so the port can be
+            // reopened right away.
+            if let Some(t) = reader.take() {
+                let _ = t.join();
+            }
         }
     }
 }
@@ -148,11 +155,18 @@ impl Link {
             .timeout(Duration::from_millis(50))
             .open()
             .map_err(|e| LinkError::Closed(format!("{path}: {e}")))?;
+        Link::from_serial_port(port, path)
+    }
+
+    fn from_serial_port(
+        port: Box<dyn serialport::SerialPort>,
+        path: &str,
+    ) -> Result<Link, LinkError> {
         let mut reader = port.try_clone().map_err(closed)?;
         let (tx, rx) = mpsc::channel(64);
         let stop = Arc::new(AtomicBool::new(false));
         let stop_reader = stop.clone();
-        std::thread::Builder::new()
+        let reader_thread = std::thread::Builder::new()
             .name(format!("zvt-serial-{path}"))
             .spawn(move || {
                 let mut buf = [0u8; 512];
@@ -179,6 +193,7 @@ impl Link {
                 rx,
                 writer: Arc::new(Mutex::new(port)),
                 stop,
+                reader: Some(reader_thread),
                 deframer: SerialDeframer::new(),
                 frames: VecDeque::new(),
                 acks: VecDeque::new(),

@@ -1,0 +1,175 @@
+//! The ZVT driver against the simulator over a real serial line: a socat pty pair, the real
+//! `serialport` crate on both ends, DLE/STX framing with CRC and ACK/NAK bytes. socat is
+//! started by each test and killed by its PID.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pos_core::{Currency, Money};
+use pos_hardware::payment::{InMemoryPendingStore, PaymentError, PaymentTerminal};
+use pos_hardware::zvt::sim::{EntryKind, Scenario, SimConfig, Simulator};
+use pos_hardware::zvt::{ZvtConfig, ZvtTerminal, ZvtTimeouts, ZvtTransport};
+
+/// A virtual null-modem cable: two pty links, `ecr` and `terminal`.
+struct SerialPair {
+    child: Child,
+    _dir: tempfile::TempDir,
+    ecr: PathBuf,
+    terminal: PathBuf,
+}
+
+impl SerialPair {
+    fn start() -> SerialPair {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ecr = dir.path().join("ttyECR");
+        let terminal = dir.path().join("ttyPT");
+        let child = Command::new("socat")
+            .arg("-d")
+            .arg("-d")
+            .arg(format!("pty,raw,echo=0,link={}", ecr.display()))
+            .arg(format!("pty,raw,echo=0,link={}", terminal.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("socat is required for the ZVT serial tests (apt-get install socat): {e}")
+            });
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !(ecr.exists() && terminal.exists()) {
+            assert!(
+                Instant::now() < deadline,
+                "socat did not create the pty links"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        SerialPair {
+            child,
+            _dir: dir,
+            ecr,
+            terminal,
+        }
+    }
+}
+
+impl Drop for SerialPair {
+    fn drop(&mut self) {
+        // Child::kill signals exactly this PID.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn eur(minor: i64) -> Money {
+    Money::new(minor, Currency::Eur)
+}
+
+struct Rig {
+    _pair: SerialPair,
+    sim: Simulator,
+    terminal: ZvtTerminal,
+}
+
+fn rig(sim_config: SimConfig) -> Rig {
+    let pair = SerialPair::start();
+    let sim = Simulator::new(sim_config);
+    sim.serve_serial(pair.terminal.to_str().unwrap(), 9600)
+        .expect("simulator opens its end");
+    let mut config = ZvtConfig::new(
+        ZvtTransport::serial(pair.ecr.to_str().unwrap()),
+        Currency::Eur,
+    );
+    config.timeouts = ZvtTimeouts {
+        connect: Duration::from_secs(2),
+        ack: Duration::from_secs(3),
+        idle: Duration::from_millis(1500),
+        overall: Duration::from_secs(20),
+        abort_grace: Duration::from_secs(2),
+        recovery: Duration::from_secs(20),
+        retry_pause: Duration::from_millis(200),
+    };
+    let terminal = ZvtTerminal::new(config, Arc::new(InMemoryPendingStore::new()));
+    Rig {
+        _pair: pair,
+        sim,
+        terminal,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serial_approve_decline_and_timeout() {
+    let r = rig(SimConfig::default());
+    let info = r
+        .terminal
+        .register()
+        .await
+        .expect("registration over serial");
+    assert_eq!(info.terminal_id.as_deref(), Some("52523535"));
+    assert!(info.transport.starts_with("serial "));
+
+    // 16,10 EUR puts DLE (0x10) into the amount: the framing must double it.
+    let a = r
+        .terminal
+        .authorize(eur(1610), "s-1")
+        .await
+        .expect("approved");
+    assert_eq!(a.amount, eur(1610));
+    assert_eq!(a.masked_pan().as_deref(), Some("************1234"));
+    assert!(a.slip_lines.iter().any(|l| l == "Betrag: EUR 16,10"));
+    assert_eq!(r.sim.net_charged(), 1610);
+
+    r.sim.push_scenario(Scenario::Decline { code: 0x05 });
+    let e = r.terminal.authorize(eur(900), "s-2").await.unwrap_err();
+    assert!(
+        matches!(e, PaymentError::Declined { code: 0x05, .. }),
+        "{e:?}"
+    );
+
+    r.sim.push_scenario(Scenario::Timeout);
+    let e = r.terminal.authorize(eur(800), "s-3").await.unwrap_err();
+    assert_eq!(e, PaymentError::Timeout);
+    assert_eq!(
+        r.sim.net_charged(),
+        1610,
+        "only the approved payment was charged"
+    );
+    r.sim.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serial_link_lost_after_acknowledgement_is_recovered_and_charged_exactly_once() {
+    let r = rig(SimConfig {
+        drop_duration: Duration::from_secs(1),
+        ..SimConfig::default()
+    });
+    r.terminal
+        .authorize(eur(300), "b-0")
+        .await
+        .expect("baseline sale");
+
+    r.sim.push_scenario(Scenario::DropAfterAck);
+    let a = r
+        .terminal
+        .authorize(eur(4250), "b-1")
+        .await
+        .expect("outcome recovered over serial");
+    assert!(a.recovered);
+    assert_eq!(a.amount, eur(4250));
+    let ledger = r.sim.ledger();
+    assert_eq!(ledger.len(), 2, "{ledger:?}");
+    assert!(
+        ledger
+            .iter()
+            .all(|e| e.kind == EntryKind::Sale && !e.reversed)
+    );
+    assert_eq!(r.sim.net_charged(), 4550);
+    let auths = r
+        .sim
+        .commands_seen()
+        .iter()
+        .filter(|c| **c == 0x0601)
+        .count();
+    assert_eq!(auths, 2, "one authorization per reference");
+    r.sim.shutdown();
+}
