@@ -61,15 +61,29 @@ impl SerialSettings {
             .flow_control(flow)
             .timeout(Duration::from_millis(100))
             .open()
-            .map_err(|e| match e.kind() {
-                serialport::ErrorKind::NoDevice => {
-                    DeviceError::Disconnected(format!("serial {}: no device", self.path))
-                }
-                serialport::ErrorKind::Io(std::io::ErrorKind::NotFound) => {
-                    DeviceError::Disconnected(format!("serial {}: not found", self.path))
-                }
-                _ => DeviceError::Io(format!("serial {}: {e}", self.path)),
-            })
+            .map_err(|e| map_serial(&e, &self.path))
+    }
+}
+
+/// Maps a serialport error: a missing device or an I/O failure on the port means the device
+/// is gone (a pty whose peer closed answers EIO); permission and argument errors are not.
+pub(crate) fn map_serial(e: &serialport::Error, path: &str) -> DeviceError {
+    match e.kind() {
+        serialport::ErrorKind::NoDevice => {
+            DeviceError::Disconnected(format!("serial {path}: no device"))
+        }
+        serialport::ErrorKind::Io(std::io::ErrorKind::PermissionDenied) => DeviceError::Io(
+            format!("serial {path}: permission denied (add the POS user to the dialout group)"),
+        ),
+        serialport::ErrorKind::Io(std::io::ErrorKind::TimedOut) => {
+            DeviceError::Timeout(Duration::ZERO)
+        }
+        // nix errno values without their own kind (EIO from a pty whose peer closed, ENXIO)
+        // arrive as `Unknown`.
+        serialport::ErrorKind::Io(_) | serialport::ErrorKind::Unknown => {
+            DeviceError::Disconnected(format!("serial {path}: {e}"))
+        }
+        _ => DeviceError::Io(format!("serial {path}: {e}")),
     }
 }
 
@@ -141,7 +155,7 @@ impl Transport for SerialTransport {
         let path = self.settings.path.clone();
         self.with_port(move |port| {
             port.set_timeout(timeout)
-                .map_err(|e| DeviceError::Io(format!("serial {path}: {e}")))?;
+                .map_err(|e| map_serial(&e, &path))?;
             port.write_all(&data)
                 .and_then(|_| port.flush())
                 .map_err(|e| match map_io(&e, &format!("serial {path}")) {
@@ -158,7 +172,7 @@ impl Transport for SerialTransport {
         let data = self
             .with_port(move |port| {
                 port.set_timeout(timeout)
-                    .map_err(|e| DeviceError::Io(format!("serial {path}: {e}")))?;
+                    .map_err(|e| map_serial(&e, &path))?;
                 let mut tmp = vec![0u8; len];
                 match port.read(&mut tmp) {
                     Ok(0) => Err(DeviceError::Disconnected(format!(
@@ -183,7 +197,7 @@ impl Transport for SerialTransport {
         let path = self.settings.path.clone();
         self.with_port(move |port| {
             port.clear(serialport::ClearBuffer::Input)
-                .map_err(|e| DeviceError::Io(format!("serial {path}: {e}")))
+                .map_err(|e| map_serial(&e, &path))
         })
         .await
     }
