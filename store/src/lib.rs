@@ -33,6 +33,10 @@ pub use sales::CommitError;
 pub use settings::{Country, StoreSettings};
 pub use users::{AuthError, LockoutPolicy, NewUser, User, UserError};
 
+/// The WAL size (in pages) at which a commit also checkpoints. The register checkpoints when
+/// idle with [`Store::checkpoint`], so this only bounds the WAL if nobody does.
+pub const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
+
 /// Page cache per connection, in KiB.
 pub const CACHE_KIB: i64 = 64 * 1024;
 
@@ -118,6 +122,8 @@ impl Store {
         // FULL: the WAL is synced at every commit, so a committed sale survives a power cut.
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Checkpoints belong in idle time (see `checkpoint`); this is only a safety net.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
         // 64 MiB of page cache: the scan path's index pages of a large catalog stay in memory.
         conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
         conn.set_prepared_statement_cache_capacity(64);
@@ -127,6 +133,18 @@ impl Store {
         };
         migrations::migrate(&mut store.conn)?;
         Ok(store)
+    }
+
+    /// Copies committed pages from the write-ahead log into the database file, without waiting
+    /// for anyone (PASSIVE). Call it when the register is idle — after a sale, while nobody
+    /// waits — so that a sale commit never pays for a checkpoint. Returns the frames in the log
+    /// and how many of them are now in the database file.
+    pub fn checkpoint(&self) -> Result<(i64, i64)> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(1)?, r.get(2)?))
+            })?)
     }
 
     /// The schema version of the open database (`PRAGMA user_version`).

@@ -322,3 +322,19 @@ fn a_sale_at_an_unknown_location_is_refused_whole() {
     assert_eq!(store.sales_count().unwrap(), 0);
     assert_eq!(store.last_receipt_number("T01").unwrap(), 0);
 }
+
+#[test]
+fn an_idle_checkpoint_moves_committed_sales_into_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pos.db");
+    let mut store = open_with_catalog(&path);
+    let cart = cart(&store, &[(MILK, Quantity::Units(1))]);
+    store
+        .commit_sale("T01", LOCATION, |r| build(&cart, r, uuid(1), T0))
+        .unwrap();
+    let (log, done) = store.checkpoint().unwrap();
+    assert!(log > 0, "the sale was in the write-ahead log");
+    assert_eq!(done, log, "and is now all in the database file");
+    drop(store);
+    assert_eq!(Store::open(&path).unwrap().sales_count().unwrap(), 1);
+}

@@ -45,22 +45,72 @@ fn parse() -> Result<Args, String> {
     Ok(a)
 }
 
+/// One timed sample: its wall time, and whether the thread waited for a CPU meanwhile (on a
+/// shared machine, another process's turn shows up as milliseconds of wall time).
+#[derive(Clone, Copy)]
+struct Sample {
+    wall: Duration,
+    waited: bool,
+}
+
+/// Nanoseconds this thread has spent runnable but waiting for a CPU (Linux schedstat).
+fn runqueue_wait_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|w| w.parse().ok()))
+        .unwrap_or(0)
+}
+
+struct Probe {
+    wait: u64,
+    started: Instant,
+}
+
+impl Probe {
+    fn start() -> Probe {
+        let wait = runqueue_wait_ns();
+        Probe {
+            wait,
+            started: Instant::now(),
+        }
+    }
+    fn elapsed(&self) -> Sample {
+        let wall = self.started.elapsed();
+        Sample {
+            wall,
+            waited: runqueue_wait_ns() > self.wait,
+        }
+    }
+}
+
 struct Stats {
     p50: Duration,
     p99: Duration,
     max: Duration,
     n: usize,
+    /// The same over the samples during which the thread never waited for a CPU.
+    on_cpu: Option<Box<Stats>>,
 }
 
-fn stats(mut v: Vec<Duration>) -> Stats {
+fn percentiles(mut v: Vec<Duration>) -> Stats {
     v.sort();
-    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    let at = |q: f64| v[((v.len().max(1) - 1) as f64 * q).round() as usize];
     Stats {
         p50: at(0.50),
         p99: at(0.99),
         max: *v.last().unwrap_or(&Duration::ZERO),
         n: v.len(),
+        on_cpu: None,
     }
+}
+
+fn stats(v: Vec<Sample>) -> Stats {
+    let on_cpu: Vec<Duration> = v.iter().filter(|s| !s.waited).map(|s| s.wall).collect();
+    let mut all = percentiles(v.iter().map(|s| s.wall).collect());
+    if !on_cpu.is_empty() {
+        all.on_cpu = Some(Box::new(percentiles(on_cpu)));
+    }
+    all
 }
 
 fn ms(d: Duration) -> String {
@@ -75,6 +125,16 @@ fn show(label: &str, s: &Stats) {
         ms(s.max),
         s.n
     );
+    if let Some(c) = &s.on_cpu {
+        println!(
+            "{:<52} p50 {:>10}  p99 {:>10}  max {:>10}  (n={})",
+            "      samples that never waited for a CPU",
+            ms(c.p50),
+            ms(c.p99),
+            ms(c.max),
+            c.n
+        );
+    }
 }
 
 fn file_size(p: &Path) -> u64 {
@@ -85,6 +145,14 @@ fn file_size(p: &Path) -> u64 {
         total += std::fs::metadata(&q).map(|m| m.len()).unwrap_or(0);
     }
     total
+}
+
+/// The machine's 1/5/15-minute load average: on a shared machine, the tail latencies above
+/// include waiting for a CPU.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
 }
 
 /// CPU time (user + system) this process has used, from /proc (Linux; USER_HZ = 100).
@@ -113,6 +181,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         country.code(),
         path.display()
     );
+    println!("load average at start: {}", load_average());
 
     let mut store = Store::open(&path)?;
     if store.variant_count()? as usize == n {
@@ -160,54 +229,43 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cart.add(item.to_product_ref(), quantity(item.by_weight))?;
     }
     let base = cart.clone();
-    let codes: Vec<String> = (0..iterations)
-        .map(|_| demo_barcode(country, rng.gen_range(1..=n)))
-        .collect();
-    let mut scan = Vec::with_capacity(iterations);
-    for code in &codes {
-        let t = Instant::now();
+    // The three measurements take turns, each with its own random barcodes, so that cache
+    // warm-up and the machine's load fall on all of them alike.
+    let mut draw = || demo_barcode(country, rng.gen_range(1..=n));
+    let (mut scan, mut lookup, mut bare) = (
+        Vec::with_capacity(iterations),
+        Vec::with_capacity(iterations),
+        Vec::with_capacity(iterations),
+    );
+    for _ in 0..iterations {
+        let (code_a, code_l, code_b) = (draw(), draw(), draw());
+
+        let t = Probe::start();
         let item = store
-            .find_by_barcode(code, MAIN_LOCATION)?
+            .find_by_barcode(&code_a, MAIN_LOCATION)?
             .ok_or("missing")?;
         cart.add(item.to_product_ref(), quantity(item.by_weight))?;
         black_box(cart.totals()?);
         scan.push(t.elapsed());
         cart.clone_from(&base);
-    }
-    let scan = stats(scan);
 
-    // (a') the catalog lookup alone.
-    let codes: Vec<String> = (0..iterations)
-        .map(|_| demo_barcode(country, rng.gen_range(1..=n)))
-        .collect();
-    let mut lookup = Vec::with_capacity(iterations);
-    for code in &codes {
-        let t = Instant::now();
+        let t = Probe::start();
         black_box(
             store
-                .find_by_barcode(code, MAIN_LOCATION)?
+                .find_by_barcode(&code_l, MAIN_LOCATION)?
                 .ok_or("missing")?,
         );
         lookup.push(t.elapsed());
-    }
-    let lookup = stats(lookup);
 
-    // (b) the bare indexed lookup, same run, other random codes.
-    let codes: Vec<String> = (0..iterations)
-        .map(|_| demo_barcode(country, rng.gen_range(1..=n)))
-        .collect();
-    let mut bare = Vec::with_capacity(iterations);
-    {
-        let conn = store.connection();
-        let mut stmt = conn.prepare_cached("SELECT variant_id FROM barcode WHERE code = ?1")?;
-        for code in &codes {
-            let t = Instant::now();
-            let v: String = stmt.query_row([code], |r| r.get(0))?;
-            black_box(v);
-            bare.push(t.elapsed());
-        }
+        let t = Probe::start();
+        let v: String = store
+            .connection()
+            .prepare_cached("SELECT variant_id FROM barcode WHERE code = ?1")?
+            .query_row([&code_b], |r| r.get(0))?;
+        black_box(v);
+        bare.push(t.elapsed());
     }
-    let bare = stats(bare);
+    let (scan, lookup, bare) = (stats(scan), stats(lookup), stats(bare));
     println!();
     show("(a) scan → line added (lookup + Cart::add + totals)", &scan);
     show("    of which find_by_barcode alone", &lookup);
@@ -255,7 +313,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut found = 0;
             for round in 0..20 {
                 for q in queries {
-                    let t = Instant::now();
+                    let t = Probe::start();
                     let hits = store.search(q, lang, MAIN_LOCATION, 20)?;
                     v.push(t.elapsed());
                     if round == 0 {
@@ -290,6 +348,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // (d) durable sale commit (WAL, synchronous=FULL), 3 lines, cash.
     let mut commit = Vec::new();
+    let mut checkpoints = Vec::new();
     let series = format!("BENCH-{}", now.unix_timestamp());
     for _ in 0..500 {
         let mut c = Cart::new(settings.currency, settings.tax_policy);
@@ -301,7 +360,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             c.add(item.to_product_ref(), quantity(item.by_weight))?;
         }
         let total = c.totals()?.total;
-        let t = Instant::now();
+        let t = Probe::start();
         store.commit_sale(&series, MAIN_LOCATION, |receipt| {
             c.complete(
                 vec![Tender {
@@ -323,11 +382,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
         })?;
         commit.push(t.elapsed());
+        // The register checkpoints while idle, after the sale (see Store::checkpoint).
+        let t = Probe::start();
+        store.checkpoint()?;
+        checkpoints.push(t.elapsed());
     }
     println!();
     show(
         "(d) durable sale commit (3 lines, synchronous=FULL)",
         &stats(commit),
     );
+    show(
+        "    idle-time checkpoint after each sale (not in (d))",
+        &stats(checkpoints),
+    );
+    println!("load average at end: {}", load_average());
     Ok(())
 }
