@@ -173,3 +173,30 @@ async fn serial_link_lost_after_acknowledgement_is_recovered_and_charged_exactly
     assert_eq!(auths, 2, "one authorization per reference");
     r.sim.shutdown();
 }
+
+/// Round trip of a whole authorization over the pty pair (framing, CRC, link-level ACK for
+/// every one of the ~16 frames each way), no artificial delays. Figures in BENCHMARKS.md.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serial_authorization_round_trip() {
+    let r = rig(SimConfig {
+        step_delay: Duration::ZERO,
+        ..SimConfig::default()
+    });
+    let mut times = Vec::new();
+    for i in 0..20 {
+        let t = Instant::now();
+        r.terminal
+            .authorize(eur(2000 + 100 * i), &format!("srt-{i}"))
+            .await
+            .unwrap();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    println!(
+        "serial authorization round trip: median {:?}, max {:?}",
+        times[10], times[19]
+    );
+    assert_eq!(r.sim.sales_count(), 20);
+    assert!(times[10] < Duration::from_secs(1), "median {:?}", times[10]);
+    r.sim.shutdown();
+}

@@ -101,7 +101,7 @@ impl Drop for Link {
         if let Io::Serial { stop, reader, .. } = &mut self.io {
             stop.store(true, Ordering::SeqCst);
             // The reader holds a handle of the port (and so its exclusive lock) until it sees
-            // the flag, at most one read timeout (50 ms) later; wait for it so the port can be
+            // the flag, at most one read timeout (20 ms) later; wait for it so the port can be
             // reopened right away.
             if let Some(t) = reader.take() {
                 let _ = t.join();
@@ -152,7 +152,7 @@ impl Link {
     /// Opens a serial port (8N1, no flow control) and starts its reader thread.
     pub fn open_serial(path: &str, baud: u32) -> Result<Link, LinkError> {
         let port = serialport::new(path, baud)
-            .timeout(Duration::from_millis(50))
+            .timeout(Duration::from_millis(20))
             .open()
             .map_err(|e| LinkError::Closed(format!("{path}: {e}")))?;
         Link::from_serial_port(port, path)
