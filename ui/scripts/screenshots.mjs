@@ -39,10 +39,11 @@ async function shoot(page, name) {
   console.log(`wrote docs/screenshots/${name}.png`);
 }
 
-const MILK = '8400000000017';
-const TSHIRT = '8400000000024';
-const APPLES_350G = '2500001003508';
-const BREAD = '8400000000031';
+// Products 1–3 of each store's demo catalog (milk, T-shirt, bread) and a weighed apples label.
+const CODES = {
+  es: ['8400000000017', '8400000000017', '8400000000024', '2500001003508', '8400000000031'],
+  jp: ['4500000000018', '4500000000018', '4900000000023', '2500001003508', '4500000000032'],
+};
 const suffix = size.width === 1024 ? '' : `-${size.width}`;
 
 for (const [lang, store] of [['en', ''], ['es', ''], ['ja', 'store=jp']]) {
@@ -63,7 +64,7 @@ for (const [lang, store] of [['en', ''], ['es', ''], ['ja', 'store=jp']]) {
   await page.getByTestId('pin-4').click();
   await page.getByTestId('pin-ok').click();
   await page.getByTestId('search').waitFor();
-  for (const c of [MILK, MILK, TSHIRT, APPLES_350G, BREAD]) await scan(page, c);
+  for (const c of CODES[store ? 'jp' : 'es']) await scan(page, c);
   await page.keyboard.press('ArrowUp');
   await page.getByTestId('search').pressSequentially(lang === 'ja' ? 'チョコ' : lang === 'es' ? 'choco' : 'choco', { delay: 70 });
   await page.getByTestId('tile').first().waitFor();

@@ -4,6 +4,9 @@ import { expect, type Page } from '@playwright/test';
 export const MILK = '8400000000017';
 export const TSHIRT = '8400000000024';
 export const BREAD = '8400000000031';
+/** The same products in the Japanese store (demo scheme: prefix 45 for odd, 49 for even). */
+export const JP_MILK = '4500000000018';
+export const JP_TSHIRT = '4900000000023';
 /** Apples keyed 25 00001 00000 C; this label carries 350 g. */
 export const APPLES_350G = '2500001003508';
 

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { lines, loggedIn, MILK, scanBurst, TSHIRT } from './helpers';
+import { JP_MILK, JP_TSHIRT, lines, loggedIn, MILK, scanBurst, TSHIRT } from './helpers';
 
 test('language en → es → ja changes labels and number format; the currency stays the store’s', async ({ page }) => {
   await loggedIn(page);
@@ -27,8 +27,8 @@ test('language en → es → ja changes labels and number format; the currency s
 
 test('a Japanese store: yen without decimals, ※ on reduced-rate lines, tax rounded down per rate', async ({ page }) => {
   await loggedIn(page, 'store=jp'); // the UI starts in the store's language
-  await scanBurst(page, MILK);
-  await scanBurst(page, TSHIRT);
+  await scanBurst(page, JP_MILK);
+  await scanBurst(page, JP_TSHIRT);
   await expect(lines(page)).toHaveCount(2);
   await expect(lines(page).nth(0).getByTestId('reduced')).toHaveText('※');
   await expect(lines(page).nth(1).getByTestId('reduced')).toHaveCount(0);

@@ -54,7 +54,7 @@ test('cash typed in the amount field, partial cash then the rest', async ({ page
   await expect(page.getByTestId('tenders')).toContainText('Efectivo');
   // Part paid: Esc cannot go back.
   await page.keyboard.press('Escape');
-  await expect(page.getByTestId('message')).toContainText('Ya se han pagado 10,00 €');
+  await expect(page.getByTestId('message')).toContainText('Ya se ha cobrado una parte de la venta');
   await page.keyboard.type('20,5', { delay: 80 });
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('change')).toHaveText('10,51 €');

@@ -147,7 +147,7 @@ test('the developer panel scans through the simulated scanner (device events)', 
   await loggedIn(page);
   await page.keyboard.press('F10');
   await expect(page.getByTestId('dev-panel')).toBeVisible();
-  await page.getByTestId('dev-tshirt').click();
+  await page.getByTestId('dev-p2').click();
   await expect(lines(page)).toHaveCount(1);
   await expect(page.getByTestId('message')).toContainText('Camiseta azul M');
   await page.getByTestId('dev-wrong-check').click();

@@ -1,5 +1,6 @@
 /**
- * Error codes the register sends as `ApiError.code`. Every code here must have a message in
+ * Error codes the register sends as `ApiError.code` (the Rust side: api/src/errors.rs and
+ * api/src/register.rs; `app.unreachable` is the UI's own, for a register that does not answer). Every code here must have a message in
  * every UI language (the i18n catalogs are type-checked against this list), saying what to do
  * next. Params named in the comments arrive in `ApiError.params` as strings.
  */
@@ -13,23 +14,31 @@ export const ERROR_CODES = [
   'scan.unknown_code', // {code}
   'scan.check_digit', // {expected, found}
   'scan.empty',
-  'scan.not_logged_in',
+  'scan.not_numeric',
+  'scan.length', // {length}
   'cart.quantity_out_of_range', // {max}
   'cart.weight_out_of_range', // {max}
-  'cart.needs_weight',
+  'cart.needs_weight', // {product}
   'cart.not_by_weight',
   'cart.no_such_line',
   'cart.too_many_lines', // {max}
+  'cart.negative_price',
+  'cart.discount_too_large',
+  'cart.percent_out_of_range',
+  'cart.wrong_currency',
   'cart.overflow',
   'sale.payment_in_progress',
   'sale.empty',
-  'sale.not_paying',
-  'sale.already_paid', // {paid}
-  'pay.insufficient', // {remaining}
+  'pay.insufficient', // {remaining} minor units
   'pay.non_positive',
   'pay.non_cash_overpaid',
-  'pay.unsupported_tender', // {kind}
-  'pay.amount_out_of_range',
+  'pay.wrong_currency',
+  'pay.tenders_taken',
+  'pay.tender_unavailable',
+  'store.busy',
+  'store.error',
+  'store.too_new', // {found, supported}
+  'store.not_configured',
   'device.unavailable',
   'app.bad_request',
   'app.internal',

@@ -40,3 +40,13 @@ export function isGtinShaped(code: string): boolean {
 export function looksLikeBarcode(text: string): boolean {
   return /^\d{8,14}$/.test(text.trim());
 }
+
+/**
+ * The barcode of the `i`th product of the register's demo catalog (pos-store's `demo.rs`):
+ * a GS1 prefix of the country (84 Spain; 45 or 49 Japan by odd/even index; 07 USA), the index
+ * in 10 digits, the check digit. The developer panel and the fake catalog use the same scheme.
+ */
+export function demoBarcode(country: string, i: number): string {
+  const prefix = country === 'JP' ? (i % 2 === 0 ? '49' : '45') : country === 'US' ? '07' : '84';
+  return ean13(prefix + String(i).padStart(10, '0'));
+}

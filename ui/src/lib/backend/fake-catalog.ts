@@ -5,7 +5,7 @@
  * 10 % / 8 % reduced, rounded down once per rate).
  */
 import type { StoreDto } from '../bindings';
-import { ean13 } from '../gtin';
+import { demoBarcode, ean13 } from '../gtin';
 
 export type StoreKind = 'es' | 'jp';
 
@@ -78,30 +78,44 @@ export const STORES: Record<StoreKind, StoreSetup> = {
 
 type Category = 'standard' | 'food' | 'staple';
 
-/** Fixture products: the same barcodes in both stores, prices per store (minor units). */
+/**
+ * Fixture products. `index` is the product's place in the demo catalog, whose barcode follows
+ * the register's demo scheme (`demoBarcode`): in Spain milk is 8400000000017 and the T-shirt
+ * 8400000000024; in Japan 4500000000018 and 4900000000023. The apples are a by-weight item
+ * keyed by a scale label with the weight zeroed (prefix 25: grams).
+ */
 export const FIXTURES: {
   key: string;
-  body: string;
+  index: number;
+  label?: string;
   names: FakeProduct['names'];
   price: Record<StoreKind, number>;
   category: Category;
   byWeight?: boolean;
   stock: number;
 }[] = [
-  { key: 'milk', body: '840000000001', names: { en: 'Whole milk 1L', es: 'Leche entera 1L', ja: '牛乳 1L' }, price: { es: 99, jp: 198 }, category: 'staple', stock: 48 },
-  { key: 'tshirt', body: '840000000002', names: { en: 'Blue T-shirt M', es: 'Camiseta azul M', ja: '青いTシャツ M' }, price: { es: 1999, jp: 1980 }, category: 'standard', stock: 12 },
-  // Variable-measure item: keyed by its label with the weight zeroed (prefix 25 = grams).
-  { key: 'apples', body: '250000100000', names: { en: 'Golden apples', es: 'Manzanas Golden', ja: 'りんご(ゴールデン)' }, price: { es: 249, jp: 398 }, category: 'staple', byWeight: true, stock: 80 },
-  { key: 'bread', body: '840000000003', names: { en: 'Sliced bread', es: 'Pan de molde', ja: '食パン' }, price: { es: 110, jp: 138 }, category: 'staple', stock: 30 },
-  { key: 'coffee', body: '840000000004', names: { en: 'Ground coffee 250 g', es: 'Café molido 250 g', ja: 'コーヒー粉 250g' }, price: { es: 349, jp: 598 }, category: 'food', stock: 25 },
-  { key: 'bag', body: '840000000005', names: { en: 'Reusable bag', es: 'Bolsa reutilizable', ja: 'エコバッグ' }, price: { es: 15, jp: 5 }, category: 'standard', stock: 500 },
-  { key: 'wine', body: '840000000006', names: { en: 'Red wine Rioja 75 cl', es: 'Vino tinto Rioja 75 cl', ja: '赤ワイン リオハ 750ml' }, price: { es: 695, jp: 1580 }, category: 'standard', stock: 18 },
+  { key: 'milk', index: 1, names: { en: 'Whole milk 1L', es: 'Leche entera 1L', ja: '牛乳 1L' }, price: { es: 99, jp: 198 }, category: 'staple', stock: 48 },
+  { key: 'tshirt', index: 2, names: { en: 'Blue T-shirt M', es: 'Camiseta azul M', ja: '青いTシャツ M' }, price: { es: 1999, jp: 1980 }, category: 'standard', stock: 12 },
+  { key: 'bread', index: 3, names: { en: 'Sliced bread', es: 'Pan de molde', ja: '食パン' }, price: { es: 110, jp: 138 }, category: 'staple', stock: 30 },
+  { key: 'coffee', index: 4, names: { en: 'Ground coffee 250 g', es: 'Café molido 250 g', ja: 'コーヒー粉 250g' }, price: { es: 349, jp: 598 }, category: 'food', stock: 25 },
+  { key: 'bag', index: 5, names: { en: 'Reusable bag', es: 'Bolsa reutilizable', ja: 'エコバッグ' }, price: { es: 15, jp: 5 }, category: 'standard', stock: 500 },
+  { key: 'wine', index: 6, names: { en: 'Red wine Rioja 75 cl', es: 'Vino tinto Rioja 75 cl', ja: '赤ワイン リオハ 750ml' }, price: { es: 695, jp: 1580 }, category: 'standard', stock: 18 },
+  { key: 'apples', index: 7, label: '250000100000', names: { en: 'Golden apples', es: 'Manzanas Golden', ja: 'りんご(ゴールデン)' }, price: { es: 249, jp: 398 }, category: 'staple', byWeight: true, stock: 80 },
 ];
 
-/** Barcodes of the fixtures, with real check digits. */
-export const FIXTURE_BARCODES: Record<string, string> = Object.fromEntries(
-  FIXTURES.map((f) => [f.key, ean13(f.body)]),
-);
+const COUNTRY: Record<StoreKind, string> = { es: 'ES', jp: 'JP' };
+
+function fixtureBarcode(kind: StoreKind, f: (typeof FIXTURES)[number]): string {
+  return f.label ? ean13(f.label) : demoBarcode(COUNTRY[kind], f.index);
+}
+
+/** Barcodes of the fixtures in a store, with real check digits. */
+export function fixtureBarcodes(kind: StoreKind): Record<string, string> {
+  return Object.fromEntries(FIXTURES.map((f) => [f.key, fixtureBarcode(kind, f)]));
+}
+
+/** The Spanish store's fixture barcodes (the default store). */
+export const FIXTURE_BARCODES: Record<string, string> = fixtureBarcodes('es');
 
 const FOODS: [string, string, string][] = [
   ['Rice', 'Arroz', '米'],
@@ -160,11 +174,11 @@ function prng(seed: number): () => number {
 /** The catalog of a store: fixtures first, then `count` generated products. */
 export function buildCatalog(kind: StoreKind, count = 300): FakeProduct[] {
   const setup = STORES[kind];
-  const out: FakeProduct[] = FIXTURES.map((f, i) => ({
+  const out: FakeProduct[] = FIXTURES.map((f) => ({
     variantId: `v-${f.key}`,
-    sku: `FX-${String(i + 1).padStart(3, '0')}`,
+    sku: `FX-${String(f.index).padStart(3, '0')}`,
     names: f.names,
-    barcode: ean13(f.body),
+    barcode: fixtureBarcode(kind, f),
     price: f.price[kind],
     tax: setup.rates[f.category],
     byWeight: f.byWeight ?? false,
@@ -194,7 +208,7 @@ export function buildCatalog(kind: StoreKind, count = 300): FakeProduct[] {
         es: `${base[1]} ${v[1]}${suffix}`,
         ja: `${base[2]} ${v[2]}${suffix}`,
       },
-      barcode: ean13(`841${String(i + 1).padStart(9, '0')}`),
+      barcode: demoBarcode(COUNTRY[kind], FIXTURES.length + 1 + i),
       price,
       tax: setup.rates[category],
       byWeight: false,

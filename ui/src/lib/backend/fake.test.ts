@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkDigit } from '../gtin';
+import { checkDigit, demoBarcode } from '../gtin';
+import { fixtureBarcodes } from './fake-catalog';
 import { FakeRegister, FIXTURE_BARCODES } from './fake';
 
 async function rejects(p: Promise<unknown>) {
@@ -15,6 +16,11 @@ describe('the fake register (a test double that must stay honest)', () => {
   it('fixtures carry real EAN-13 check digits and the catalog is deterministic', () => {
     expect(FIXTURE_BARCODES.milk).toBe('8400000000017');
     expect(FIXTURE_BARCODES.tshirt).toBe('8400000000024');
+    expect(fixtureBarcodes('jp').milk).toBe('4500000000018');
+    expect(fixtureBarcodes('jp').tshirt).toBe('4900000000023');
+    // The same scheme as the register's demo catalog: product i has demoBarcode(country, i).
+    const jp = new FakeRegister({ store: 'jp' }).catalog;
+    expect(jp.find((p) => p.sku === 'SKU-00001')?.barcode).toBe(demoBarcode('JP', 8));
     const a = new FakeRegister().catalog;
     const b = new FakeRegister().catalog;
     expect(a.map((p) => p.barcode)).toEqual(b.map((p) => p.barcode));
@@ -77,7 +83,7 @@ describe('the fake register (a test double that must stay honest)', () => {
     const part = await r.pay('cash', 1000);
     expect(part.completed).toBeNull();
     expect(part.sale.payment.remaining.minor).toBe(999);
-    expect((await rejects(r.cancelPayment())).code).toBe('sale.already_paid');
+    expect((await rejects(r.cancelPayment())).code).toBe('pay.tenders_taken');
     const done = await r.pay('cash', 2000);
     expect(done.completed?.change.minor).toBe(1001);
     expect(done.completed?.receiptNumber).toBe('T02-000001');

@@ -335,7 +335,9 @@ export class FakeRegister implements Backend {
   private addToSale(p: FakeProduct, grams: number | null, embeddedAmount: number | null): SaleDto {
     return this.mutate((s) => {
       if (p.byWeight && grams === null && embeddedAmount === null) {
-        throw apiError('cart.needs_weight', 'this product is sold by weight');
+        throw apiError('cart.needs_weight', 'weigh the item and enter its weight', {
+          product: p.names[this.setup.store.locale as 'es' | 'ja'] ?? p.names.en,
+        });
       }
       if (grams !== null && (grams < 1 || grams > MAX_GRAMS)) {
         throw apiError('cart.weight_out_of_range', `weight must be between 1 g and ${MAX_GRAMS} g`, { max: MAX_GRAMS });
@@ -586,8 +588,7 @@ export class FakeRegister implements Backend {
     return this.answer(() => {
       this.requireSession();
       if (this.sale.tenders.length > 0) {
-        const paid = this.sale.tenders.reduce((a, t) => a + t.amount, 0);
-        throw apiError('sale.already_paid', 'part of the sale is paid', { paid });
+        throw apiError('pay.tenders_taken', 'payments were already taken: complete the sale');
       }
       return this.mutate((s) => {
         s.stage = 'open';
@@ -598,13 +599,14 @@ export class FakeRegister implements Backend {
   pay(kind: TenderKindDto, amount: number): Promise<PayResultDto> {
     return this.answer(() => {
       this.requireSession();
-      if (this.sale.stage !== 'paying') throw apiError('sale.not_paying', 'not at the payment step');
-      if (kind !== 'cash') throw apiError('pay.unsupported_tender', `${kind} is not available`, { kind });
-      if (!Number.isSafeInteger(amount) || amount > MAX_MINOR) {
-        throw apiError('pay.amount_out_of_range', 'amount out of range');
-      }
+      if (this.sale.lines.length === 0) throw apiError('sale.empty', 'scan something first');
+      // Like the register: only cash until the other tenders arrive; paying moves to the
+      // payment step if the UI had not asked for it.
+      if (kind !== 'cash') throw apiError('pay.tender_unavailable', 'this tender is not available on this terminal');
+      if (!Number.isSafeInteger(amount) || amount > MAX_MINOR) throw apiError('cart.overflow', 'amount out of range');
       if (amount <= 0) throw apiError('pay.non_positive', 'a tender amount must be positive');
       const next = cloneSale(this.sale);
+      next.stage = 'paying';
       next.tenders.push({ kind, amount });
       const dto = this.saleDto(next);
       if (!dto.payment.complete) {
