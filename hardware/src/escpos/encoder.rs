@@ -342,7 +342,8 @@ impl<'p> Encoder<'p> {
                 .iter()
                 .find_map(|&p| p.encode(c).map(|b| (p, b)));
             if let Some((page, byte)) = single {
-                if self.page != Some(page) || self.kanji {
+                self.kanji_off();
+                if self.page != Some(page) {
                     self.code_page(page);
                 }
                 self.buf.push(byte);
