@@ -239,3 +239,26 @@ fn serial_ack_frame_and_a_frame_with_dle_in_the_data() {
         vec![SerialEvent::Frame(apdu)]
     );
 }
+
+#[test]
+fn terminal_settings_from_json_need_only_transport_and_currency() {
+    use pos_hardware::zvt::{ZvtConfig, ZvtTransport};
+    let tcp: ZvtConfig = serde_json::from_str(
+        r#"{"transport": {"kind": "tcp", "addr": "192.168.1.50:20007"}, "currency": "EUR"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        tcp,
+        ZvtConfig::new(
+            ZvtTransport::tcp("192.168.1.50:20007"),
+            pos_core::Currency::Eur
+        )
+    );
+    let serial: ZvtConfig = serde_json::from_str(
+        r#"{"transport": {"kind": "serial", "path": "/dev/ttyUSB0", "baud": 9600},
+            "currency": "EUR", "password": 123456}"#,
+    )
+    .unwrap();
+    assert_eq!(serial.transport, ZvtTransport::serial("/dev/ttyUSB0"));
+    assert_eq!(serial.password, 123456);
+}

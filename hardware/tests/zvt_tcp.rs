@@ -381,3 +381,39 @@ async fn authorization_round_trip_against_the_simulator() {
     assert_eq!(r.sim.sales_count(), 50);
     assert!(median < Duration::from_millis(200), "median {median:?}");
 }
+
+/// The `zvt-sim` program the demo uses: started on an ephemeral port, it approves a payment
+/// and declines one whose amount ends in .01; killed by its PID afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulator_binary_serves_the_driver() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_zvt-sim"))
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("zvt-sim starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("zvt-sim: listening on tcp ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    let mut config = ZvtConfig::new(ZvtTransport::tcp(addr), Currency::Eur);
+    config.timeouts = fast();
+    let terminal = ZvtTerminal::new(config, Arc::new(InMemoryPendingStore::new()));
+    let result = async {
+        terminal.register().await?;
+        let a = terminal.authorize(eur(999), "bin-1").await?;
+        let d = terminal.authorize(eur(1001), "bin-2").await;
+        Ok::<_, PaymentError>((a, d))
+    }
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let (approval, declined) = result.expect("approved");
+    assert_eq!(approval.amount, eur(999));
+    assert!(matches!(declined, Err(PaymentError::Declined { .. })));
+}

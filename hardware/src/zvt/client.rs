@@ -56,6 +56,7 @@ const MAX_AMOUNT: i64 = 999_999_999_999;
 
 /// Timeouts of the driver (see the module doc).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ZvtTimeouts {
     pub connect: Duration,
     pub ack: Duration,
@@ -81,18 +82,27 @@ impl Default for ZvtTimeouts {
     }
 }
 
-/// How to reach and log on to the terminal.
+/// How to reach and log on to the terminal. As JSON only `transport` and `currency` are
+/// required: `{"transport": {"kind": "tcp", "addr": "192.168.1.50:20007"}, "currency": "EUR"}`
+/// or `{"transport": {"kind": "serial", "path": "/dev/ttyUSB0", "baud": 9600}, ...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZvtConfig {
     pub transport: ZvtTransport,
     /// The terminal's 6-digit password (often 000000 or 123456).
+    #[serde(default)]
     pub password: u32,
     pub currency: Currency,
     /// Registration config byte. Default 0xBE: the ECR prints payment and administration
     /// receipts (slips come as print lines), wants intermediate status, controls payment and
     /// administration, and uses print lines.
+    #[serde(default = "default_config_byte")]
     pub config_byte: u8,
+    #[serde(default)]
     pub timeouts: ZvtTimeouts,
+}
+
+fn default_config_byte() -> u8 {
+    0xBE
 }
 
 impl ZvtConfig {
@@ -101,7 +111,7 @@ impl ZvtConfig {
             transport,
             password: 0,
             currency,
-            config_byte: 0xBE,
+            config_byte: default_config_byte(),
             timeouts: ZvtTimeouts::default(),
         }
     }
@@ -505,6 +515,12 @@ impl ZvtTerminal {
             };
             let (last, slip) = match self.exchange(&mut link, &repeat, false).await {
                 TxEnd::Completed { status, slip, .. } => (status, slip),
+                // "Please wait" / "not ready": still busy, perhaps with our payment.
+                TxEnd::Aborted { code, .. } if is_busy_code(code) => {
+                    drop(link);
+                    tokio::time::sleep(t.retry_pause).await;
+                    continue;
+                }
                 // Nothing to repeat: the terminal has no transaction at all.
                 TxEnd::Aborted { .. } => (None, Vec::new()),
                 TxEnd::Refused(_) | TxEnd::LinkLost { .. } => {
