@@ -228,7 +228,8 @@ class Register {
 
   async addProduct(p: ProductDto): Promise<boolean> {
     if (this.completed) this.completed = null;
-    if (p.byWeight) {
+    if (p.byWeight && weightLabel(p.barcode, 1) !== null) {
+      // Keyed by a scale label: the weight typed here makes the label the scale would print.
       this.qtyEntry = { productWeight: p, byWeight: true, text: '', error: null };
       return false;
     }

@@ -118,4 +118,16 @@ describe('the fake register (a test double that must stay honest)', () => {
     expect(now.lines[0].quantity).toBe(1);
     expect(now.total.minor).toBe(1_000_000_000_000);
   });
+
+  it('a by-weight product added without a weight is refused, naming the product', async () => {
+    const r = new FakeRegister();
+    await r.login('1234');
+    const e = await rejects(r.addProduct('v-apples'));
+    expect(e.code).toBe('cart.needs_weight');
+    expect(e.params.product).toBe('Manzanas Golden');
+    // The scale's label carries the grams: 25 00001 00350 C.
+    const s = await r.scan('2500001003508');
+    expect(s.lines[0].quantity).toBe(350);
+    expect(s.lines[0].amount.minor).toBe(87);
+  });
 });

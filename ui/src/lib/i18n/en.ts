@@ -159,7 +159,7 @@ export const en = {
   'error.pay.non_cash_overpaid': 'A card or voucher cannot pay more than what is due; change is given in cash only.',
   'error.scan.not_numeric': 'That code has characters a barcode cannot have. Scan it again or search by name.',
   'error.scan.length': 'A barcode has 8, 12, 13 or 14 digits, not {length}. Scan it again or type the code.',
-  'error.cart.needs_weight': 'This item is sold by weight: enter the weight in grams.',
+  'error.cart.needs_weight': '{product} is sold by weight: weigh it and scan the scale label.',
   'error.cart.negative_price': 'A price cannot be negative. Check what you typed.',
   'error.cart.discount_too_large': 'The discount is larger than the amount it applies to. Check it.',
   'error.cart.percent_out_of_range': 'A percentage discount must be between 0 and 100 %.',

@@ -155,7 +155,7 @@ export const ja: Catalog = {
   'error.pay.non_cash_overpaid': 'カードや券は残額を超えて支払えません。お釣りは現金のみです。',
   'error.scan.not_numeric': 'バーコードに使えない文字が含まれています。もう一度スキャンするか商品名で検索してください。',
   'error.scan.length': 'バーコードは8・12・13・14桁です({length}桁でした)。もう一度スキャンするかコードを入力してください。',
-  'error.cart.needs_weight': '量り売りの商品です。重さ(グラム)を入力してください。',
+  'error.cart.needs_weight': '{product} は量り売りです。計量してはかりのラベルをスキャンしてください。',
   'error.cart.negative_price': '価格はマイナスにできません。入力を確認してください。',
   'error.cart.discount_too_large': '値引きが対象の金額を超えています。確認してください。',
   'error.cart.percent_out_of_range': '割引率は0〜100%で入力してください。',
