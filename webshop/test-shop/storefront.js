@@ -2,10 +2,11 @@
 // Places an order through Vendure's Shop API exactly as a storefront would: add the item,
 // set the customer and address, choose delivery or "Pickup in store", pay with the dummy handler.
 //
-//   node storefront.js order --sku TS-00001-S [--qty 1] [--pickup] [--url http://127.0.0.1:3000]
+//   node storefront.js order --sku TS-00001-S [--qty 1] [--pickup] [--pay-in-store] [--url http://127.0.0.1:3000]
 //
 // Prints JSON {code, id, state, pickup}. The SKU → variant id lookup uses the Admin API as
 // superadmin (the Shop API has no lookup by SKU); everything else is the Shop API.
+// --pay-in-store leaves the payment only authorized (state PaymentAuthorized): paid at pickup.
 const { request, gql, adminLogin, parseArgs, baseUrlFrom } = require('./gql');
 
 async function variantIdBySku(baseUrl, sku) {
@@ -17,7 +18,7 @@ async function variantIdBySku(baseUrl, sku) {
   return v.id;
 }
 
-async function placeOrder({ baseUrl, sku, qty = 1, pickup = false, email }) {
+async function placeOrder({ baseUrl, sku, qty = 1, pickup = false, payInStore = false, email }) {
   const variantId = await variantIdBySku(baseUrl, sku);
   const shop = `${baseUrl}/shop-api`;
   let token;
@@ -43,17 +44,17 @@ async function placeOrder({ baseUrl, sku, qty = 1, pickup = false, email }) {
   ensure((await call(`mutation($id:[ID!]!){ setOrderShippingMethod(shippingMethodId:$id) { __typename ... on ErrorResult { errorCode message } } }`,
     { id: [method.id] })).setOrderShippingMethod, 'setOrderShippingMethod');
   ensure((await call(`mutation{ transitionOrderToState(state:"ArrangingPayment") { __typename ... on ErrorResult { errorCode message } } }`)).transitionOrderToState, 'transitionOrderToState');
-  const paid = ensure((await call(`mutation{ addPaymentToOrder(input:{method:"card", metadata:{}}) { __typename ... on Order { id code state } ... on ErrorResult { errorCode message } } }`)).addPaymentToOrder, 'addPaymentToOrder');
+  const paid = ensure((await call(`mutation{ addPaymentToOrder(input:{method:"${payInStore ? 'pay-in-store' : 'card'}", metadata:{}}) { __typename ... on Order { id code state } ... on ErrorResult { errorCode message } } }`)).addPaymentToOrder, 'addPaymentToOrder');
   return { code: paid.code, id: paid.id, state: paid.state, pickup };
 }
 
 if (require.main === module) {
   const args = parseArgs(process.argv.slice(2));
   if (args._[0] !== 'order' || !args.sku) {
-    console.error('usage: storefront.js order --sku SKU [--qty N] [--pickup] [--url URL]');
+    console.error('usage: storefront.js order --sku SKU [--qty N] [--pickup] [--pay-in-store] [--url URL]');
     process.exit(2);
   }
-  placeOrder({ baseUrl: baseUrlFrom(args), sku: args.sku, qty: Number(args.qty || 1), pickup: !!args.pickup, email: args.email })
+  placeOrder({ baseUrl: baseUrlFrom(args), sku: args.sku, qty: Number(args.qty || 1), pickup: !!args.pickup, payInStore: !!args['pay-in-store'], email: args.email })
     .then(r => console.log(JSON.stringify(r)))
     .catch(e => { console.error(e.message); process.exit(1); });
 }

@@ -414,3 +414,20 @@ test('a terminal of a second store moves and shows the stock of its own location
   assert.deepEqual(tokyoStock, { locationId: createStockLocation.id, stockOnHand: 3, sellable: 3 });
   assert.deepEqual(await stockOf(c, s), madridBefore, "Madrid's stock is untouched");
 });
+
+test('a pickup paid at the store (payment only authorized) is settled and delivered when handed over', async () => {
+  const placed = await placeOrder({ baseUrl: shop.baseUrl, sku: sku(16), qty: 1, pickup: true, payInStore: true });
+  assert.equal(placed.state, 'PaymentAuthorized');
+  let listed;
+  for (let i = 0; i < 50 && !listed; i++) {
+    listed = (await c.terminal('{ posPickups { code state } }')).posPickups.find(p => p.code === placed.code);
+    if (!listed) await new Promise(r => setTimeout(r, 100));
+  }
+  assert.equal(listed?.state, 'PaymentAuthorized', 'listed while unpaid');
+  const done = (await c.terminal('mutation($c:String!,$k:String!){ posMarkCollected(orderCode:$c, idempotencyKey:$k) { status order { state collected } } }',
+    { c: placed.code, k: crypto.randomUUID() })).posMarkCollected;
+  assert.equal(done.status, 'COLLECTED');
+  const { order } = await c.superadmin('query($id:ID!){ order(id:$id) { state payments { state method } } }', { id: placed.id });
+  assert.equal(order.state, 'Delivered');
+  assert.deepEqual(order.payments.map(p => [p.method, p.state]), [['pay-in-store', 'Settled']], 'paid at the counter');
+});
