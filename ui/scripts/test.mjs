@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
 
 const ui = fileURLToPath(new URL('..', import.meta.url));
 const out = `${ui}test-results`;
@@ -20,6 +21,17 @@ function readJson(path) {
   } catch {
     return null;
   }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 let passed = 0;
@@ -54,7 +66,12 @@ if (!existsSync(chromium)) {
   const uiJson = `${out}/browser.json`;
   rmSync(uiJson, { force: true });
   const tUi = Date.now();
-  const uiStatus = run('npx', ['playwright', 'test', '--reporter=list,json'], { PLAYWRIGHT_JSON_OUTPUT_NAME: uiJson });
+  // A free port for the static server, so parallel runs (or another project's server) never clash.
+  const port = process.env.UI_TEST_PORT ?? (await freePort());
+  const uiStatus = run('npx', ['playwright', 'test', '--reporter=list,json'], {
+    PLAYWRIGHT_JSON_OUTPUT_NAME: uiJson,
+    UI_TEST_PORT: String(port),
+  });
   uiMs = Date.now() - tUi;
   const rep = readJson(uiJson);
   if (rep?.stats) {
