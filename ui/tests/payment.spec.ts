@@ -91,3 +91,18 @@ test('F9 shows the last receipt', async ({ page }) => {
   await page.keyboard.press('Escape');
   await expect(page.getByTestId('last-receipt')).toBeHidden();
 });
+
+test('cash rounding: the cash due is shown beside the exact amount and exact cash pays it', async ({ page }) => {
+  await loggedIn(page, 'cash=5'); // cash rounded to 0,05 €
+  await scanBurst(page, MILK);
+  await scanBurst(page, MILK);
+  await scanBurst(page, TSHIRT);
+  await page.keyboard.press('F12');
+  await expect(page.getByTestId('due')).toHaveText('21,97 €');
+  await expect(page.getByTestId('payment')).toContainText(/En efectivo:\s*21,95\s€/);
+  await expect(page.getByTestId('pay-exact')).toContainText('21,95 €');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('completed')).toBeVisible();
+  await expect(page.getByTestId('change')).toHaveText('0,00 €');
+  await expect(page.getByTestId('receipt')).toContainText(/Efectivo\s+21,95\s€/);
+});

@@ -50,6 +50,8 @@ export interface FakeOptions {
   simulatedDevices: boolean;
   /** The clock (tests may pin it). */
   now: () => Date;
+  /** Cash rounding increment in minor units (1 = none; 5 = to 0,05 € as in Finland or the Netherlands). */
+  cashIncrement: number;
 }
 
 export function fakeOptionsFromUrl(search: string): Partial<FakeOptions> {
@@ -61,6 +63,8 @@ export function fakeOptionsFromUrl(search: string): Partial<FakeOptions> {
   const l = Number(q.get('latency'));
   if (Number.isFinite(l) && l > 0) o.latencyMs = l;
   if (q.get('devices') === 'real') o.simulatedDevices = false;
+  const inc = Number(q.get('cash'));
+  if (Number.isInteger(inc) && inc > 1 && inc <= 100) o.cashIncrement = inc;
   return o;
 }
 
@@ -153,9 +157,14 @@ export class FakeRegister implements Backend {
       terminalId: 'T02',
       simulatedDevices: true,
       now: () => new Date(),
+      cashIncrement: 0,
       ...opts,
     };
-    this.setup = STORES[this.opts.store];
+    const base = STORES[this.opts.store];
+    this.setup =
+      this.opts.cashIncrement > 1
+        ? { ...base, store: { ...base.store, cashIncrement: this.opts.cashIncrement } }
+        : base;
     this.catalog = buildCatalog(this.opts.store, this.opts.products);
     for (const p of this.catalog) {
       this.byBarcode.set(p.barcode, p);
