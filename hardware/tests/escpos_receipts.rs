@@ -317,6 +317,26 @@ fn spanish_receipt_80mm() {
     .unwrap();
     assert!(bytes.windows(3).any(|w| w == [0x1B, b't', 19]));
     assert!(bytes.contains(&0xD5));
+    // The drawer opens (both pulse times) and the cut after it is still there.
+    let commands: Vec<Command> = decode(&bytes).commands().cloned().collect();
+    let kick = commands
+        .iter()
+        .position(|c| {
+            matches!(
+                c,
+                Command::DrawerPulse {
+                    pin: 0,
+                    on_2ms: 25,
+                    off_2ms: 250
+                }
+            )
+        })
+        .expect("drawer kick");
+    let cut = commands
+        .iter()
+        .position(|c| matches!(c, Command::Cut { partial: true, .. }))
+        .expect("cut");
+    assert!(kick < cut);
     // The only '?' on paper is the one the footer asks.
     assert_eq!(text.matches('?').count(), 1, "no substitute characters");
     assert_line(&text, "     ¿Devoluciones? 30 días con este tique");
