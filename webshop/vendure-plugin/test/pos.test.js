@@ -431,3 +431,25 @@ test('a pickup paid at the store (payment only authorized) is settled and delive
   assert.equal(order.state, 'Delivered');
   assert.deepEqual(order.payments.map(p => [p.method, p.state]), [['pay-in-store', 'Settled']], 'paid at the counter');
 });
+
+test('renaming, disabling a product and deleting a variant in the shop reach the feed', async () => {
+  const cursor = await latestCursor(c);
+  const { productVariants } = await c.superadmin('query($s:[String!]!){ productVariants(options:{filter:{sku:{in:$s}}}) { items { id sku productId } } }', { s: [sku(17), sku(17, 'M')] });
+  const small = productVariants.items.find(v => v.sku === sku(17));
+  const medium = productVariants.items.find(v => v.sku === sku(17, 'M'));
+  await adminCli('rename', { url: shop.baseUrl, sku: sku(17), name: 'Camiseta 17 S' });
+  await c.superadmin('mutation($id:ID!){ updateProduct(input:{id:$id, enabled:false}) { id } }', { id: small.productId });
+  await c.superadmin('mutation($id:ID!){ deleteProductVariant(id:$id) { result } }', { id: medium.id });
+  let byId = new Map();
+  for (let i = 0; i < 50; i++) {
+    const { items } = await drainChanges(c, cursor);
+    byId = new Map(items.filter(x => x.kind === 'VARIANT').map(x => [x.entityId, x.variant]));
+    if (byId.get(medium.id)?.deleted && byId.get(small.id)?.name === 'Camiseta 17 S') break;
+    await new Promise(r => setTimeout(r, 100));
+  }
+  assert.equal(byId.get(small.id).name, 'Camiseta 17 S', 'the new name');
+  assert.equal(byId.get(small.id).enabled, false, 'the product was disabled');
+  assert.equal(byId.get(medium.id).deleted, true, 'the deleted variant is flagged, not dropped');
+  const { posCatalogPage } = await c.terminal('{ posCatalogPage(take: 1000) { items { sku } } }');
+  assert.ok(!posCatalogPage.items.some(v => v.sku === sku(17, 'M')), 'and is no longer imported');
+});

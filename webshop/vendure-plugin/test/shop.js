@@ -70,7 +70,7 @@ async function drainChanges(c, cursor, limit = 100) {
   for (let i = 0; i < 1000; i++) {
     const { posChanges } = await c.terminal(`query($a:String,$l:Int){ posChanges(after:$a, limit:$l) {
       items { cursor kind entityId
-        variant { id sku priceMinor priceWithTaxMinor name barcodes deleted stock { sellable } }
+        variant { id sku priceMinor priceWithTaxMinor name barcodes enabled deleted stock { sellable } }
         stock { variantId sku stockOnHand stockAllocated sellable }
         order { id code state source customerName pickup { locationId locationName } collected lines { sku quantity } } }
       nextCursor hasMore resetRequired } }`, { a: cursor, l: limit });
