@@ -391,11 +391,23 @@ impl Store {
     /// transaction: tax categories, locations, products with their names, variants, barcodes
     /// and stock levels are inserted or replaced, and the search index follows.
     pub fn upsert_catalog(&mut self, batch: &CatalogBatch, now: OffsetDateTime) -> Result<()> {
-        validate(batch)?;
-        let now = unix_ms(now);
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        Self::write_catalog(&tx, batch, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The body of [`Store::upsert_catalog`], inside the caller's transaction (the sync writes
+    /// the catalog and its change-feed cursor in one transaction).
+    pub(crate) fn write_catalog(
+        tx: &rusqlite::Connection,
+        batch: &CatalogBatch,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        validate(batch)?;
+        let now = unix_ms(now);
         {
             let mut tax = tx.prepare_cached(
                 "INSERT INTO tax_category (code, rate_bps, reduced, names) VALUES (?1, ?2, ?3, ?4) \
@@ -566,7 +578,6 @@ impl Store {
                 index.execute(params![rid, names, sku, barcodes])?;
             }
         }
-        tx.commit()?;
         Ok(())
     }
 }

@@ -18,6 +18,7 @@ pub mod migrations;
 pub mod outbox;
 pub mod sales;
 pub mod settings;
+pub mod sync_state;
 pub mod users;
 
 use rusqlite::Connection;

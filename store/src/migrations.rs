@@ -20,11 +20,18 @@ pub struct Migration {
 
 /// Every migration, in order. Adding `migrations/0002_x/up.sql` means adding a line here; the
 /// `every_migration_directory_is_embedded` test fails until you do.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_init",
-    sql: include_str!("../../migrations/0001_init/up.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_init",
+        sql: include_str!("../../migrations/0001_init/up.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_sync",
+        sql: include_str!("../../migrations/0002_sync/up.sql"),
+    },
+];
 
 /// The schema version this program writes.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;

@@ -1,0 +1,242 @@
+//! The outbox worker: delivers the register's queued events to the shop.
+//!
+//! Delivery is at-least-once (a row is marked delivered only after the shop confirmed it, in the
+//! same transaction that recomputes the stock it affects) and every event carries an idempotency
+//! key the shop keeps (the sale's UUID), so the effect is exactly once whatever fails in between:
+//! a timeout, a reset after the shop committed, a duplicated answer, a crash of the terminal.
+//! A failed delivery counts an attempt, keeps the error and waits an exponential backoff with
+//! jitter; nothing is ever dropped (a payload the worker cannot read stays queued with its error).
+//! Conflicts the shop reports (a sale beyond its stock) are stored for the manager's list.
+
+use crate::clock::{Backoff, Clock, Jitter};
+use crate::connector::{Connector, SaleRecord, StockReason, WriteStatus};
+use crate::{SyncError, sale};
+use pos_core::CompletedSale;
+use pos_store::Store;
+use pos_store::outbox::{OutboxMessage, SALE_COMPLETED};
+use pos_store::sync_state::StockConflictRecord;
+use std::sync::Mutex;
+use time::OffsetDateTime;
+
+/// Kind of a relative stock change queued for the shop (a return, a write-off, a count
+/// difference). Payload: `{"sku": "...", "delta": -2, "reason": "WRITE_OFF", "note": "..."}`.
+pub const STOCK_ADJUSTED: &str = "stock.adjusted";
+
+/// What one drain did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DrainReport {
+    pub delivered: usize,
+    /// Delivered sales the shop already had (resends after a lost answer).
+    pub duplicates: usize,
+    /// Rows the shop rejected or the worker could not read; they stay queued.
+    pub failed: usize,
+    pub conflicts: usize,
+}
+
+/// Everything the worker needs.
+pub struct OutboxContext<'a, C> {
+    pub connector: &'a C,
+    pub store: &'a Mutex<Store>,
+    pub clock: &'a dyn Clock,
+    pub jitter: &'a dyn Jitter,
+    pub backoff: Backoff,
+    /// Shop terminal identifier put on every sale.
+    pub terminal_id: &'a str,
+    /// Local location whose stock the deliveries affect.
+    pub location_id: &'a str,
+    /// Sales per shop call.
+    pub batch: usize,
+}
+
+fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl<C: Connector> OutboxContext<'_, C> {
+    fn retry_at(&self, msg: &OutboxMessage) -> OffsetDateTime {
+        let d = self
+            .backoff
+            .delay(msg.attempts.saturating_add(1), self.jitter.permille());
+        self.clock.now() + d
+    }
+
+    fn fail(&self, msg: &OutboxMessage, error: &str) -> Result<(), SyncError> {
+        let at = self.retry_at(msg);
+        tracing::info!(id = msg.id, kind = %msg.kind, attempts = msg.attempts + 1, "delivery failed: {error}");
+        lock(self.store).outbox_mark_failed(msg.id, error, at)?;
+        Ok(())
+    }
+
+    /// Delivers every due row; returns at the first transport failure (the shop is offline)
+    /// with that error, after recording it on the rows it concerned.
+    pub async fn drain(&self) -> Result<DrainReport, SyncError> {
+        let mut report = DrainReport::default();
+        let batch = self
+            .batch
+            .clamp(1, self.connector.capabilities().max_sale_batch.max(1));
+        loop {
+            let due = lock(self.store).outbox_pending(batch, self.clock.now())?;
+            if due.is_empty() {
+                return Ok(report);
+            }
+            let mut sales: Vec<(OutboxMessage, SaleRecord)> = Vec::new();
+            for msg in due {
+                match msg.kind.as_str() {
+                    SALE_COMPLETED => match serde_json::from_str::<CompletedSale>(&msg.payload)
+                        .map_err(|e| e.to_string())
+                        .and_then(|s| {
+                            sale::sale_record(&s, self.terminal_id).map_err(|e| e.to_string())
+                        }) {
+                        Ok(rec) => sales.push((msg, rec)),
+                        Err(e) => {
+                            self.fail(&msg, &format!("unreadable sale payload: {e}"))?;
+                            report.failed += 1;
+                        }
+                    },
+                    STOCK_ADJUSTED => {
+                        self.deliver_adjustment(&msg, &mut report).await?;
+                    }
+                    other => {
+                        self.fail(&msg, &format!("unknown outbox kind {other:?}"))?;
+                        report.failed += 1;
+                    }
+                }
+            }
+            if !sales.is_empty() {
+                self.deliver_sales(sales, &mut report).await?;
+            }
+        }
+    }
+
+    async fn deliver_sales(
+        &self,
+        sales: Vec<(OutboxMessage, SaleRecord)>,
+        report: &mut DrainReport,
+    ) -> Result<(), SyncError> {
+        let records: Vec<SaleRecord> = sales.iter().map(|(_, r)| r.clone()).collect();
+        let items = match self.connector.record_sales(&records).await {
+            Ok(items) => items,
+            Err(e) => {
+                let text = e.to_string();
+                for (msg, _) in &sales {
+                    self.fail(msg, &text)?;
+                }
+                report.failed += sales.len();
+                return Err(e);
+            }
+        };
+        let mut delivered: Vec<i64> = Vec::new();
+        let mut conflicts: Vec<StockConflictRecord> = Vec::new();
+        for ((msg, rec), item) in sales.iter().zip(items) {
+            match item {
+                Ok(outcome) if outcome.sale_id == rec.sale_id => {
+                    delivered.push(msg.id);
+                    if outcome.duplicate {
+                        report.duplicates += 1;
+                    }
+                    conflicts.extend(outcome.conflicts.into_iter().map(|c| StockConflictRecord {
+                        shop_conflict_id: Some(c.id),
+                        sale_id: c.sale_id.or_else(|| Some(rec.sale_id.clone())),
+                        sku: c.sku,
+                        reason: c.reason,
+                        requested: c.requested,
+                        available_before: c.available_before,
+                    }));
+                }
+                Ok(outcome) => {
+                    self.fail(
+                        msg,
+                        &format!(
+                            "the shop answered for sale {} instead of {}",
+                            outcome.sale_id, rec.sale_id
+                        ),
+                    )?;
+                    report.failed += 1;
+                }
+                Err(rejected) => {
+                    self.fail(msg, &format!("rejected by the shop: {rejected}"))?;
+                    report.failed += 1;
+                }
+            }
+        }
+        let now = self.clock.now();
+        let mut store = lock(self.store);
+        if !conflicts.is_empty() {
+            report.conflicts += store.record_stock_conflicts(&conflicts, now)?;
+        }
+        if !delivered.is_empty() {
+            store.mark_sales_delivered(&delivered, self.location_id, now)?;
+            report.delivered += delivered.len();
+        }
+        Ok(())
+    }
+
+    async fn deliver_adjustment(
+        &self,
+        msg: &OutboxMessage,
+        report: &mut DrainReport,
+    ) -> Result<(), SyncError> {
+        #[derive(serde::Deserialize)]
+        struct Adjustment {
+            sku: String,
+            delta: i64,
+            reason: StockReason,
+            note: Option<String>,
+        }
+        let adj: Adjustment = match serde_json::from_str(&msg.payload) {
+            Ok(a) => a,
+            Err(e) => {
+                self.fail(msg, &format!("unreadable adjustment payload: {e}"))?;
+                report.failed += 1;
+                return Ok(());
+            }
+        };
+        match self
+            .connector
+            .adjust_stock(
+                &msg.idempotency_key,
+                &adj.sku,
+                adj.delta,
+                adj.reason,
+                adj.note.as_deref(),
+            )
+            .await
+        {
+            Ok(outcome) if outcome.status == WriteStatus::UnknownSku => {
+                self.fail(msg, &format!("the shop does not know SKU {}", adj.sku))?;
+                report.failed += 1;
+                Ok(())
+            }
+            Ok(outcome) => {
+                let now = self.clock.now();
+                let mut store = lock(self.store);
+                if let Some(c) = outcome.conflict {
+                    report.conflicts += store.record_stock_conflicts(
+                        &[StockConflictRecord {
+                            shop_conflict_id: Some(c.id),
+                            sale_id: None,
+                            sku: c.sku,
+                            reason: c.reason,
+                            requested: c.requested,
+                            available_before: c.available_before,
+                        }],
+                        now,
+                    )?;
+                }
+                store.outbox_mark_delivered(msg.id, now)?;
+                report.delivered += 1;
+                Ok(())
+            }
+            Err(SyncError::Rejected(m)) => {
+                self.fail(msg, &format!("rejected by the shop: {m}"))?;
+                report.failed += 1;
+                Ok(())
+            }
+            Err(e) => {
+                self.fail(msg, &e.to_string())?;
+                report.failed += 1;
+                Err(e)
+            }
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! The pull side: the initial catalog import with progress, the change-feed reader and the
+//! periodic stock reconciliation.
+//!
+//! Invariants:
+//! * The feed cursor is stored in the same transaction as the changes read before it
+//!   (`Store::apply_shop_changes`), so a crash re-reads at most one page, and applying the same
+//!   page twice is harmless (each item is the entity's current state: de-duplication by
+//!   construction; within a page the last state of an entity wins).
+//! * The import reads `latestCursor` BEFORE the first page and stores it only after the last,
+//!   so changes made during the import are read from the feed afterwards.
+//! * The register's stock is the shop's sellable figure minus this location's sales not yet
+//!   delivered (see `pos_store::sync_state`). The register never writes an absolute stock value
+//!   to the shop; [`write_counted_stock`] (a manager's count) is the only absolute write and it
+//!   is compare-and-set.
+//! * All times are UTC.
+
+use crate::clock::Clock;
+use crate::connector::{Connector, SetStockOutcome, ShopStock, ShopVariant, WriteStatus};
+use crate::{SyncError, mapping};
+use pos_store::sync_state::{CURSOR, IMPORT_DONE, StockDrift};
+use pos_store::{CatalogBatch, Store};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Key in `sync_state` of the shop's stock location id of this terminal.
+pub const SHOP_LOCATION: &str = "shop_location_id";
+
+/// Progress of an import: variants read so far of the shop's total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportProgress {
+    pub done: u64,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub variants: u64,
+    pub skipped: u64,
+    pub pages: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PullReport {
+    pub changes: usize,
+    pub pages: usize,
+    pub orders_changed: bool,
+    /// The shop's database was replaced; the catalog was imported again.
+    pub reimported: bool,
+}
+
+/// What pulling needs to know about the terminal.
+#[derive(Debug, Clone)]
+pub struct PullSettings {
+    pub location_id: String,
+    pub prices_include_tax: bool,
+    /// Page size for the catalog and the feed (clamped to the connector's maximum).
+    pub page_size: u32,
+}
+
+fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn apply(
+    store: &Mutex<Store>,
+    settings: &PullSettings,
+    clock: &dyn Clock,
+    variants: &[ShopVariant],
+    stock: &[ShopStock],
+    cursor: Option<&str>,
+) -> Result<usize, SyncError> {
+    let mut store = lock(store);
+    let mapped = mapping::map_changes(&store, variants, stock, settings.prices_include_tax)?;
+    store.apply_shop_changes(
+        &mapped.batch,
+        &mapped.stock,
+        &settings.location_id,
+        cursor,
+        clock.now(),
+    )?;
+    Ok(mapped.skipped)
+}
+
+/// Imports the whole catalog page by page, calling `progress` after each page.
+pub async fn import_catalog<C: Connector>(
+    connector: &C,
+    store: &Mutex<Store>,
+    settings: &PullSettings,
+    clock: &dyn Clock,
+    progress: &mut (dyn FnMut(ImportProgress) + Send),
+) -> Result<ImportReport, SyncError> {
+    let who = connector.who_am_i().await?;
+    let take = settings
+        .page_size
+        .clamp(1, connector.capabilities().max_page_size);
+    let mut report = ImportReport::default();
+    let mut after: Option<String> = None;
+    loop {
+        let page = connector.catalog_page(after.as_deref(), take).await?;
+        report.pages += 1;
+        report.variants += page.items.len() as u64;
+        report.skipped += apply(store, settings, clock, &page.items, &[], None)? as u64;
+        progress(ImportProgress {
+            done: report.variants,
+            total: page.total_items.max(report.variants),
+        });
+        if !page.has_more {
+            break;
+        }
+        match page.next_after {
+            Some(next) if Some(&next) != after.as_ref() => after = Some(next),
+            _ => {
+                return Err(SyncError::malformed(
+                    "posCatalogPage",
+                    "hasMore without a new nextAfter",
+                ));
+            }
+        }
+    }
+    let mut s = lock(store);
+    let now = clock.now();
+    s.apply_shop_changes(
+        &CatalogBatch::default(),
+        &[],
+        &settings.location_id,
+        Some(&who.latest_cursor),
+        now,
+    )?;
+    s.set_sync_value(SHOP_LOCATION, &who.stock_location_id, now)?;
+    s.set_sync_value(IMPORT_DONE, "1", now)?;
+    Ok(report)
+}
+
+/// Reads the change feed from the stored cursor until it is exhausted.
+pub async fn pull_changes<C: Connector>(
+    connector: &C,
+    store: &Mutex<Store>,
+    settings: &PullSettings,
+    clock: &dyn Clock,
+) -> Result<PullReport, SyncError> {
+    let limit = settings
+        .page_size
+        .clamp(1, connector.capabilities().max_page_size);
+    let mut report = PullReport::default();
+    loop {
+        let cursor = lock(store).sync_value(CURSOR)?;
+        let page = connector.changes(cursor.as_deref(), limit).await?;
+        if page.reset_required {
+            if report.reimported {
+                return Err(SyncError::malformed(
+                    "posChanges",
+                    "reset required again right after a re-import",
+                ));
+            }
+            tracing::warn!("the shop's change feed was reset: importing the catalog again");
+            import_catalog(connector, store, settings, clock, &mut |_| {}).await?;
+            report.reimported = true;
+            continue;
+        }
+        report.pages += 1;
+        report.changes += page.items.len();
+        // Last state of each entity in the page wins.
+        let mut variants: HashMap<String, ShopVariant> = HashMap::new();
+        let mut stock: HashMap<String, ShopStock> = HashMap::new();
+        for change in page.items {
+            if let Some(v) = change.variant {
+                stock.remove(&v.sku);
+                variants.insert(v.id.clone(), v);
+            }
+            if let Some(s) = change.stock {
+                stock.insert(s.sku.clone(), s);
+            }
+            if change.order.is_some() {
+                report.orders_changed = true;
+            }
+        }
+        let variants: Vec<ShopVariant> = variants.into_values().collect();
+        let stock: Vec<ShopStock> = stock.into_values().collect();
+        apply(
+            store,
+            settings,
+            clock,
+            &variants,
+            &stock,
+            Some(&page.next_cursor),
+        )?;
+        if !page.has_more {
+            return Ok(report);
+        }
+        if cursor.as_deref() == Some(page.next_cursor.as_str()) {
+            // The shop holds the cursor (an id gap younger than 5 s): look again later.
+            return Ok(report);
+        }
+    }
+}
+
+/// Compares the register's stock with the shop's (after undelivered local sales) for the whole
+/// catalog, records every difference as drift and corrects the register's figure.
+pub async fn reconcile<C: Connector>(
+    connector: &C,
+    store: &Mutex<Store>,
+    settings: &PullSettings,
+    clock: &dyn Clock,
+) -> Result<Vec<StockDrift>, SyncError> {
+    let take = settings
+        .page_size
+        .clamp(1, connector.capabilities().max_page_size);
+    let mut after: Option<String> = None;
+    let mut drift = Vec::new();
+    loop {
+        let page = connector.catalog_page(after.as_deref(), take).await?;
+        {
+            let mut s = lock(store);
+            let skus: Vec<&str> = page.items.iter().map(|v| v.sku.as_str()).collect();
+            let linked = s.variants_by_sku(&skus)?;
+            let pending = s.undelivered_sale_quantities(&settings.location_id)?;
+            let mut page_drift = Vec::new();
+            for v in &page.items {
+                let Some(l) = linked.get(&v.sku) else {
+                    continue;
+                };
+                let expected = v.stock.sellable - pending.get(&l.variant_id).copied().unwrap_or(0);
+                let local = s.stock_on_hand(&l.variant_id, &settings.location_id)?;
+                if local != Some(expected) {
+                    page_drift.push(StockDrift {
+                        variant_id: l.variant_id.clone(),
+                        sku: v.sku.clone(),
+                        location_id: settings.location_id.clone(),
+                        local_on_hand: local,
+                        expected,
+                    });
+                }
+            }
+            if !page_drift.is_empty() {
+                tracing::warn!(
+                    count = page_drift.len(),
+                    "stock drift between register and shop"
+                );
+                s.record_stock_drift(&page_drift, clock.now())?;
+                drift.extend(page_drift);
+            }
+        }
+        if !page.has_more {
+            return Ok(drift);
+        }
+        match page.next_after {
+            Some(next) if Some(&next) != after.as_ref() => after = Some(next),
+            _ => return Ok(drift),
+        }
+    }
+}
+
+/// Writes a manager's stock count to the shop: an absolute value, so only if the shop's on-hand
+/// is still what the count was based on (`expected_on_hand`); `STALE` means re-read and recount.
+pub async fn write_counted_stock<C: Connector>(
+    connector: &C,
+    key: &str,
+    sku: &str,
+    expected_on_hand: i64,
+    counted: i64,
+) -> Result<SetStockOutcome, SyncError> {
+    let outcome = connector
+        .set_stock_if_unchanged(key, sku, expected_on_hand, counted)
+        .await?;
+    if outcome.status == WriteStatus::Stale {
+        tracing::info!(
+            sku,
+            "stock count is stale: the shop's stock changed meanwhile"
+        );
+    }
+    Ok(outcome)
+}
