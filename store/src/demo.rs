@@ -29,7 +29,7 @@ pub const DEMO_USERS: [(&str, &str, Role, &str); 3] = [
 ];
 
 /// Products inserted per transaction.
-const BATCH: usize = 10_000;
+const BATCH: usize = 50_000;
 
 /// What a product is, for its tax category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -375,6 +375,12 @@ pub fn generate(
         .conn
         .query_row("PRAGMA cache_size", [], |r| r.get(0))?;
     store.conn.pragma_update(None, "cache_size", -262_144)?;
+    // FTS5 keeps 1 MiB of new postings in memory by default; more means fewer, larger
+    // segments to merge later.
+    store.conn.execute(
+        "INSERT INTO catalog_search (catalog_search, rank) VALUES ('hashsize', ?1)",
+        [16 * 1024 * 1024],
+    )?;
     let mut rng = StdRng::seed_from_u64(seed);
     let mut start = 1;
     while start <= n_products {
@@ -392,6 +398,10 @@ pub fn generate(
         start = end + 1;
     }
     store.conn.pragma_update(None, "cache_size", cache)?;
+    store.conn.execute(
+        "INSERT INTO catalog_search (catalog_search, rank) VALUES ('hashsize', ?1)",
+        [1024 * 1024],
+    )?;
     let existing: Vec<String> = store.users()?.into_iter().map(|u| u.id).collect();
     let mut users_added = 0;
     for (id, name, role, pin) in DEMO_USERS {
