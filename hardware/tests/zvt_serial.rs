@@ -200,3 +200,92 @@ async fn serial_authorization_round_trip() {
     assert!(times[10] < Duration::from_secs(1), "median {:?}", times[10]);
     r.sim.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serial_busy_and_abort_while_waiting_for_the_card() {
+    use pos_hardware::payment::TerminalStatus;
+    let r = Arc::new(rig(SimConfig::default()));
+    r.sim.push_scenario(Scenario::Busy);
+    let e = r.terminal.authorize(eur(1200), "sb-1").await.unwrap_err();
+    assert_eq!(e, PaymentError::Busy);
+
+    r.sim.push_scenario(Scenario::WaitForCard { ms: 10_000 });
+    let mut status = r.terminal.status();
+    let running = {
+        let r = r.clone();
+        tokio::spawn(async move { r.terminal.authorize(eur(1300), "sb-2").await })
+    };
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        status.wait_for(|s| *s == TerminalStatus::WaitingForCard),
+    )
+    .await
+    .expect("the UI is told to ask for a card")
+    .unwrap();
+    assert!(r.terminal.abort().await.unwrap());
+    let result = tokio::time::timeout(Duration::from_secs(6), running)
+        .await
+        .expect("authorize returns after the abort")
+        .unwrap();
+    assert_eq!(result.unwrap_err(), PaymentError::Aborted);
+    assert_eq!(r.sim.net_charged(), 0);
+    assert!(r.sim.commands_seen().contains(&0x06B0));
+    r.sim.shutdown();
+}
+
+/// Link level on the wire: a frame answered with NAK is sent again, a damaged incoming frame
+/// is answered with NAK and never delivered, the good copy that follows is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serial_link_repeats_on_nak_and_refuses_damaged_frames() {
+    use pos_hardware::zvt::apdu::Apdu;
+    use pos_hardware::zvt::frame::{ACK, NAK, encode_serial};
+    use pos_hardware::zvt::link::Link;
+    use std::io::{Read, Write};
+
+    let pair = SerialPair::start();
+    let mut link = Link::open_serial(pair.ecr.to_str().unwrap(), 9600).unwrap();
+    let peer_path = pair.terminal.to_str().unwrap().to_string();
+    let apdu = Apdu::new(0x06, 0x01, vec![0x04, 0, 0, 0, 0, 0x10, 0x10]);
+    let framed = encode_serial(&apdu.encode());
+    let expected = framed.clone();
+    let peer = std::thread::spawn(move || {
+        let mut port = serialport::new(&peer_path, 9600)
+            .timeout(Duration::from_secs(3))
+            .open()
+            .unwrap();
+        let mut read_frame = |port: &mut Box<dyn serialport::SerialPort>| {
+            let mut got = vec![0u8; expected.len()];
+            port.read_exact(&mut got).unwrap();
+            got
+        };
+        let first = read_frame(&mut port);
+        port.write_all(&[NAK]).unwrap();
+        let second = read_frame(&mut port);
+        port.write_all(&[ACK]).unwrap();
+        // Now send the ECR a damaged copy of an ACK APDU, then a good one.
+        let mut bad = encode_serial(&[0x80, 0x00, 0x00]);
+        bad[3] ^= 0xFF;
+        port.write_all(&bad).unwrap();
+        let mut answer = [0u8; 1];
+        port.read_exact(&mut answer).unwrap();
+        port.write_all(&encode_serial(&[0x80, 0x00, 0x00])).unwrap();
+        let mut answer2 = [0u8; 1];
+        port.read_exact(&mut answer2).unwrap();
+        (first, second, answer[0], answer2[0])
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    link.send(&apdu).await.expect("sent after one NAK");
+    let got = tokio::time::timeout(Duration::from_secs(5), link.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, Apdu::new(0x80, 0x00, vec![]));
+    let (first, second, answer_to_bad, answer_to_good) =
+        tokio::task::spawn_blocking(move || peer.join().unwrap())
+            .await
+            .unwrap();
+    assert_eq!(first, framed);
+    assert_eq!(second, framed, "the same frame again after NAK");
+    assert_eq!(answer_to_bad, NAK);
+    assert_eq!(answer_to_good, ACK);
+}
