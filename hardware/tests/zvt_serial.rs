@@ -253,7 +253,7 @@ async fn serial_link_repeats_on_nak_and_refuses_damaged_frames() {
             .timeout(Duration::from_secs(3))
             .open()
             .unwrap();
-        let mut read_frame = |port: &mut Box<dyn serialport::SerialPort>| {
+        let read_frame = |port: &mut Box<dyn serialport::SerialPort>| {
             let mut got = vec![0u8; expected.len()];
             port.read_exact(&mut got).unwrap();
             got
