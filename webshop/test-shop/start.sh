@@ -33,6 +33,16 @@ else
   "$here/stop.sh" >/dev/null 2>&1 || true
 fi
 
+# On any failure, stop what this script started (the server, and a fresh PostgreSQL cluster).
+cleanup_on_failure() {
+  local rc=$?
+  [ "$rc" -eq 0 ] && return
+  if [ "$keep" = 1 ]; then "$here/stop.sh" --server-only >/dev/null 2>&1 || true
+  else "$here/stop.sh" >/dev/null 2>&1 || true; fi
+  exit "$rc"
+}
+trap cleanup_on_failure EXIT
+
 t=$(now)
 if [ ! -d "$plugin/node_modules/@vendure/core" ]; then
   (cd "$plugin" && npm ci --no-audit --no-fund --loglevel=error) >&2
