@@ -389,7 +389,10 @@ impl Store {
 
     /// Imports a batch (from the web shop, a CSV import, the demo generator) in one
     /// transaction: tax categories, locations, products with their names, variants, barcodes
-    /// and stock levels are inserted or replaced, and the search index follows.
+    /// and stock levels are inserted or replaced, and the search index follows. A listed
+    /// product's names and a listed variant's barcodes are replaced by the batch's; variants,
+    /// products and stock locations the batch does not mention are left as they are (removing
+    /// them is not an import's job).
     pub fn upsert_catalog(&mut self, batch: &CatalogBatch, now: OffsetDateTime) -> Result<()> {
         let tx = self
             .conn
