@@ -9,6 +9,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/vendure-plugin"
 export VENDURE_DISABLE_TELEMETRY=true
 export JOBS=${JOBS:-max}   # node-gyp: compile better-sqlite3 on all cores
+# node-gyp must build better-sqlite3 against the installed Node headers (it cannot download them).
+[ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ] && export npm_config_nodedir=/usr
 t0=$(date +%s)
 
 stamp=node_modules/.package-lock.sha256

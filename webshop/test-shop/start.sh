@@ -17,6 +17,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 plugin=$(cd "$here/../vendure-plugin" && pwd)
 export VENDURE_DISABLE_TELEMETRY=true FAST_SQLITE=1 JOBS=${JOBS:-max}
 export PORT=${PORT:-3000} DB=${DB:-sqlite} N=${N:-200}
+# node-gyp must build better-sqlite3 against the installed Node headers (it cannot download them).
+[ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ] && export npm_config_nodedir=/usr
 export RUN_DIR=${RUN_DIR:-$here/run-$PORT}
 export PGPORT=${PGPORT:-$((PORT + 2000))} POPULATE_PORT=${POPULATE_PORT:-$((PORT + 100))}
 mkdir -p "$RUN_DIR"
