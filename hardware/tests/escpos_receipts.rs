@@ -514,3 +514,41 @@ fn layout_wider_than_the_printer_is_refused() {
         pos_hardware::escpos::EncodeError::PaperTooWide { .. }
     ));
 }
+
+#[test]
+fn preview_keeps_styles_images_and_codes_in_print_order() {
+    use pos_hardware::escpos::{Align, PreviewLine};
+    let doc = english(PaperWidth::Mm80);
+    let bytes = render(&doc, &PrinterProfile::western(PaperWidth::Mm80)).unwrap();
+    let preview = decode(&bytes).preview(PaperWidth::Mm80);
+    // The logo comes first, centred, as the image itself.
+    assert!(matches!(
+        &preview[0],
+        PreviewLine::Image { image, align: Align::Center } if *image == logo()
+    ));
+    // The store name is bold and double size; the TOTAL row too.
+    let styled = |needle: &str| {
+        preview
+            .iter()
+            .find_map(|l| match l {
+                PreviewLine::Text {
+                    text,
+                    bold,
+                    width,
+                    height,
+                    ..
+                } if text.contains(needle) => Some((*bold, *width, *height)),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{needle} not in preview"))
+    };
+    assert_eq!(styled("Corner Grocer"), (true, 2, 2));
+    assert_eq!(styled("TOTAL"), (true, 2, 2));
+    assert_eq!(styled("Change"), (false, 1, 1));
+    assert!(preview.iter().any(|l| matches!(
+        l,
+        PreviewLine::Barcode { symbology: Symbology::Code128, data, align: Align::Center }
+            if data == "T01-000457"
+    )));
+    assert_eq!(preview.last(), Some(&PreviewLine::Cut));
+}

@@ -865,10 +865,9 @@ impl Trace {
             .collect()
     }
 
-    /// The paper as a customer reads it, one string per printed line (trailing spaces
-    /// trimmed). Barcodes read `[EAN13: …]`, QR codes `[QR: …]`, images `[image WxH]`, cuts
-    /// `--- cut ---`, unknown commands `[? 1B 99]`.
-    pub fn lines(&self, paper: PaperWidth) -> Vec<String> {
+    /// The paper as printed, line by line, with each line's style: what the on-screen preview
+    /// draws (text lines in a monospace font, images as pictures, codes as codes).
+    pub fn preview(&self, paper: PaperWidth) -> Vec<PreviewLine> {
         let mut page = Paper::new(paper.columns());
         for command in self.commands() {
             match command {
@@ -880,30 +879,40 @@ impl Trace {
                 Command::LineFeed => page.line_feed(),
                 Command::Init => {
                     page.end_line_if_started();
+                    page.style = LineStyle::default();
                     page.align = Align::Left;
-                    page.width = 1;
                 }
-                Command::Size { width, .. } => page.width = (*width).clamp(1, 8),
-                Command::PrintMode { n } => page.width = if n & 0x20 != 0 { 2 } else { 1 },
+                Command::Size { width, height } => {
+                    page.style.width = (*width).clamp(1, 8);
+                    page.style.height = (*height).clamp(1, 8);
+                }
+                Command::PrintMode { n } => {
+                    page.style.width = if n & 0x20 != 0 { 2 } else { 1 };
+                    page.style.height = if n & 0x10 != 0 { 2 } else { 1 };
+                    page.style.bold = n & 0x08 != 0;
+                }
+                Command::Bold { on } => page.style.bold = *on,
+                Command::Invert { on } => page.style.invert = *on,
                 Command::Align { align } => page.align = *align,
                 Command::FeedLines { n } => {
                     for _ in 0..*n {
                         page.line_feed();
                     }
                 }
-                Command::Cut { .. } => {
-                    page.end_line_if_started();
-                    page.lines.push("--- cut ---".into());
-                }
-                Command::Barcode { symbology, data } => {
-                    page.block(format!("[{}: {data}]", symbology.label()));
-                }
-                Command::QrPrint { data, .. } => {
-                    page.block(format!("[QR: {}]", String::from_utf8_lossy(data)));
-                }
-                Command::Raster { image } => {
-                    page.block(format!("[image {}x{}]", image.width(), image.height()));
-                }
+                Command::Cut { .. } => page.block(PreviewLine::Cut),
+                Command::Barcode { symbology, data } => page.block(PreviewLine::Barcode {
+                    symbology: *symbology,
+                    data: data.clone(),
+                    align: page.align,
+                }),
+                Command::QrPrint { data, .. } => page.block(PreviewLine::Qr {
+                    data: String::from_utf8_lossy(data).into_owned(),
+                    align: page.align,
+                }),
+                Command::Raster { image } => page.block(PreviewLine::Image {
+                    image: image.clone(),
+                    align: page.align,
+                }),
                 Command::Unknown { bytes } => {
                     let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02X}")).collect();
                     for c in format!("[? {}]", hex.join(" ")).chars() {
@@ -917,22 +926,109 @@ impl Trace {
         page.lines
     }
 
+    /// The paper as a customer reads it, one string per printed line (trailing spaces
+    /// trimmed). Barcodes read `[EAN13: …]`, QR codes `[QR: …]`, images `[image WxH]`, cuts
+    /// `--- cut ---`, unknown commands `[? 1B 99]`. Double-width text is shown once per
+    /// character, placed where its (doubled) width puts it.
+    pub fn lines(&self, paper: PaperWidth) -> Vec<String> {
+        let columns = paper.columns();
+        self.preview(paper)
+            .iter()
+            .map(|line| {
+                let (label, align) = match line {
+                    PreviewLine::Text { text, .. } => return text.clone(),
+                    PreviewLine::Cut => return "--- cut ---".to_owned(),
+                    PreviewLine::Barcode {
+                        symbology,
+                        data,
+                        align,
+                    } => (format!("[{}: {data}]", symbology.label()), *align),
+                    PreviewLine::Qr { data, align } => (format!("[QR: {data}]"), *align),
+                    PreviewLine::Image { image, align } => (
+                        format!("[image {}x{}]", image.width(), image.height()),
+                        *align,
+                    ),
+                };
+                let pad = pad_for(align, columns, label.chars().count());
+                format!("{}{label}", " ".repeat(pad))
+            })
+            .collect()
+    }
+
     /// [`Trace::lines`] joined with `\n`.
     pub fn text(&self, paper: PaperWidth) -> String {
         self.lines(paper).join("\n")
     }
 }
 
+/// One printed line of the preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PreviewLine {
+    /// Text, already padded for its alignment (in columns of normal width; a character of a
+    /// double-width line covers two), trailing spaces trimmed. The style is the one in effect
+    /// at the line's first character.
+    Text {
+        text: String,
+        bold: bool,
+        width: u8,
+        height: u8,
+        invert: bool,
+    },
+    Image {
+        image: Bitmap,
+        align: Align,
+    },
+    Barcode {
+        symbology: Symbology,
+        data: String,
+        align: Align,
+    },
+    Qr {
+        data: String,
+        align: Align,
+    },
+    Cut,
+}
+
+fn pad_for(align: Align, columns: usize, used: usize) -> usize {
+    match align {
+        Align::Left => 0,
+        Align::Center => columns.saturating_sub(used) / 2,
+        Align::Right => columns.saturating_sub(used),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LineStyle {
+    bold: bool,
+    width: u8,
+    height: u8,
+    invert: bool,
+}
+
+impl Default for LineStyle {
+    fn default() -> LineStyle {
+        LineStyle {
+            bold: false,
+            width: 1,
+            height: 1,
+            invert: false,
+        }
+    }
+}
+
 /// The line being printed, as the printer lays it out.
 struct Paper {
     columns: usize,
-    lines: Vec<String>,
+    lines: Vec<PreviewLine>,
     current: String,
     used: usize,
     started: bool,
     line_align: Align,
+    line_style: LineStyle,
     align: Align,
-    width: u8,
+    style: LineStyle,
 }
 
 impl Paper {
@@ -944,38 +1040,53 @@ impl Paper {
             used: 0,
             started: false,
             line_align: Align::Left,
+            line_style: LineStyle::default(),
             align: Align::Left,
-            width: 1,
+            style: LineStyle::default(),
         }
     }
 
+    fn start_line(&mut self) {
+        self.started = true;
+        self.line_align = self.align;
+        self.line_style = self.style;
+    }
+
     fn put(&mut self, c: char, cols: usize) {
-        let cols = cols * usize::from(self.width);
+        let cols = cols * usize::from(self.style.width);
         if !self.started {
-            self.started = true;
-            self.line_align = self.align;
+            self.start_line();
         }
         if self.used + cols > self.columns && self.used > 0 {
             // The printer wraps: the line is full.
             self.line_feed();
-            self.started = true;
-            self.line_align = self.align;
+            self.start_line();
         }
         self.current.push(c);
         self.used += cols;
     }
 
     fn line_feed(&mut self) {
-        let pad = match self.line_align {
-            Align::Left => 0,
-            Align::Center => self.columns.saturating_sub(self.used) / 2,
-            Align::Right => self.columns.saturating_sub(self.used),
+        let style = if self.started {
+            self.line_style
+        } else {
+            self.style
         };
-        let line = format!("{}{}", " ".repeat(pad), self.current);
-        self.lines.push(line.trim_end().to_owned());
+        let pad = pad_for(self.line_align, self.columns, self.used);
+        let text = format!("{}{}", " ".repeat(pad), self.current)
+            .trim_end()
+            .to_owned();
+        self.lines.push(PreviewLine::Text {
+            text,
+            bold: style.bold,
+            width: style.width,
+            height: style.height,
+            invert: style.invert,
+        });
         self.current.clear();
         self.used = 0;
         self.started = false;
+        self.line_align = self.align;
     }
 
     fn end_line_if_started(&mut self) {
@@ -984,15 +1095,9 @@ impl Paper {
         }
     }
 
-    /// A barcode, QR code, image or cut: a block on lines of its own, aligned.
-    fn block(&mut self, label: String) {
+    /// A barcode, QR code, image or cut: a block on lines of its own.
+    fn block(&mut self, line: PreviewLine) {
         self.end_line_if_started();
-        let width = label.chars().count();
-        let pad = match self.align {
-            Align::Left => 0,
-            Align::Center => self.columns.saturating_sub(width) / 2,
-            Align::Right => self.columns.saturating_sub(width),
-        };
-        self.lines.push(format!("{}{label}", " ".repeat(pad)));
+        self.lines.push(line);
     }
 }

@@ -17,7 +17,7 @@ pub mod status;
 
 pub use bitmap::{Bitmap, BitmapError};
 pub use codepage::CodePage;
-pub use decode::{Command, Issue, IssueKind, Symbology, Trace, TraceEntry, decode};
+pub use decode::{Command, Issue, IssueKind, PreviewLine, Symbology, Trace, TraceEntry, decode};
 pub use encoder::{
     Align, DrawerPin, EncodeError, Encoder, QrErrorCorrection, Underline, char_columns,
     printable_columns, text_columns,
