@@ -202,6 +202,12 @@ impl VendureConnector {
         }
     }
 
+    /// One order by code (web or POS), as the shop describes it now.
+    pub async fn order(&self, code: &str) -> Result<Option<ShopOrder>, SyncError> {
+        let q = format!("query($c:String!){{ posOrder(code:$c){{ {ORDER} }} }}");
+        self.gql("posOrder", &q, json!({ "c": code })).await
+    }
+
     /// One SSE connection: returns when it ends or fails.
     async fn sse_once(&self, hint: &Notify) -> Result<(), SyncError> {
         let token = self.current_token().await?;

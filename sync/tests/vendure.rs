@@ -1,0 +1,784 @@
+//! pos-sync against the real Vendure test shop (webshop/test-shop), started by
+//! tests/sync/run.sh, which exports SHOP_URL, SHOP_IDENTIFIER, SHOP_PASSWORD, SHOP_PORT,
+//! SHOP_RUN_DIR and TEST_SHOP_DIR. Run with `--test-threads=1`: the tests share one shop and
+//! each uses its own SKUs.
+
+use pos_core::sale::{Cashier, SaleContext};
+use pos_core::{
+    Cart, CashRounding, CompletedSale, Currency, Money, Quantity, TaxPolicy, Tender, TenderKind,
+};
+use pos_store::Store;
+use pos_sync::clock::{Backoff, SystemClock};
+use pos_sync::connector::{CollectStatus, Connector};
+use pos_sync::outbox::OutboxContext;
+use pos_sync::pull::{self, PullSettings};
+use pos_sync::{
+    EngineOptions, Secret, ShopConfig, SyncEngine, SyncHandle, SyncStatus, TerminalSettings,
+    VendureConnector,
+};
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+const LOCATION: &str = "shop";
+
+struct Shop {
+    url: String,
+    identifier: String,
+    password: String,
+    port: String,
+    run_dir: String,
+    scripts: PathBuf,
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run these tests through tests/sync/run.sh, which starts the Vendure test shop")
+    })
+}
+
+fn shop() -> Shop {
+    Shop {
+        url: env("SHOP_URL"),
+        identifier: env("SHOP_IDENTIFIER"),
+        password: env("SHOP_PASSWORD"),
+        port: env("SHOP_PORT"),
+        run_dir: env("SHOP_RUN_DIR"),
+        scripts: PathBuf::from(env("TEST_SHOP_DIR")),
+    }
+}
+
+impl Shop {
+    fn config_for(&self, url: &str) -> ShopConfig {
+        let mut c =
+            ShopConfig::new(url, &self.identifier, Secret::new(self.password.clone())).unwrap();
+        c.location_id = LOCATION.into();
+        c.prices_include_tax = false; // the test shop's channel is USD without tax in prices
+        c
+    }
+    fn config(&self) -> ShopConfig {
+        self.config_for(&self.url)
+    }
+    fn connector(&self) -> VendureConnector {
+        VendureConnector::new(&self.config()).unwrap()
+    }
+    fn script(&self, args: &[&str]) -> Value {
+        let out = std::process::Command::new("node")
+            .args(args.iter().enumerate().map(|(i, a)| {
+                if i == 0 {
+                    self.scripts.join(a).display().to_string()
+                } else {
+                    a.to_string()
+                }
+            }))
+            .args(["--url", &self.url])
+            .output()
+            .expect("node (Node 20) must be installed for the test shop scripts");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(text.lines().last().unwrap_or("null")).unwrap_or(Value::Null)
+    }
+    fn shell(&self, script: &str, arg: &str) {
+        let st = std::process::Command::new("bash")
+            .arg(self.scripts.join(script))
+            .arg(arg)
+            .env("PORT", &self.port)
+            .env("RUN_DIR", &self.run_dir)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "{script} {arg}");
+    }
+    /// Orders in the shop (as the superadmin sees them) with one of these POS sale ids.
+    async fn pos_orders(&self, sale_ids: &[String]) -> u64 {
+        let http = reqwest::Client::new();
+        let login = http
+            .post(format!("{}/admin-api", self.url))
+            .json(&json!({"query":"mutation{ login(username:\"superadmin\",password:\"superadmin\"){ __typename } }"}))
+            .send()
+            .await
+            .unwrap();
+        let token = login.headers()["vendure-auth-token"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let mut total = 0;
+        for chunk in sale_ids.chunks(100) {
+            let v: Value = http
+                .post(format!("{}/admin-api", self.url))
+                .bearer_auth(&token)
+                .json(&json!({"query":"query($i:[String!]!){ orders(options:{filter:{posSaleId:{in:$i}, source:{eq:\"pos\"}}, take:0}){ totalItems } }","variables":{"i":chunk}}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            total += v["data"]["orders"]["totalItems"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{v}"));
+        }
+        total
+    }
+}
+
+async fn shop_sellable(c: &VendureConnector, sku: &str) -> i64 {
+    c.stock(&[sku.to_owned()]).await.unwrap()[0].sellable
+}
+
+fn pull_settings() -> PullSettings {
+    PullSettings {
+        location_id: LOCATION.into(),
+        prices_include_tax: false,
+        page_size: 500,
+    }
+}
+
+/// A terminal: a real SQLite file with the shop's catalog imported.
+async fn terminal(dir: &Path, name: &str, shop: &Shop) -> PathBuf {
+    let path = dir.join(format!("{name}.db"));
+    let store = Mutex::new(Store::open(&path).unwrap());
+    let mut seen = Vec::new();
+    let report = pull::import_catalog(
+        &shop.connector(),
+        &store,
+        &pull_settings(),
+        &SystemClock,
+        &mut |p| seen.push(p),
+    )
+    .await
+    .unwrap();
+    assert!(report.variants >= 100, "{report:?}");
+    assert_eq!(
+        seen.last().unwrap().done,
+        seen.last().unwrap().total,
+        "progress reaches the total"
+    );
+    path
+}
+
+fn sku(product: u32) -> String {
+    format!("TS-{product:05}-S")
+}
+
+/// Rings up `qty` of `sku` and commits it as the register does; returns the sale.
+fn sell(store: &mut Store, sku: &str, qty: i64) -> CompletedSale {
+    let item = store
+        .find_by_sku(sku, LOCATION)
+        .unwrap()
+        .unwrap_or_else(|| panic!("{sku} imported"));
+    let mut cart = Cart::new(Currency::Usd, TaxPolicy::US);
+    cart.add(item.to_product_ref(), Quantity::Units(qty))
+        .unwrap();
+    store
+        .commit_sale("T01", LOCATION, |receipt| {
+            let total = cart.totals().unwrap().total;
+            cart.complete(
+                vec![Tender {
+                    kind: TenderKind::Card,
+                    amount: Money::new(total.minor, Currency::Usd),
+                    reference: None,
+                }],
+                SaleContext {
+                    id: Uuid::new_v4(),
+                    receipt,
+                    terminal_id: "T01".into(),
+                    cashier: Cashier {
+                        id: "u-ana".into(),
+                        name: "Ana".into(),
+                    },
+                    at: time::OffsetDateTime::now_utc(),
+                    cash_rounding: CashRounding::NONE,
+                },
+            )
+        })
+        .unwrap()
+}
+
+fn local_stock(path: &Path, sku: &str) -> i64 {
+    Store::open(path)
+        .unwrap()
+        .find_by_sku(sku, LOCATION)
+        .unwrap()
+        .unwrap()
+        .on_hand
+        .unwrap()
+}
+
+fn fast_options() -> EngineOptions {
+    EngineOptions {
+        poll_interval: Duration::from_secs(5),
+        backoff: Backoff {
+            base: Duration::from_millis(200),
+            max: Duration::from_secs(2),
+        },
+        ..EngineOptions::default()
+    }
+}
+
+fn start(path: &Path, config: &ShopConfig) -> SyncHandle {
+    let (tx, _rx) = tokio::sync::watch::channel(SyncStatus::default());
+    SyncEngine::start_with(
+        path,
+        Arc::new(VendureConnector::new(config).unwrap()),
+        TerminalSettings::from_config(config),
+        tx,
+        fast_options(),
+    )
+    .unwrap()
+}
+
+async fn wait_for(what: &str, timeout: Duration, mut cond: impl AsyncFnMut() -> bool) -> Duration {
+    let t0 = Instant::now();
+    while t0.elapsed() < timeout {
+        if cond().await {
+            return t0.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out after {timeout:?} waiting for {what}");
+}
+
+fn p(label: &str, mut v: Vec<Duration>) {
+    v.sort();
+    let q = |f: usize| v[((v.len() - 1) * f) / 100].as_millis();
+    println!(
+        "BENCH {label}: n={} p50={} ms p95={} ms max={} ms",
+        v.len(),
+        q(50),
+        q(95),
+        v.last().unwrap().as_millis()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_register_sale_lowers_the_shop_stock_by_exactly_its_quantity_with_one_pos_order() {
+    let shop = shop();
+    let dir = tempfile::tempdir().unwrap();
+    let db = terminal(dir.path(), "t1", &shop).await;
+    let c = shop.connector();
+    let handle = start(&db, &shop.config());
+    let mut store = Store::open(&db).unwrap();
+    let mut latencies = Vec::new();
+    let mut ids = Vec::new();
+    for i in 0..20u32 {
+        let s = sku(1 + i % 5);
+        let before = shop_sellable(&c, &s).await;
+        let sale = sell(&mut store, &s, 2);
+        let t0 = Instant::now();
+        handle.nudge();
+        ids.push(sale.id().to_string());
+        wait_for("the shop stock", Duration::from_secs(10), async || {
+            shop_sellable(&c, &s).await == before - 2
+        })
+        .await;
+        latencies.push(t0.elapsed());
+        assert_eq!(
+            shop_sellable(&c, &s).await,
+            before - 2,
+            "lowered by exactly the quantity"
+        );
+    }
+    assert_eq!(
+        shop.pos_orders(&ids).await,
+        20,
+        "exactly one POS order per sale"
+    );
+    wait_for("the queue to empty", Duration::from_secs(5), async || {
+        handle.status().queued == 0
+    })
+    .await;
+    assert!(handle.status().online);
+    p("register sale -> shop stock updated", latencies);
+    handle.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storefront_order_lowers_the_register_stock() {
+    let shop = shop();
+    let dir = tempfile::tempdir().unwrap();
+    let db = terminal(dir.path(), "t1", &shop).await;
+    let handle = start(&db, &shop.config());
+    let (mut latencies, mut placed_total) = (Vec::new(), Vec::new());
+    for i in 0..5u32 {
+        let s = sku(10 + i);
+        let before = local_stock(&db, &s);
+        let t0 = Instant::now();
+        let order = shop.script(&["storefront.js", "order", "--sku", &s, "--qty", "1"]);
+        let placed = t0.elapsed();
+        assert_eq!(order["state"], "PaymentSettled", "{order}");
+        wait_for("the register stock", Duration::from_secs(10), async || {
+            local_stock(&db, &s) == before - 1
+        })
+        .await;
+        // Upper bound: from launching storefront.js (node start-up, 8 Shop API calls) to the
+        // register showing the lower stock; `placed` is when the script had exited.
+        latencies.push(t0.elapsed());
+        placed_total.push(placed);
+        assert_eq!(local_stock(&db, &s), before - 1);
+    }
+    p(
+        "storefront.js launched -> register stock lower (upper bound of web order -> register)",
+        latencies,
+    );
+    p("storefront.js run time alone", placed_total);
+    handle.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_price_change_in_the_shop_reaches_the_register() {
+    let shop = shop();
+    let dir = tempfile::tempdir().unwrap();
+    let db = terminal(dir.path(), "t1", &shop).await;
+    let handle = start(&db, &shop.config());
+    let s = sku(20);
+    let updated = shop.script(&["admin.js", "price", "--sku", &s, "--price", "1999"]);
+    assert_eq!(updated["price"], 1999, "{updated}");
+    wait_for("the new price", Duration::from_secs(10), async || {
+        Store::open(&db)
+            .unwrap()
+            .find_by_sku(&s, LOCATION)
+            .unwrap()
+            .unwrap()
+            .price
+            .minor
+            == 1999
+    })
+    .await;
+    handle.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_and_collect_order_appears_is_handed_over_and_the_shop_shows_it_collected() {
+    let shop = shop();
+    let dir = tempfile::tempdir().unwrap();
+    let db = terminal(dir.path(), "t1", &shop).await;
+    let handle = start(&db, &shop.config());
+    let order = shop.script(&[
+        "storefront.js",
+        "order",
+        "--sku",
+        &sku(25),
+        "--qty",
+        "1",
+        "--pickup",
+    ]);
+    let code = order["code"].as_str().unwrap().to_owned();
+    let pickups = handle.pickups().await.unwrap();
+    let found = pickups
+        .iter()
+        .find(|o| o.code == code)
+        .expect("the pickup is listed");
+    assert_eq!(found.lines[0].sku, sku(25));
+    assert!(!found.collected);
+    let key = Uuid::new_v4().to_string();
+    let handed = handle.mark_collected(&code, &key).await.unwrap();
+    assert_eq!(handed.status, CollectStatus::Collected);
+    let again = handle.mark_collected(&code, &key).await.unwrap();
+    assert!(again.duplicate, "a double tap changes nothing");
+    let shown = shop.connector().order(&code).await.unwrap().unwrap();
+    assert!(shown.collected);
+    assert_eq!(shown.state, "Delivered");
+    assert!(
+        handle
+            .pickups()
+            .await
+            .unwrap()
+            .iter()
+            .all(|o| o.code != code),
+        "it left the list"
+    );
+    handle.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_terminals_selling_the_last_unit_are_both_recorded_and_the_conflict_is_listed() {
+    let shop = shop();
+    let s = sku(30);
+    shop.script(&["admin.js", "stock", "--sku", &s, "--on-hand", "1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let a = terminal(dir.path(), "a", &shop).await;
+    let b = terminal(dir.path(), "b", &shop).await;
+    assert_eq!(local_stock(&a, &s), 1);
+    let sa = sell(&mut Store::open(&a).unwrap(), &s, 1);
+    let sb = sell(&mut Store::open(&b).unwrap(), &s, 1);
+    let (ca, cb) = (shop.connector(), shop.connector());
+    let (stores_a, stores_b) = (
+        Mutex::new(Store::open(&a).unwrap()),
+        Mutex::new(Store::open(&b).unwrap()),
+    );
+    let ctx = |c: &'static VendureConnector, st: &'static Mutex<Store>| OutboxContext {
+        connector: c,
+        store: st,
+        clock: &SystemClock,
+        jitter: &pos_sync::clock::RandomJitter,
+        backoff: Backoff::default(),
+        terminal_id: "till-1",
+        location_id: LOCATION,
+        batch: 10,
+    };
+    let (ca, cb): (&'static _, &'static _) = (Box::leak(Box::new(ca)), Box::leak(Box::new(cb)));
+    let (sta, stb): (&'static _, &'static _) =
+        (Box::leak(Box::new(stores_a)), Box::leak(Box::new(stores_b)));
+    let (ra, rb) = tokio::join!(async { ctx(ca, sta).drain().await }, async {
+        ctx(cb, stb).drain().await
+    });
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(ra.delivered + rb.delivered, 2, "both sales recorded");
+    assert_eq!(
+        shop.pos_orders(&[sa.id().to_string(), sb.id().to_string()])
+            .await,
+        2
+    );
+    assert_eq!(
+        shop_sellable(ca, &s).await,
+        -1,
+        "the shop counts both units out"
+    );
+    let conflicts: Vec<_> = [sta, stb]
+        .iter()
+        .flat_map(|st| st.lock().unwrap().stock_conflicts(false).unwrap())
+        .collect();
+    assert_eq!(
+        conflicts.len(),
+        1,
+        "exactly one sale went beyond stock: {conflicts:?}"
+    );
+    assert_eq!(conflicts[0].record.sku, s);
+    assert_eq!(conflicts[0].record.reason, "INSUFFICIENT_STOCK");
+    assert_eq!(
+        sta.lock().unwrap().outbox_len().unwrap() + stb.lock().unwrap().outbox_len().unwrap(),
+        0,
+        "nothing lost"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_shop_down_200_sales_queue_and_reach_it_exactly_once_when_it_is_back() {
+    let shop = shop();
+    let dir = tempfile::tempdir().unwrap();
+    let db = terminal(dir.path(), "t1", &shop).await;
+    let c = shop.connector();
+    let skus: Vec<String> = (40..50).map(sku).collect();
+    let mut before = Vec::new();
+    for s in &skus {
+        before.push(shop_sellable(&c, s).await);
+    }
+    shop.shell("stop.sh", "--server-only");
+    let handle = start(&db, &shop.config());
+    let mut store = Store::open(&db).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..200 {
+        ids.push(sell(&mut store, &skus[i % 10], 1).id().to_string());
+        handle.nudge();
+    }
+    wait_for("offline status", Duration::from_secs(20), async || {
+        let st = handle.status();
+        !st.online && st.queued == 200 && st.last_error.is_some()
+    })
+    .await;
+    shop.shell("start.sh", "--keep-data");
+    let t0 = Instant::now();
+    wait_for("the queue to drain", Duration::from_secs(120), async || {
+        handle.status().queued == 0
+    })
+    .await;
+    println!(
+        "BENCH 200 queued sales drained {} ms after the shop was back",
+        t0.elapsed().as_millis()
+    );
+    assert_eq!(shop.pos_orders(&ids).await, 200, "exactly 200 orders");
+    for (s, b) in skus.iter().zip(before) {
+        assert_eq!(shop_sellable(&c, s).await, b - 20, "{s}: 20 sold");
+    }
+    handle.stop().await;
+}
+
+/// What the proxy does to one request that records sales.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// Forward, then hold the answer past the client's timeout.
+    SlowAfterProcessing,
+    /// 502 without forwarding.
+    BadGateway,
+    /// Forward, then 500 instead of the answer.
+    ErrorAfterProcessing,
+    /// Forward, then reset the connection without answering.
+    ResetAfterProcessing,
+    /// Forward and send the answer twice.
+    Duplicate,
+    Pass,
+}
+
+fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 8192];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            while buf.len() < end + 4 + len {
+                let n = s.read(&mut tmp).ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buf.extend_from_slice(&tmp[..n]);
+            }
+            return Some(buf);
+        }
+        let n = s.read(&mut tmp).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&tmp[..n]);
+    }
+}
+
+fn forward(upstream: &str, request: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(request);
+    // One request per upstream connection, read to EOF.
+    let end = request.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head: String = text[..end]
+        .lines()
+        .filter(|l| !l.to_lowercase().starts_with("connection:"))
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    let mut up = TcpStream::connect(upstream).unwrap();
+    up.write_all(head.as_bytes()).unwrap();
+    up.write_all(b"\r\nConnection: close\r\n\r\n").unwrap();
+    up.write_all(&request[end + 4..]).unwrap();
+    let mut resp = Vec::new();
+    up.read_to_end(&mut resp).unwrap();
+    resp
+}
+
+/// A fault-injecting HTTP proxy on 127.0.0.1; faults apply to sale-recording requests in order.
+fn start_proxy(upstream: String, faults: Vec<Fault>) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let (upstream, faults, counter) = (upstream.clone(), faults.clone(), counter.clone());
+            std::thread::spawn(move || {
+                while let Some(req) = read_request(&mut conn) {
+                    let is_sale = String::from_utf8_lossy(&req).contains("posRecordSale");
+                    let fault = if is_sale {
+                        let n = counter.fetch_add(1, Ordering::SeqCst);
+                        faults.get(n).copied().unwrap_or(Fault::Pass)
+                    } else {
+                        Fault::Pass
+                    };
+                    let _ = match fault {
+                        Fault::BadGateway => conn
+                            .write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 3\r\n\r\nbad"),
+                        Fault::SlowAfterProcessing => {
+                            let resp = forward(&upstream, &req);
+                            std::thread::sleep(Duration::from_secs(4));
+                            conn.write_all(&resp)
+                        }
+                        Fault::ErrorAfterProcessing => {
+                            forward(&upstream, &req);
+                            conn.write_all(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 4\r\n\r\noops")
+                        }
+                        Fault::ResetAfterProcessing => {
+                            forward(&upstream, &req);
+                            let _ = socket2::SockRef::from(&conn).set_linger(Some(Duration::ZERO));
+                            return; // dropped with linger 0: RST
+                        }
+                        Fault::Duplicate => {
+                            let resp = forward(&upstream, &req);
+                            conn.write_all(&resp).and_then(|_| conn.write_all(&resp))
+                        }
+                        Fault::Pass => conn.write_all(&forward(&upstream, &req)),
+                    };
+                    return; // the answers say Connection: close
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_a_faulty_proxy_every_sale_still_reaches_the_shop_exactly_once() {
+    let shop = shop();
+    let dir = tempfile::tempdir().unwrap();
+    let db = terminal(dir.path(), "t1", &shop).await;
+    let upstream = shop.url.trim_start_matches("http://").to_owned();
+    use Fault::*;
+    let faults = vec![
+        SlowAfterProcessing,
+        BadGateway,
+        ErrorAfterProcessing,
+        ResetAfterProcessing,
+        Duplicate,
+        ResetAfterProcessing,
+        SlowAfterProcessing,
+        Duplicate,
+        ErrorAfterProcessing,
+    ];
+    let (proxy, seen) = start_proxy(upstream, faults.clone());
+    let mut config = shop.config_for(&proxy);
+    config.request_timeout = Duration::from_secs(2);
+    let c = shop.connector();
+    let skus: Vec<String> = (60..66).map(sku).collect();
+    let mut before = Vec::new();
+    for s in &skus {
+        before.push(shop_sellable(&c, s).await);
+    }
+    let mut store = Store::open(&db).unwrap();
+    let mut ids = Vec::new();
+    for s in &skus {
+        ids.push(sell(&mut store, s, 3).id().to_string());
+    }
+    let proxied = VendureConnector::new(&config).unwrap();
+    let st = Mutex::new(Store::open(&db).unwrap());
+    let ctx = OutboxContext {
+        connector: &proxied,
+        store: &st,
+        clock: &SystemClock,
+        jitter: &pos_sync::clock::RandomJitter,
+        backoff: Backoff {
+            base: Duration::from_millis(50),
+            max: Duration::from_millis(200),
+        },
+        terminal_id: "till-1",
+        location_id: LOCATION,
+        batch: 1,
+    };
+    let t0 = Instant::now();
+    while st.lock().unwrap().outbox_len().unwrap() > 0 {
+        assert!(t0.elapsed() < Duration::from_secs(90), "queue not drained");
+        let _ = ctx.drain().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        seen.load(Ordering::SeqCst) > faults.len(),
+        "every fault was injected"
+    );
+    assert_eq!(shop.pos_orders(&ids).await, 6, "one order per sale");
+    for (s, b) in skus.iter().zip(before) {
+        assert_eq!(shop_sellable(&c, s).await, b - 3, "{s}: lowered once");
+    }
+    let attempts: i64 = st
+        .lock()
+        .unwrap()
+        .connection()
+        .query_row("SELECT sum(attempts) FROM outbox", [], |r| r.get(0))
+        .unwrap();
+    assert!(attempts > 6, "deliveries were retried: {attempts}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_killed_while_draining_resumes_without_duplicates() {
+    let shop = shop();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("killed.db");
+    let pw = dir.path().join("password");
+    std::fs::write(&pw, &shop.password).unwrap();
+    let bin = env!("CARGO_BIN_EXE_pos-sync");
+    let out = std::process::Command::new(bin)
+        .args(["import", "--db"])
+        .arg(&db)
+        .args([
+            "--url",
+            &shop.url,
+            "--identifier",
+            &shop.identifier,
+            "--password-file",
+        ])
+        .arg(&pw)
+        .args(["--location", LOCATION])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("variants (100 %)"),
+        "progress bar shown"
+    );
+    let stored = Store::open(&db)
+        .unwrap()
+        .shop_credential()
+        .unwrap()
+        .unwrap();
+    assert!(
+        !stored
+            .ciphertext
+            .windows(shop.password.len())
+            .any(|w| w == shop.password.as_bytes()),
+        "password encrypted at rest"
+    );
+
+    let c = shop.connector();
+    let skus: Vec<String> = (70..80).map(sku).collect();
+    let mut before = Vec::new();
+    for s in &skus {
+        before.push(shop_sellable(&c, s).await);
+    }
+    let mut store = Store::open(&db).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..300 {
+        ids.push(sell(&mut store, &skus[i % 10], 1).id().to_string());
+    }
+    let run = || {
+        std::process::Command::new(bin)
+            .args(["run", "--db"])
+            .arg(&db)
+            .args(["--location", LOCATION])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = run();
+    let t0 = Instant::now();
+    loop {
+        let left = store.outbox_len().unwrap();
+        if left < 250 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "pos-sync run did not start draining"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let left = store.outbox_len().unwrap();
+    assert!(left > 0, "killed in the middle of the queue");
+    let mut child = run();
+    wait_for(
+        "the queue to drain after the restart",
+        Duration::from_secs(60),
+        async || store.outbox_len().unwrap() == 0,
+    )
+    .await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(shop.pos_orders(&ids).await, 300, "no duplicates, none lost");
+    for (s, b) in skus.iter().zip(before) {
+        assert_eq!(shop_sellable(&c, s).await, b - 30, "{s}: 30 sold");
+    }
+}
