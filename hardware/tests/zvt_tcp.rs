@@ -279,6 +279,46 @@ async fn outcome_unknown_while_terminal_busy_then_recover_settles_it() {
     assert!(matches!(settled[0].state, PendingState::Approved { .. }));
     assert_eq!(r.sim.net_charged(), 1600);
     assert_eq!(r.sim.sales_count(), 2);
+    // The cashier's retry of the same tender now gets the approval, with no new charge.
+    let a = r.terminal.authorize(eur(1500), "u1").await.unwrap();
+    assert!(a.recovered);
+    assert_eq!(r.sim.sales_count(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payment_left_in_flight_by_a_crash_is_settled_at_the_next_registration() {
+    let r = rig(SimConfig::default(), fast()).await;
+    r.terminal
+        .authorize(eur(100), "c0")
+        .await
+        .expect("baseline sale");
+    // The app wrote its record and the terminal charged, but the app died before it heard
+    // the result: simulate by booking on the terminal behind the driver's back.
+    let baseline = r.store.last_receipt_no().unwrap();
+    let record = pos_hardware::payment::PendingPayment {
+        ref_id: "c1".into(),
+        kind: pos_hardware::payment::PaymentKind::Sale,
+        amount: eur(2200),
+        baseline_receipt_no: baseline,
+        state: PendingState::InFlight,
+    };
+    assert!(r.store.insert_new(&record).unwrap().is_none());
+    // Book 22,00 on the simulator through a driver whose own memory is lost with it.
+    let mut config = r.terminal.config().clone();
+    config.timeouts = fast();
+    let crashed = ZvtTerminal::new(config.clone(), Arc::new(InMemoryPendingStore::new()));
+    crashed.authorize(eur(2200), "c1").await.unwrap();
+    drop(crashed);
+
+    // After the restart: a fresh driver on the surviving store registers.
+    let restarted = ZvtTerminal::new(config, r.store.clone());
+    restarted.register().await.expect("registration");
+    let PendingState::Approved { approval } = state_of(&r.store, "c1") else {
+        panic!("c1 was not settled: {:?}", state_of(&r.store, "c1"))
+    };
+    assert!(approval.recovered);
+    assert_eq!(approval.amount, eur(2200));
+    assert_eq!(r.sim.sales_count(), 2, "no second charge");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
