@@ -166,8 +166,9 @@ async fn terminal(dir: &Path, name: &str, shop: &Shop) -> PathBuf {
     path
 }
 
-fn sku(product: u32) -> String {
-    format!("TS-{product:05}-S")
+/// The n-th variant of the test shop (0..2N/2: products 1.. in sizes S and M).
+fn sku(n: u32) -> String {
+    format!("TS-{:05}-{}", n / 2 + 1, if n % 2 == 0 { "S" } else { "M" })
 }
 
 /// Rings up `qty` of `sku` and commits it as the register does; returns the sale.
