@@ -272,6 +272,28 @@ async fn outcome_unknown_while_terminal_busy_then_recover_settles_it() {
     let e = r.terminal.authorize(eur(1500), "u1").await.unwrap_err();
     assert!(matches!(e, PaymentError::OutcomeUnknown { .. }), "{e:?}");
     assert_eq!(state_of(&r.store, "u1"), PendingState::InFlight);
+    // While u1 is unresolved no other card payment may start: the terminal's last
+    // transaction must stay the one recovery looks at.
+    let auths_before = r
+        .sim
+        .commands_seen()
+        .iter()
+        .filter(|c| **c == 0x0601)
+        .count();
+    let e = r.terminal.authorize(eur(700), "u2").await.unwrap_err();
+    assert_eq!(
+        e,
+        PaymentError::OutcomeUnknown {
+            ref_id: "u1".into()
+        }
+    );
+    let auths_after = r
+        .sim
+        .commands_seen()
+        .iter()
+        .filter(|c| **c == 0x0601)
+        .count();
+    assert_eq!(auths_after, auths_before, "u2 never reached the terminal");
     // The record stays pending until the terminal is free again and `recover` runs.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let settled = r.terminal.recover().await.expect("recovered");

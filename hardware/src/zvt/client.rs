@@ -24,6 +24,10 @@
 //!    [`ZvtTimeouts::recovery`]; then the record stays `InFlight`,
 //!    [`PaymentError::OutcomeUnknown`] is returned, and [`PaymentTerminal::recover`] (also run
 //!    by `register`) settles it later. Nothing is ever re-sent under the same `ref_id`.
+//! 6. Because recovery reads the terminal's *last* transaction, no other payment, refund,
+//!    reversal or end of day starts while a record is `InFlight`: those are settled first,
+//!    and if that is not possible the new command is refused with the unresolved reference
+//!    ([`PaymentError::OutcomeUnknown`]) without reaching the terminal.
 //!
 //! Timeouts: the terminal must acknowledge a command within `ack`; during a transaction it
 //! must send something (intermediate status is the keep-alive) at least every `idle`, and the
@@ -371,6 +375,7 @@ impl ZvtTerminal {
     ) -> Result<Approval, PaymentError> {
         let minor = self.validate(amount)?;
         let _op = self.op_lock.try_lock().map_err(|_| PaymentError::Busy)?;
+        self.settle_in_flight_first(Some(ref_id)).await?;
         let record = PendingPayment {
             ref_id: ref_id.to_string(),
             kind,
@@ -634,6 +639,23 @@ impl ZvtTerminal {
         }
     }
 
+    /// Recovery reads the terminal's *last* transaction, so nothing new may be booked while
+    /// an earlier payment is unresolved: settle those first, or refuse with their reference.
+    async fn settle_in_flight_first(&self, except: Option<&str>) -> Result<(), PaymentError> {
+        for pending in self.store.in_flight().map_err(Self::store_err)? {
+            if Some(pending.ref_id.as_str()) == except {
+                continue;
+            }
+            match self.recover_one(&pending).await {
+                Err(e @ (PaymentError::OutcomeUnknown { .. } | PaymentError::Store(_))) => {
+                    return Err(e);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     async fn recover_all(&self) -> Result<Vec<PendingPayment>, PaymentError> {
         let mut settled = Vec::new();
         for record in self.store.in_flight().map_err(Self::store_err)? {
@@ -694,6 +716,7 @@ impl PaymentTerminal for ZvtTerminal {
 
     async fn reverse(&self, receipt_no: u32) -> Result<Approval, PaymentError> {
         let _op = self.op_lock.try_lock().map_err(|_| PaymentError::Busy)?;
+        self.settle_in_flight_first(None).await?;
         self.set_status(TerminalStatus::Processing);
         let end = self
             .simple_command(EcrCommand::Reversal {
@@ -731,6 +754,7 @@ impl PaymentTerminal for ZvtTerminal {
 
     async fn end_of_day(&self) -> Result<EndOfDayReport, PaymentError> {
         let _op = self.op_lock.try_lock().map_err(|_| PaymentError::Busy)?;
+        self.settle_in_flight_first(None).await?;
         self.set_status(TerminalStatus::Processing);
         let end = self
             .simple_command(EcrCommand::EndOfDay {
