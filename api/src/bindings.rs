@@ -58,8 +58,9 @@ pub fn typescript() -> String {
     );
     out.push_str("export interface Commands {\n");
     for (name, doc, args, ret) in &cmds {
-        for l in doc.lines() {
-            out.push_str(&format!("  /** {} */\n", l.trim()));
+        let doc: Vec<&str> = doc.lines().map(str::trim).collect();
+        if !doc.is_empty() {
+            out.push_str(&format!("  /** {} */\n", doc.join(" ")));
         }
         let params: Vec<String> = args
             .iter()

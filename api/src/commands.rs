@@ -70,8 +70,9 @@ api_commands! {
     fn current_sale() -> SaleDto;
     /// A scanned or typed code: adds the product, or raises its quantity.
     fn scan(code: String) -> SaleDto;
-    /// Adds a product picked from search results or a quick key.
-    fn add_product(variant_id: String) -> SaleDto;
+    /// Adds a product picked from search results or a quick key; `quantity` is units, or grams
+    /// for a product sold by weight (required for those; 1 unit when absent otherwise).
+    fn add_product(variant_id: String, quantity: Option<i64>) -> SaleDto;
     /// Products whose name, SKU or barcode contains the query.
     fn search_products(query: String, limit: u32) -> Vec<ProductDto>;
     /// Sets a line's quantity (units), or weight in grams for weighed items.

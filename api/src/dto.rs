@@ -84,6 +84,8 @@ pub struct AppInfoDto {
     pub locales: Vec<String>,
     /// True when one or more devices are simulators (shows the developer panel).
     pub simulated_devices: bool,
+    /// The tenders this terminal can take now.
+    pub tenders: Vec<TenderKindDto>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -191,6 +193,9 @@ pub enum SaleStageDto {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SaleDto {
+    /// Grows with every change of the sale on this terminal: the UI keeps the newest of a
+    /// command's answer and a `sale_changed` event.
+    pub revision: u64,
     pub stage: SaleStageDto,
     pub lines: Vec<LineDto>,
     /// The line that changed last (the UI selects it).
@@ -275,6 +280,8 @@ pub struct DeviceStatusDto {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncStatusDto {
+    /// False when no web shop is set up for this terminal (selling locally only).
+    pub configured: bool,
     pub online: bool,
     /// Sales and other records waiting to reach the web shop.
     pub queued: i64,

@@ -9,7 +9,7 @@ pub const STATUS_CHANGED: &str = "status_changed";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// The sale changed without the UI asking (a scan from a device, a restore).
-    SaleChanged(SaleDto),
+    SaleChanged(Box<SaleDto>),
     /// A device scan could not be added (unknown code, bad check digit, payment in progress).
     ScanRejected(ApiError),
     StatusChanged(StatusDto),
@@ -25,7 +25,7 @@ impl Event {
     }
     pub fn payload(&self) -> serde_json::Value {
         let v = match self {
-            Event::SaleChanged(s) => serde_json::to_value(s),
+            Event::SaleChanged(s) => serde_json::to_value(s.as_ref()),
             Event::ScanRejected(e) => serde_json::to_value(e),
             Event::StatusChanged(s) => serde_json::to_value(s),
         };

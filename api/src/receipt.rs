@@ -170,7 +170,7 @@ pub fn content(sale: &CompletedSale, settings: &StoreSettings) -> ReceiptContent
             };
             let mut adjustments = Vec::new();
             if !s.total.line_discount.is_zero() {
-                adjustments.push((l.discount.to_owned(), m(s.total.line_discount.neg())));
+                adjustments.push((l.discount.to_owned(), m(-s.total.line_discount)));
             }
             ItemRow {
                 name: line.product.name(lang.tag()).to_owned(),
@@ -186,7 +186,7 @@ pub fn content(sale: &CompletedSale, settings: &StoreSettings) -> ReceiptContent
     if !t.discounts.is_zero() {
         totals.push(Row {
             label: l.discount.into(),
-            amount: m(t.discounts.neg()),
+            amount: m(-t.discounts),
             emphasis: false,
         });
     }

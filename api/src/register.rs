@@ -86,6 +86,7 @@ struct State {
     tenders: Vec<Tender>,
     last_line: Option<LineId>,
     last_receipt: Option<ReceiptPreviewDto>,
+    revision: u64,
 }
 
 pub struct Register {
@@ -214,6 +215,7 @@ impl State {
             })
             .sum();
         Ok(SaleDto {
+            revision: self.revision,
             stage: match self.stage {
                 Stage::Open => SaleStageDto::Open,
                 Stage::Paying => SaleStageDto::Paying,
@@ -251,6 +253,11 @@ impl State {
                 complete: settlement.complete,
             },
         })
+    }
+
+    /// Marks the sale as changed (see `SaleDto::revision`).
+    fn changed(&mut self) {
+        self.revision += 1;
     }
 
     fn ensure_open(&self) -> Result<(), ApiError> {
@@ -396,6 +403,7 @@ impl Register {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             locales: vec!["en".into(), "es".into(), "ja".into()],
             simulated_devices: true,
+            tenders: vec![TenderKindDto::Cash],
         };
         let state = State {
             store,
@@ -406,6 +414,7 @@ impl Register {
             tenders: Vec::new(),
             last_line: None,
             last_receipt: None,
+            revision: 0,
         };
         Ok(Register {
             state: Mutex::new(state),
@@ -429,7 +438,7 @@ impl Register {
             .scan(code, &self.config.location_id)
             .and_then(|_| st.sale_dto())
         {
-            Ok(sale) => self.events.emit(Event::SaleChanged(sale)),
+            Ok(sale) => self.events.emit(Event::SaleChanged(Box::new(sale))),
             Err(e) => self.events.emit(Event::ScanRejected(e)),
         }
     }
@@ -487,7 +496,11 @@ impl Api for Register {
         st.sale_dto()
     }
 
-    async fn add_product(&self, variant_id: String) -> Result<SaleDto, ApiError> {
+    async fn add_product(
+        &self,
+        variant_id: String,
+        quantity: Option<i64>,
+    ) -> Result<SaleDto, ApiError> {
         let mut st = self.lock();
         st.ensure_open()?;
         let item = st
@@ -497,7 +510,14 @@ impl Api for Register {
             .ok_or_else(|| {
                 ApiError::new("scan.unknown_code", "no such product").with("code", &variant_id)
             })?;
-        st.add_item(item, None)?;
+        let q = quantity.map(|n| {
+            if item.by_weight {
+                Quantity::Grams(n)
+            } else {
+                Quantity::Units(n)
+            }
+        });
+        st.add_item(item, q)?;
         st.sale_dto()
     }
 
@@ -549,6 +569,7 @@ impl Api for Register {
         };
         st.cart.set_quantity(id, q).map_err(cart_error)?;
         st.last_line = Some(id);
+        st.changed();
         st.sale_dto()
     }
 
@@ -557,6 +578,7 @@ impl Api for Register {
         st.ensure_open()?;
         st.cart.remove(LineId(line_id)).map_err(cart_error)?;
         st.last_line = st.cart.lines().last().map(|l| l.id);
+        st.changed();
         st.sale_dto()
     }
 
@@ -567,6 +589,7 @@ impl Api for Register {
             return Err(ApiError::new("sale.empty", "scan something first"));
         }
         st.stage = Stage::Paying;
+        st.changed();
         st.sale_dto()
     }
 
@@ -580,6 +603,7 @@ impl Api for Register {
             ));
         }
         st.stage = Stage::Open;
+        st.changed();
         st.sale_dto()
     }
 
@@ -603,6 +627,7 @@ impl Api for Register {
             reference: None,
         };
         st.tenders.push(tender);
+        st.changed();
         let settlement = match st.settlement() {
             Ok(s) => s,
             Err(e) => {
@@ -702,6 +727,7 @@ impl Api for Register {
                 .map(|d| device(d))
                 .collect(),
             sync: SyncStatusDto {
+                configured: false,
                 online: false,
                 queued,
                 last_success: None,

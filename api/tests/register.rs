@@ -178,7 +178,7 @@ fn bad_input_gets_a_code_and_leaves_the_cart_alone() {
             "cart.quantity_out_of_range"
         );
         assert_eq!(
-            r.set_quantity(line, 84_000_000_000_17)
+            r.set_quantity(line, 8_400_000_000_017)
                 .await
                 .unwrap_err()
                 .code,

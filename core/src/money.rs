@@ -150,13 +150,6 @@ impl Money {
         Self::bounded(m, self.currency)
     }
 
-    pub fn neg(self) -> Money {
-        Money {
-            minor: -self.minor,
-            currency: self.currency,
-        }
-    }
-
     /// Sum of amounts in one currency; `currency` is used when the iterator is empty.
     pub fn sum<I: IntoIterator<Item = Money>>(
         currency: Currency,
@@ -225,6 +218,16 @@ impl Money {
             self.currency,
             width = exp as usize
         )
+    }
+}
+
+impl std::ops::Neg for Money {
+    type Output = Money;
+    fn neg(self) -> Money {
+        Money {
+            minor: -self.minor,
+            currency: self.currency,
+        }
     }
 }
 

@@ -35,7 +35,7 @@ impl TaxRate {
 
     /// "21%", "8%", "5.5%".
     pub fn percent_label(&self) -> String {
-        if self.bps % 100 == 0 {
+        if self.bps.is_multiple_of(100) {
             format!("{}%", self.bps / 100)
         } else {
             let frac = format!("{:02}", self.bps % 100);

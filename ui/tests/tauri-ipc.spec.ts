@@ -9,6 +9,7 @@ import { MILK, scanBurst } from './helpers';
 const eur = (minor: number) => ({ minor, currency: 'EUR' });
 const emptyPayment = { tenders: [], paid: eur(0), remaining: eur(0), remainingCash: eur(0), change: eur(0), complete: false };
 const sale = (lines: number): SaleDto => ({
+  revision: lines,
   stage: 'open',
   lines: Array.from({ length: lines }, (_, i) => ({
     id: i + 1,
@@ -121,7 +122,7 @@ test('the Tauri backend: one `api` command, ApiError rejections, events to the s
   const rejected: ApiError = { code: 'scan.check_digit', message: 'x', params: { expected: '7', found: '8' } };
   await page.evaluate((e) => (window as unknown as { __emit: (e: string, p: unknown) => void }).__emit('scan_rejected', e), rejected);
   await expect(page.getByTestId('message')).toContainText('check digit should be 7');
-  const offline: StatusDto = { devices: [{ device: 'printer', state: 'warning', detail: 'paper_out', simulated: true }], sync: { online: false, queued: 3, lastSuccess: null, conflicts: 0 } };
+  const offline: StatusDto = { devices: [{ device: 'printer', state: 'warning', detail: 'paper_out', simulated: true }], sync: { configured: true, online: false, queued: 3, lastSuccess: null, conflicts: 0 } };
   await page.evaluate((s) => (window as unknown as { __emit: (e: string, p: unknown) => void }).__emit('status_changed', s), offline);
   await expect(page.getByTestId('sync')).toContainText('Offline · 3 queued');
   await expect(page.getByTestId('device-printer')).toHaveText('Printer: paper out');

@@ -33,7 +33,11 @@ locales: Array<string>,
 /**
  * True when one or more devices are simulators (shows the developer panel).
  */
-simulatedDevices: boolean, };
+simulatedDevices: boolean, 
+/**
+ * The tenders this terminal can take now.
+ */
+tenders: Array<TenderKindDto>, };
 
 export type RoleDto = "cashier" | "manager" | "admin";
 
@@ -89,7 +93,12 @@ remainingCash: MoneyDto, change: MoneyDto, complete: boolean, };
 
 export type SaleStageDto = "open" | "paying";
 
-export type SaleDto = { stage: SaleStageDto, lines: Array<LineDto>, 
+export type SaleDto = { 
+/**
+ * Grows with every change of the sale on this terminal: the UI keeps the newest of a
+ * command's answer and a `sale_changed` event.
+ */
+revision: number, stage: SaleStageDto, lines: Array<LineDto>, 
 /**
  * The line that changed last (the UI selects it).
  */
@@ -123,7 +132,11 @@ device: string, state: DeviceStateDto,
  */
 detail: string | null, simulated: boolean, };
 
-export type SyncStatusDto = { online: boolean, 
+export type SyncStatusDto = { 
+/**
+ * False when no web shop is set up for this terminal (selling locally only).
+ */
+configured: boolean, online: boolean, 
 /**
  * Sales and other records waiting to reach the web shop.
  */
@@ -149,8 +162,8 @@ export interface Commands {
   currentSale(): Promise<SaleDto>;
   /** A scanned or typed code: adds the product, or raises its quantity. */
   scan(code: string): Promise<SaleDto>;
-  /** Adds a product picked from search results or a quick key. */
-  addProduct(variantId: string): Promise<SaleDto>;
+  /** Adds a product picked from search results or a quick key; `quantity` is units, or grams for a product sold by weight (required for those; 1 unit when absent otherwise). */
+  addProduct(variantId: string, quantity: number | null): Promise<SaleDto>;
   /** Products whose name, SKU or barcode contains the query. */
   searchProducts(query: string, limit: number): Promise<Array<ProductDto>>;
   /** Sets a line's quantity (units), or weight in grams for weighed items. */
@@ -161,8 +174,7 @@ export interface Commands {
   startPayment(): Promise<SaleDto>;
   /** Back from the payment step to ringing up (only while nothing has been paid). */
   cancelPayment(): Promise<SaleDto>;
-  /** Takes a tender (amount in minor units; for cash, what the customer handed over). */
-  /** Completes the sale once it is fully paid. */
+  /** Takes a tender (amount in minor units; for cash, what the customer handed over). Completes the sale once it is fully paid. */
   pay(kind: TenderKindDto, amount: number): Promise<PayResultDto>;
   /** The receipt of the last completed sale on this terminal. */
   lastReceipt(): Promise<ReceiptPreviewDto | null>;
@@ -201,7 +213,7 @@ export function commandsClient(call: (cmd: string, args: Record<string, unknown>
     session: () => call("session", {  }) as Promise<SessionDto | null>,
     currentSale: () => call("current_sale", {  }) as Promise<SaleDto>,
     scan: (code: string) => call("scan", { code }) as Promise<SaleDto>,
-    addProduct: (variantId: string) => call("add_product", { variantId }) as Promise<SaleDto>,
+    addProduct: (variantId: string, quantity: number | null) => call("add_product", { variantId, quantity }) as Promise<SaleDto>,
     searchProducts: (query: string, limit: number) => call("search_products", { query, limit }) as Promise<Array<ProductDto>>,
     setQuantity: (lineId: number, quantity: number) => call("set_quantity", { lineId, quantity }) as Promise<SaleDto>,
     removeLine: (lineId: number) => call("remove_line", { lineId }) as Promise<SaleDto>,

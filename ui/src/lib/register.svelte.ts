@@ -234,7 +234,7 @@ class Register {
       return false;
     }
     try {
-      await this.saleCall(() => this.b.addProduct(p.variantId));
+      await this.saleCall(() => this.b.addProduct(p.variantId, null));
       beep('added');
       this.say('ok', 'msg.added', {}, p.names);
       return true;

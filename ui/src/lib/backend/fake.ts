@@ -137,6 +137,7 @@ export class FakeRegister implements Backend {
   readonly opts: FakeOptions;
   readonly setup: StoreSetup;
   readonly catalog: FakeProduct[];
+  private revision = 0;
   private byBarcode = new Map<string, FakeProduct>();
   private bySku = new Map<string, FakeProduct>();
   private byId = new Map<string, FakeProduct>();
@@ -178,7 +179,7 @@ export class FakeRegister implements Backend {
         { device: 'drawer', state: 'ready', detail: 'drawer_closed', simulated: sim },
         { device: 'scanner', state: 'ready', detail: null, simulated: sim },
       ],
-      sync: { online: true, queued: 0, lastSuccess: null, conflicts: 0 },
+      sync: { configured: true, online: true, queued: 0, lastSuccess: null, conflicts: 0 },
     };
   }
 
@@ -304,6 +305,7 @@ export class FakeRegister implements Backend {
     const st = this.settlement(s, items);
     const tenders: TenderDto[] = s.tenders.map((t) => ({ kind: t.kind, amount: this.money(t.amount), reference: null }));
     return {
+      revision: ++this.revision,
       stage: s.stage,
       lines,
       lastLineId: s.lastLineId,
@@ -468,6 +470,7 @@ export class FakeRegister implements Backend {
       store: structuredClone(this.setup.store),
       terminalId: this.opts.terminalId,
       version: '0.1.0-fake',
+      tenders: ['cash'],
       locales: ['en', 'es', 'ja'],
       simulatedDevices: this.opts.simulatedDevices,
     }));
@@ -520,7 +523,7 @@ export class FakeRegister implements Backend {
     return this.answer(() => this.scanNow(code));
   }
 
-  addProduct(variantId: string): Promise<SaleDto> {
+  addProduct(variantId: string, _quantity: number | null = null): Promise<SaleDto> {
     return this.answer(() => {
       this.requireOpen();
       const p = this.byId.get(variantId);
