@@ -646,11 +646,10 @@ impl ZvtTerminal {
             if Some(pending.ref_id.as_str()) == except {
                 continue;
             }
-            match self.recover_one(&pending).await {
-                Err(e @ (PaymentError::OutcomeUnknown { .. } | PaymentError::Store(_))) => {
-                    return Err(e);
-                }
-                _ => {}
+            if let Err(e @ (PaymentError::OutcomeUnknown { .. } | PaymentError::Store(_))) =
+                self.recover_one(&pending).await
+            {
+                return Err(e);
             }
         }
         Ok(())
