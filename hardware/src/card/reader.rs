@@ -81,7 +81,10 @@ impl HidCardReader {
         let tx = swipes.clone();
         let reader =
             crate::scanner::hid::spawn_line_reader(path.into(), link.clone(), move |line| {
-                let _ = tx.send(event_for(line.as_bytes()));
+                let _ = tx.send(match line {
+                    Ok(line) => event_for(line.as_bytes()),
+                    Err(_) => SwipeEvent::Refused(CardError::Unreadable),
+                });
             });
         Self {
             swipes,

@@ -14,7 +14,7 @@ use std::time::Duration;
 use evdev::{EventType, KeyCode};
 use tokio::sync::{broadcast, watch};
 
-use crate::device::{BarcodeScanner, DeviceError, LinkStatus, ScanEvent, ScanSource};
+use crate::device::{BarcodeScanner, DeviceError, LinkStatus, ScanError, ScanEvent, ScanSource};
 use crate::scanner::framing::frame_to_scan;
 
 /// Turns key events into text lines. Pure: feed it (key, value) pairs.
@@ -24,6 +24,8 @@ pub struct KeyDecoder {
     right_shift: bool,
     caps: bool,
     line: String,
+    /// Key events were lost (SYN_DROPPED) during the current line: it is rejected at Enter.
+    lost: bool,
 }
 
 fn chars_for(key: KeyCode) -> Option<(char, char)> {
@@ -110,15 +112,18 @@ impl KeyDecoder {
     }
 
     /// Feeds one key event (`value`: 1 press, 0 release, 2 auto-repeat). Returns a finished line
-    /// when Enter is pressed.
-    pub fn key(&mut self, key: KeyCode, value: i32) -> Option<String> {
+    /// when Enter is pressed — `Err(Incomplete)` if keys of that line were lost.
+    pub fn key(&mut self, key: KeyCode, value: i32) -> Option<Result<String, ScanError>> {
         match key {
             KeyCode::KEY_LEFTSHIFT => self.left_shift = value != 0,
             KeyCode::KEY_RIGHTSHIFT => self.right_shift = value != 0,
             KeyCode::KEY_CAPSLOCK if value == 1 => self.caps = !self.caps,
             KeyCode::KEY_ENTER | KeyCode::KEY_KPENTER if value == 1 => {
                 let line = std::mem::take(&mut self.line);
-                return (!line.is_empty()).then_some(line);
+                if std::mem::take(&mut self.lost) {
+                    return Some(Err(ScanError::Incomplete));
+                }
+                return (!line.is_empty()).then_some(Ok(line));
             }
             _ if value == 1 => {
                 if let Some((plain, shifted)) = chars_for(key) {
@@ -141,6 +146,15 @@ impl KeyDecoder {
     /// Forgets a half-typed line (the device went away).
     pub fn reset(&mut self) {
         *self = Self::default();
+    }
+
+    /// The kernel dropped events (the reader fell behind): the line being typed is damaged, and
+    /// the modifier state is unknown until the next key.
+    pub fn events_lost(&mut self) {
+        self.line.clear();
+        self.left_shift = false;
+        self.right_shift = false;
+        self.lost = true;
     }
 }
 
@@ -173,7 +187,7 @@ impl Drop for HidReader {
 pub(crate) fn spawn_line_reader(
     path: PathBuf,
     link: watch::Sender<LinkStatus>,
-    mut on_line: impl FnMut(String) + Send + 'static,
+    mut on_line: impl FnMut(Result<String, ScanError>) + Send + 'static,
 ) -> HidReader {
     let stop = Arc::new(AtomicBool::new(false));
     let stop_thread = stop.clone();
@@ -198,7 +212,12 @@ pub(crate) fn spawn_line_reader(
                         Err(_) => break 'events,
                     };
                     for ev in events {
-                        if ev.event_type() == EventType::KEY
+                        if ev.event_type() == EventType::SYNCHRONIZATION
+                            && ev.code() == evdev::SynchronizationCode::SYN_DROPPED.0
+                        {
+                            tracing::warn!("HID reader fell behind; the current code is dropped");
+                            decoder.events_lost();
+                        } else if ev.event_type() == EventType::KEY
                             && let Some(line) = decoder.key(KeyCode::new(ev.code()), ev.value())
                         {
                             on_line(line);
@@ -231,7 +250,7 @@ impl HidScanner {
         };
         let tx = scans.clone();
         let reader = spawn_line_reader(path, link.clone(), move |line| {
-            if let Some(ev) = frame_to_scan(Ok(line.into_bytes()), &source) {
+            if let Some(ev) = frame_to_scan(line.map(String::into_bytes), &source) {
                 let _ = tx.send(ev);
             }
         });
@@ -257,7 +276,7 @@ impl BarcodeScanner for HidScanner {
 mod tests {
     use super::*;
 
-    fn type_keys(d: &mut KeyDecoder, keys: &[(KeyCode, bool)]) -> Vec<String> {
+    fn type_keys(d: &mut KeyDecoder, keys: &[(KeyCode, bool)]) -> Vec<Result<String, ScanError>> {
         let mut out = Vec::new();
         for (k, shift) in keys {
             if *shift {
@@ -290,7 +309,7 @@ mod tests {
                 (K::KEY_KPENTER, false),
             ],
         );
-        assert_eq!(lines, vec!["Ab-42%".to_string(), "7".to_string()]);
+        assert_eq!(lines, vec![Ok("Ab-42%".to_string()), Ok("7".to_string())]);
     }
 
     #[test]
@@ -307,7 +326,7 @@ mod tests {
                 (K::KEY_ENTER, false),
             ],
         );
-        assert_eq!(lines, vec![";6=?".to_string()]);
+        assert_eq!(lines, vec![Ok(";6=?".to_string())]);
     }
 
     #[test]
@@ -317,6 +336,21 @@ mod tests {
         d.key(KeyCode::KEY_1, 1);
         d.key(KeyCode::KEY_1, 2);
         d.key(KeyCode::KEY_1, 0);
-        assert_eq!(d.key(KeyCode::KEY_ENTER, 1), Some("1".into()));
+        assert_eq!(d.key(KeyCode::KEY_ENTER, 1), Some(Ok("1".into())));
+    }
+
+    #[test]
+    fn a_line_with_lost_events_is_rejected_not_shortened() {
+        let mut d = KeyDecoder::new();
+        d.key(KeyCode::KEY_4, 1);
+        d.events_lost();
+        d.key(KeyCode::KEY_2, 1);
+        assert_eq!(
+            d.key(KeyCode::KEY_ENTER, 1),
+            Some(Err(ScanError::Incomplete)),
+            "\"2\" alone would be a wrong code"
+        );
+        d.key(KeyCode::KEY_3, 1);
+        assert_eq!(d.key(KeyCode::KEY_ENTER, 1), Some(Ok("3".into())));
     }
 }
