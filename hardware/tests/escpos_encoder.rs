@@ -575,3 +575,25 @@ fn decoder_flags_unknown_invalid_and_truncated_sequences() {
             .any(|i| i.kind == IssueKind::NotAtLineStart)
     );
 }
+
+#[test]
+fn every_byte_of_every_code_page_round_trips() {
+    // The encoder's and the decoder's tables agree: each assigned byte decodes to a character
+    // that encodes back to the same byte.
+    for page in [CodePage::Pc437, CodePage::Pc858, CodePage::Wpc1252] {
+        let mut assigned = 0;
+        for b in 0x20..=0xFFu8 {
+            if b == 0x7F {
+                continue;
+            }
+            if let Some(c) = page.decode(b) {
+                assigned += 1;
+                assert_eq!(page.encode(c), Some(b), "{page:?} {b:#04x} {c:?}");
+            }
+        }
+        let expected = if page == CodePage::Wpc1252 { 218 } else { 223 };
+        assert_eq!(assigned, expected, "{page:?}");
+    }
+    assert_eq!(CodePage::Pc858.decode(0xD5), Some('€'));
+    assert_eq!(CodePage::Pc437.encode('€'), None);
+}

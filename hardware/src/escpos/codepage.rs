@@ -51,7 +51,8 @@ impl CodePage {
         if (' '..='~').contains(&c) {
             return Some(c as u8);
         }
-        if c == '\0' || c.is_control() {
+        // No table here has a character above U+25A0 (■): CJK text skips the scan.
+        if c == '\0' || c.is_control() || u32::from(c) > 0x25A0 {
             return None;
         }
         self.table()
