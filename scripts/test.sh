@@ -22,12 +22,11 @@ export CARGO_TERM_COLOR=never
 export CARGO_INCREMENTAL=0
 
 suite "rustfmt" cargo fmt --all -- --check
+# The UI first: its build (ui/dist) is what the desktop shell embeds.
+suite "ui tests (vitest + headless chromium)" bash -c "cd ui && npm ci --no-audit --no-fund && npm test"
 # The Rust crates that are not the desktop shell build and test without WebKit.
 suite "rust unit+integration tests" cargo test --locked --workspace --exclude pos-app
-suite "clippy" cargo clippy --locked --workspace --all-targets -- -D warnings
-if [ -f ui/package.json ]; then
-  suite "ui tests (vitest + headless chromium)" bash -c "cd ui && npm ci --no-audit --no-fund && npm test"
-fi
+suite "clippy (all crates, the shell included)" cargo clippy --locked --workspace --all-targets -- -D warnings
 if [ -x webshop/test.sh ]; then
   suite "vendure plugin tests (sqlite + postgres)" bash webshop/test.sh
 fi

@@ -7,6 +7,12 @@ use crate::locale::{Lang, format_datetime, format_money, format_weight};
 use pos_core::cart::Quantity;
 use pos_core::sale::CompletedSale;
 use pos_core::{Money, PriceMode, TenderKind};
+use pos_hardware::escpos::EncodeError;
+use pos_hardware::escpos::decode::decode;
+use pos_hardware::escpos::profile::{PaperWidth, PrinterProfile};
+use pos_hardware::escpos::receipt::{
+    Language, ReceiptCode, ReceiptCodeKind, ReceiptDocument, ReceiptLine, ReceiptRow, render,
+};
 use pos_store::StoreSettings;
 
 /// One row with a label on the left and an amount on the right.
@@ -271,14 +277,78 @@ pub fn content(sale: &CompletedSale, settings: &StoreSettings) -> ReceiptContent
     }
 }
 
-/// The on-screen preview: the printed receipt's text.
-pub fn preview(sale: &CompletedSale, settings: &StoreSettings) -> ReceiptPreviewDto {
+/// The printer's view of the receipt: layout for the paper, the drawer pulse for cash sales.
+pub fn document(c: &ReceiptContent, paper: PaperWidth, open_drawer: bool) -> ReceiptDocument {
+    let row = |r: &Row| ReceiptRow {
+        label: r.label.clone(),
+        amount: r.amount.clone(),
+        emphasis: r.emphasis,
+    };
+    ReceiptDocument {
+        paper,
+        language: match c.lang {
+            Lang::En => Language::En,
+            Lang::Es => Language::Es,
+            Lang::Ja => Language::Ja,
+        },
+        header: c.header.clone(),
+        title: c.title.clone(),
+        meta: c.meta.clone(),
+        lines: c
+            .items
+            .iter()
+            .map(|i| ReceiptLine {
+                name: i.name.clone(),
+                detail: i.detail.clone(),
+                amount: i.amount.clone(),
+                mark: i.mark.clone(),
+                adjustments: i.adjustments.clone(),
+            })
+            .collect(),
+        totals: c.totals.iter().map(row).collect(),
+        tenders: c.tenders.iter().map(row).collect(),
+        notes: c.notes.clone(),
+        code: Some(ReceiptCode {
+            kind: ReceiptCodeKind::Qr,
+            data: c.code.clone(),
+        }),
+        footer: c.footer.clone(),
+        logo: None,
+        open_drawer,
+        cut: true,
+    }
+}
+
+/// The printer profile for a store's language: Shift_JIS Kanji for Japanese, PC858 otherwise.
+pub fn profile(lang: Lang, paper: PaperWidth) -> PrinterProfile {
+    match lang {
+        Lang::Ja => PrinterProfile::japanese(paper),
+        Lang::En | Lang::Es => PrinterProfile::western(paper),
+    }
+}
+
+/// The ESC/POS bytes of a sale's receipt.
+pub fn bytes(
+    sale: &CompletedSale,
+    settings: &StoreSettings,
+    paper: PaperWidth,
+) -> Result<Vec<u8>, EncodeError> {
     let c = content(sale, settings);
-    let width = 42usize;
-    let lines = crate::receipt_text::plain_text(&c, width);
+    let cash = sale.tenders().iter().any(|t| t.kind == TenderKind::Cash);
+    render(&document(&c, paper, cash), &profile(c.lang, paper))
+}
+
+/// The on-screen preview: the receipt's printer bytes decoded back to the text on paper, so the
+/// screen shows exactly what prints. Falls back to a plain layout if the bytes cannot be made.
+pub fn preview(sale: &CompletedSale, settings: &StoreSettings) -> ReceiptPreviewDto {
+    let paper = PaperWidth::Mm80;
+    let lines = match bytes(sale, settings, paper) {
+        Ok(b) => decode(&b).lines(paper),
+        Err(_) => crate::receipt_text::plain_text(&content(sale, settings), paper.columns()),
+    };
     ReceiptPreviewDto {
         receipt_number: sale.receipt().to_string(),
         lines,
-        width_chars: width as u32,
+        width_chars: paper.columns() as u32,
     }
 }

@@ -237,3 +237,86 @@ fn a_device_scan_reaches_the_sale_and_is_announced() {
     );
     assert!(matches!(&ev[1], Event::ScanRejected(e) if e.code == "scan.unknown_code"));
 }
+
+/// Rings up one standard-rate and one reduced-rate item, pays exact cash, returns the preview
+/// (the receipt's ESC/POS bytes decoded back to text).
+fn receipt_of_two_rates(f: &Fixture, hi_bps: i64, lo_bps: i64) -> (Vec<String>, i64) {
+    let c = rusqlite::Connection::open(&f.db).unwrap();
+    let q = "SELECT b.code FROM barcode b JOIN variant v ON v.id = b.variant_id \
+             JOIN product p ON p.id = v.product_id JOIN tax_category t ON t.code = p.tax_code \
+             WHERE p.by_weight = 0 AND t.rate_bps = ?1 ORDER BY b.code LIMIT 1";
+    let hi: String = c.query_row(q, [hi_bps], |r| r.get(0)).unwrap();
+    let lo: String = c.query_row(q, [lo_bps], |r| r.get(0)).unwrap();
+    block(async {
+        let r = &f.register;
+        r.login("1234".into()).await.unwrap();
+        r.scan(hi).await.unwrap();
+        let sale = r.scan(lo).await.unwrap();
+        let due = sale.payment.remaining_cash.minor;
+        let done = r
+            .pay(TenderKindDto::Cash, due)
+            .await
+            .unwrap()
+            .completed
+            .unwrap();
+        (done.receipt.lines, due)
+    })
+}
+
+#[test]
+fn a_japanese_receipt_is_a_qualified_simplified_invoice() {
+    let f = open(pos_store::Country::Jp);
+    let (lines, total) = receipt_of_two_rates(&f, 1000, 800);
+    let text = lines.join("\n");
+    if std::env::var_os("SHOW_RECEIPT").is_some() {
+        println!("{text}");
+    }
+    assert!(text.contains("登録番号 T"), "registration number:\n{text}");
+    assert!(text.contains("領収書"));
+    assert!(text.contains("※"), "reduced-rate items are marked:\n{text}");
+    assert!(
+        text.contains("※は軽減税率対象"),
+        "and the mark is explained"
+    );
+    assert!(
+        text.contains("10%対象") && text.contains("8%対象"),
+        "total per rate:\n{text}"
+    );
+    assert!(text.contains("内消費税"), "tax per rate");
+    let total_text = pos_api::locale::format_money(
+        pos_core::Money::new(total, pos_core::Currency::Jpy),
+        pos_api::locale::Lang::Ja,
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("合計") && l.contains(&total_text)),
+        "合計 {total_text}:\n{text}"
+    );
+}
+
+#[test]
+fn a_spanish_receipt_is_a_factura_simplificada_with_iva_per_rate() {
+    let f = open(pos_store::Country::Es);
+    let (lines, total) = receipt_of_two_rates(&f, 2100, 400);
+    let text = lines.join("\n");
+    assert!(text.contains("FACTURA SIMPLIFICADA"));
+    assert!(text.contains("NIF B"), "issuer's NIF:\n{text}");
+    assert!(
+        text.contains("Base 21%") && text.contains("Base 4%"),
+        "taxable base per rate:\n{text}"
+    );
+    assert!(text.contains("IVA incluido"));
+    let total_text = pos_api::locale::format_money(
+        pos_core::Money::new(total, pos_core::Currency::Eur),
+        pos_api::locale::Lang::Es,
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("TOTAL") && l.contains(&total_text)),
+        "TOTAL {total_text}:\n{text}"
+    );
+    assert!(text.contains("€"), "the euro sign prints (PC858):\n{text}");
+    assert!(text.contains("T01-000001"));
+}
