@@ -32,7 +32,8 @@ pub const DEFAULT_TCP_PORT: u16 = 20007;
 pub enum ZvtTransport {
     /// `host:port`; a bare host gets port 20007.
     Tcp { addr: String },
-    /// A serial device (`/dev/ttyUSB0`, a socat pty link). 8N1; terminals usually run 9600.
+    /// A serial device (`/dev/ttyUSB0`, a socat pty link). 8 data bits, no parity, 2 stop
+    /// bits; terminals usually run 9600 baud.
     Serial { path: String, baud: u32 },
 }
 
@@ -149,9 +150,11 @@ impl Link {
         }
     }
 
-    /// Opens a serial port (8N1, no flow control) and starts its reader thread.
+    /// Opens a serial port (8 data bits, no parity, 2 stop bits as ZVT specifies, no flow
+    /// control) and starts its reader thread.
     pub fn open_serial(path: &str, baud: u32) -> Result<Link, LinkError> {
         let port = serialport::new(path, baud)
+            .stop_bits(serialport::StopBits::Two)
             .timeout(Duration::from_millis(20))
             .open()
             .map_err(|e| LinkError::Closed(format!("{path}: {e}")))?;
