@@ -13,7 +13,7 @@ fn word() -> impl Strategy<Value = String> {
     prop_oneof![
         "[A-Za-z0-9]{1,12}",
         "[a-zñáéíóúü¿¡]{1,10}",
-        "[牛乳食パンビール洗剤大容量詰め替え用]{1,9}",
+        "[牛乳食パンビール洗剤大容量詰め替え用ー。ッ]{1,9}",
         // A very long word that has to be broken.
         "[a-z]{30,45}",
     ]
@@ -102,10 +102,12 @@ proptest! {
     fn wrap_never_exceeds_the_width_and_keeps_every_character(
         text in name(),
         width in 4usize..48,
+        japanese in any::<bool>(),
     ) {
+        let language = if japanese { Language::Ja } else { Language::Es };
         let profile = PrinterProfile::japanese(PaperWidth::Mm80);
         let cols = |s: &str| s.chars().map(|c| char_columns(c, &profile)).sum::<usize>();
-        let lines = wrap(&text, width, Language::Es, cols);
+        let lines = wrap(&text, width, language, cols);
         for line in &lines {
             prop_assert!(cols(line) <= width, "{line:?} wider than {width}");
         }
@@ -113,4 +115,24 @@ proptest! {
         let wanted: String = text.chars().filter(|c| *c != ' ').collect();
         prop_assert_eq!(joined, wanted);
     }
+}
+
+#[test]
+fn japanese_lines_never_start_with_a_closing_mark_or_small_kana() {
+    let profile = PrinterProfile::japanese(PaperWidth::Mm58);
+    let cols = |s: &str| s.chars().map(|c| char_columns(c, &profile)).sum::<usize>();
+    // Five wide characters fit in 10 columns; "ー" would start the second line.
+    assert_eq!(
+        wrap("あいうえおー", 10, Language::Ja, cols),
+        ["あいうえ", "おー"]
+    );
+    assert_eq!(
+        wrap("ありがとうございます。", 10, Language::Ja, cols),
+        ["ありがとう", "ございま", "す。"]
+    );
+    // Latin words are not split when they fit on the next line.
+    assert_eq!(
+        wrap("登録番号 T1234567890123", 20, Language::Ja, cols),
+        ["登録番号", "T1234567890123"]
+    );
 }

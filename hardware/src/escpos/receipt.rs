@@ -14,8 +14,8 @@ use super::bitmap::Bitmap;
 use super::encoder::{Align, EncodeError, Encoder, QrErrorCorrection, text_columns};
 use super::profile::{PaperWidth, PrinterProfile};
 
-/// The receipt's language; it only changes line breaking (Japanese breaks between any two
-/// characters, the others at spaces when they can).
+/// The receipt's language; it only changes line breaking (in Japanese a closing mark or a
+/// small kana never starts a line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
@@ -323,9 +323,14 @@ pub fn two_columns(
     lines
 }
 
+/// Characters that must not start a line in Japanese (行頭禁則).
+const NO_LINE_START: &str =
+    "、。，．・：；？！ー）］｝」』】〉》ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々)]}";
+
 /// Greedy word wrap to `width` columns. Breaks at spaces; a word longer than a line is broken
-/// between characters; in Japanese, or at wide (CJK) characters, any character boundary is a
-/// break opportunity. Leading spaces (indentation) are kept. Always returns at least one line.
+/// between characters; next to wide (CJK) characters any character boundary is a break
+/// opportunity, except that in Japanese a closing mark or small kana never starts a line.
+/// Leading spaces (indentation) are kept. Always returns at least one line.
 pub fn wrap(
     text: &str,
     width: usize,
@@ -352,10 +357,11 @@ pub fn wrap(
             has_word = true;
             continue;
         }
-        let breakable_anywhere = language == Language::Ja
-            || word
-                .chars()
-                .any(|c| columns(c.encode_utf8(&mut char_buf)) >= 2);
+        // Wide (CJK) characters are break opportunities in every language; a Latin word
+        // moves to the next line whole when it fits there.
+        let breakable_anywhere = word
+            .chars()
+            .any(|c| columns(c.encode_utf8(&mut char_buf)) >= 2);
         if ww <= width && !breakable_anywhere {
             if has_word {
                 lines.push(std::mem::take(&mut cur));
@@ -376,8 +382,23 @@ pub fn wrap(
         for c in word.chars() {
             let cw = columns(c.encode_utf8(&mut char_buf));
             if cur_w + cw > width && cur_w > 0 {
+                // Japanese line breaking (kinsoku): a closing mark or small kana never starts
+                // a line; the character before it moves down with it.
+                let carry = language == Language::Ja
+                    && NO_LINE_START.contains(c)
+                    && width >= 4
+                    && cur.chars().count() >= 2;
+                let carried = if carry {
+                    cur.pop().filter(|p| *p != ' ')
+                } else {
+                    None
+                };
                 lines.push(std::mem::take(&mut cur));
                 cur_w = 0;
+                if let Some(p) = carried {
+                    cur.push(p);
+                    cur_w = columns(p.encode_utf8(&mut char_buf));
+                }
             }
             cur.push(c);
             cur_w += cw;
