@@ -168,7 +168,11 @@ async fn terminal(dir: &Path, name: &str, shop: &Shop) -> PathBuf {
 
 /// The n-th variant of the test shop (0..2N/2: products 1.. in sizes S and M).
 fn sku(n: u32) -> String {
-    format!("TS-{:05}-{}", n / 2 + 1, if n % 2 == 0 { "S" } else { "M" })
+    format!(
+        "TS-{:05}-{}",
+        n / 2 + 1,
+        if n.is_multiple_of(2) { "S" } else { "M" }
+    )
 }
 
 /// Rings up `qty` of `sku` and commits it as the register does; returns the sale.
@@ -579,7 +583,8 @@ fn start_proxy(upstream: String, faults: Vec<Fault>) -> (String, Arc<AtomicUsize
             let Ok(mut conn) = conn else { continue };
             let (upstream, faults, counter) = (upstream.clone(), faults.clone(), counter.clone());
             std::thread::spawn(move || {
-                while let Some(req) = read_request(&mut conn) {
+                // One request per connection: the answers say Connection: close.
+                if let Some(req) = read_request(&mut conn) {
                     let is_sale = String::from_utf8_lossy(&req).contains("posRecordSale");
                     let fault = if is_sale {
                         let n = counter.fetch_add(1, Ordering::SeqCst);
@@ -601,8 +606,8 @@ fn start_proxy(upstream: String, faults: Vec<Fault>) -> (String, Arc<AtomicUsize
                         }
                         Fault::ResetAfterProcessing => {
                             forward(&upstream, &req);
-                            let _ = socket2::SockRef::from(&conn).set_linger(Some(Duration::ZERO));
-                            return; // dropped with linger 0: RST
+                            // Dropped with linger 0: the client gets a TCP reset.
+                            socket2::SockRef::from(&conn).set_linger(Some(Duration::ZERO))
                         }
                         Fault::Duplicate => {
                             let resp = forward(&upstream, &req);
@@ -610,7 +615,6 @@ fn start_proxy(upstream: String, faults: Vec<Fault>) -> (String, Arc<AtomicUsize
                         }
                         Fault::Pass => conn.write_all(&forward(&upstream, &req)),
                     };
-                    return; // the answers say Connection: close
                 }
             });
         }

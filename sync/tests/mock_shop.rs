@@ -1,0 +1,405 @@
+//! The outbox worker and the Vendure connector against a scripted HTTP server on 127.0.0.1
+//! (no real shop needed): malformed answers, expired tokens, 5xx, and the register's stock view
+//! on a real SQLite file.
+
+use pos_core::sale::{Cashier, SaleContext};
+use pos_core::{
+    Cart, CashRounding, CompletedSale, Currency, Money, Quantity, TaxPolicy, Tender, TenderKind,
+};
+use pos_store::sync_state::ShopStockFigure;
+use pos_store::{CatalogBatch, LocationRecord, ProductRecord, Store, TaxCategory, VariantRecord};
+use pos_sync::clock::{Backoff, Clock, Jitter};
+use pos_sync::outbox::OutboxContext;
+use pos_sync::{Secret, ShopConfig, SyncError, VendureConnector};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use time::OffsetDateTime;
+use time::macros::datetime;
+use uuid::Uuid;
+
+const T0: OffsetDateTime = datetime!(2026-11-22 10:00 UTC);
+const LOC: &str = "shop";
+
+struct FixedClock;
+impl Clock for FixedClock {
+    fn now(&self) -> OffsetDateTime {
+        T0
+    }
+}
+struct NoJitter;
+impl Jitter for NoJitter {
+    fn permille(&self) -> u32 {
+        1000
+    }
+}
+
+/// A scripted shop: `answer(operation, request body)` → (HTTP status, JSON or raw body).
+/// Records every operation name it saw.
+fn mock_shop(
+    answer: impl Fn(&str, &Value) -> (u16, String) + Send + Sync + 'static,
+) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let answer = Arc::new(answer);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let (answer, log) = (answer.clone(), log.clone());
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let mut tmp = [0u8; 4096];
+                let (end, len) = loop {
+                    let n = conn.read(&mut tmp).unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&tmp[..n]);
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+                        let len: usize = head
+                            .lines()
+                            .find_map(|l| {
+                                l.strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap())
+                            })
+                            .unwrap_or(0);
+                        break (end, len);
+                    }
+                };
+                while buf.len() < end + 4 + len {
+                    let n = conn.read(&mut tmp).unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&tmp[..n]);
+                }
+                let body: Value = serde_json::from_slice(&buf[end + 4..]).unwrap_or(Value::Null);
+                let query = body["query"].as_str().unwrap_or("");
+                let op = [
+                    "login",
+                    "posRecordSales",
+                    "posRecordSale",
+                    "posWhoAmI",
+                    "posStock",
+                ]
+                .into_iter()
+                .find(|op| query.contains(op))
+                .unwrap_or("other");
+                log.lock().unwrap().push(op.to_owned());
+                let (status, text) = answer(op, &body);
+                let extra = if op == "login" {
+                    "vendure-auth-token: tok-123\r\n"
+                } else {
+                    ""
+                };
+                let _ = conn.write_all(
+                    format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n{text}",
+                        text.len()
+                    )
+                    .as_bytes(),
+                );
+            });
+        }
+    });
+    (url, seen)
+}
+
+fn login_ok() -> (u16, String) {
+    (
+        200,
+        json!({"data":{"login":{"__typename":"CurrentUser","id":"1","identifier":"till-1"}}})
+            .to_string(),
+    )
+}
+
+fn connector(url: &str) -> VendureConnector {
+    let mut cfg = ShopConfig::new(url, "till-1", Secret::new("pw-pw-pw-pw-pw")).unwrap();
+    cfg.request_timeout = Duration::from_secs(3);
+    VendureConnector::new(&cfg).unwrap()
+}
+
+fn catalog() -> CatalogBatch {
+    CatalogBatch {
+        tax_categories: vec![TaxCategory {
+            code: "std".into(),
+            rate_bps: 2100,
+            reduced: false,
+            names: BTreeMap::new(),
+        }],
+        locations: vec![LocationRecord {
+            id: LOC.into(),
+            name: "Shop".into(),
+        }],
+        products: vec![ProductRecord {
+            id: "p1".into(),
+            names: BTreeMap::from([("en".into(), "Tee".into())]),
+            description: None,
+            by_weight: false,
+            tax_code: "std".into(),
+            image_url: None,
+            variants: vec![VariantRecord {
+                id: "v1".into(),
+                sku: "TS-1".into(),
+                price: Money::new(1000, Currency::Eur),
+                shop_product_id: None,
+                shop_variant_id: None,
+                barcodes: vec![],
+                stock: vec![],
+            }],
+        }],
+    }
+}
+
+fn store_with_sale(path: &Path, qty: i64) -> (Store, CompletedSale) {
+    let mut store = Store::open(path).unwrap();
+    store.upsert_catalog(&catalog(), T0).unwrap();
+    let sale = sell(&mut store, qty);
+    (store, sale)
+}
+
+fn sell(store: &mut Store, qty: i64) -> CompletedSale {
+    let item = store.find_by_sku("TS-1", LOC).unwrap().unwrap();
+    let mut cart = Cart::new(Currency::Eur, TaxPolicy::SPAIN);
+    cart.add(item.to_product_ref(), Quantity::Units(qty))
+        .unwrap();
+    store
+        .commit_sale("T01", LOC, |receipt| {
+            let total = cart.totals().unwrap().total;
+            cart.complete(
+                vec![Tender {
+                    kind: TenderKind::Cash,
+                    amount: Money::new(total.minor + 500, Currency::Eur),
+                    reference: None,
+                }],
+                SaleContext {
+                    id: Uuid::new_v4(),
+                    receipt,
+                    terminal_id: "T01".into(),
+                    cashier: Cashier {
+                        id: "u".into(),
+                        name: "Ana".into(),
+                    },
+                    at: T0,
+                    cash_rounding: CashRounding::NONE,
+                },
+            )
+        })
+        .unwrap()
+}
+
+fn ctx<'a>(
+    c: &'a VendureConnector,
+    store: &'a Mutex<Store>,
+) -> OutboxContext<'a, VendureConnector> {
+    OutboxContext {
+        connector: c,
+        store,
+        clock: &FixedClock,
+        jitter: &NoJitter,
+        backoff: Backoff {
+            base: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+        },
+        terminal_id: "till-1",
+        location_id: LOC,
+        batch: 10,
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_answer_is_a_typed_error_and_the_sale_stays_queued_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = store_with_sale(&dir.path().join("pos.db"), 1);
+    let (url, _) = mock_shop(|op, _| match op {
+        "login" => login_ok(),
+        _ => (200, "<html>maintenance</html>".into()),
+    });
+    let c = connector(&url);
+    let store = Mutex::new(store);
+    let err = ctx(&c, &store).drain().await.unwrap_err();
+    assert!(matches!(err, SyncError::Malformed { .. }), "{err:?}");
+    let s = store.lock().unwrap();
+    assert_eq!(s.outbox_len().unwrap(), 1, "nothing lost");
+    let row = &s
+        .outbox_pending(10, T0 + Duration::from_secs(3600))
+        .unwrap()[0];
+    assert_eq!(row.attempts, 1);
+    assert!(
+        row.last_error
+            .as_deref()
+            .unwrap()
+            .contains("malformed answer"),
+        "{:?}",
+        row.last_error
+    );
+    assert_eq!(
+        row.next_attempt_at,
+        T0 + Duration::from_secs(1),
+        "first retry after the base backoff"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_missing_fields_is_malformed_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = store_with_sale(&dir.path().join("pos.db"), 1);
+    let (url, _) = mock_shop(|op, _| match op {
+        "login" => login_ok(),
+        _ => (
+            200,
+            json!({"data":{"posRecordSales":[{"saleId":"x","result":{"saleId":"x"}}]}}).to_string(),
+        ),
+    });
+    let c = connector(&url);
+    let store = Mutex::new(store);
+    let err = ctx(&c, &store).drain().await.unwrap_err();
+    match err {
+        SyncError::Malformed { context, detail } => {
+            assert_eq!(context, "posRecordSales");
+            assert!(detail.contains("missing field"), "{detail}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.lock().unwrap().outbox_len().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn an_expired_session_logs_in_again_and_the_sale_is_delivered_with_its_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, sale) = store_with_sale(&dir.path().join("pos.db"), 2);
+    let calls = Arc::new(Mutex::new(0));
+    let sent: Arc<Mutex<Option<Value>>> = Arc::new(Mutex::new(None));
+    let (calls2, sent2) = (calls.clone(), sent.clone());
+    let (url, seen) = mock_shop(move |op, body| match op {
+        "login" => login_ok(),
+        _ => {
+            let mut n = calls2.lock().unwrap();
+            *n += 1;
+            if *n == 1 {
+                return (200, json!({"errors":[{"message":"You are not currently authorized to perform this action","extensions":{"code":"FORBIDDEN"}}]}).to_string());
+            }
+            let input = &body["variables"]["i"][0];
+            *sent2.lock().unwrap() = Some(input.clone());
+            let id = input["saleId"].as_str().unwrap();
+            (200, json!({"data":{"posRecordSales":[{"saleId":id,"error":null,"result":{"saleId":id,"orderId":"7","orderCode":"ABC","duplicate":false,"conflicts":[
+                {"id":"c1","saleId":id,"sku":"TS-1","reason":"INSUFFICIENT_STOCK","requested":2,"availableBefore":1}]}}]}}).to_string())
+        }
+    });
+    let c = connector(&url);
+    let store = Mutex::new(store);
+    let report = ctx(&c, &store).drain().await.unwrap();
+    assert_eq!(report.delivered, 1);
+    assert_eq!(report.conflicts, 1);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec!["login", "posRecordSales", "login", "posRecordSales"],
+        "logged in again after FORBIDDEN"
+    );
+    let s = store.lock().unwrap();
+    assert_eq!(s.outbox_len().unwrap(), 0);
+    let conflicts = s.stock_conflicts(false).unwrap();
+    assert_eq!(conflicts.len(), 1, "listed for the manager");
+    assert_eq!(
+        conflicts[0].record.sale_id.as_deref(),
+        Some(sale.id().to_string().as_str())
+    );
+    let input = sent.lock().unwrap().clone().unwrap();
+    assert_eq!(input["saleId"], sale.id().to_string());
+    assert_eq!(input["receiptNumber"], "T01-000001");
+    assert_eq!(input["occurredAt"], "2026-11-22T10:00:00Z");
+    assert_eq!(input["currencyCode"], "EUR");
+    assert_eq!(input["pricesIncludeTax"], true);
+    assert_eq!(
+        input["lines"][0],
+        json!({"sku":"TS-1","quantity":2,"unitPriceMinor":1000,"lineTotalMinor":2000,"taxRateBps":2100})
+    );
+    assert_eq!(input["totals"]["totalMinor"], 2000);
+    assert_eq!(
+        input["payments"],
+        json!([{"method":"cash","amountMinor":2000}]),
+        "cash net of change"
+    );
+}
+
+#[tokio::test]
+async fn a_5xx_means_offline_and_the_row_waits_for_its_backoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = store_with_sale(&dir.path().join("pos.db"), 1);
+    let (url, _) = mock_shop(|op, _| match op {
+        "login" => login_ok(),
+        _ => (503, "{}".into()),
+    });
+    let c = connector(&url);
+    let store = Mutex::new(store);
+    let err = ctx(&c, &store).drain().await.unwrap_err();
+    assert!(err.is_offline(), "{err:?}");
+    let s = store.lock().unwrap();
+    assert!(
+        s.outbox_pending(10, T0).unwrap().is_empty(),
+        "not due again at once"
+    );
+    assert_eq!(
+        s.outbox_next_due().unwrap(),
+        Some(T0 + Duration::from_secs(1))
+    );
+}
+
+#[test]
+fn the_register_shows_shop_sellable_minus_undelivered_sales_whatever_arrives_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = store_with_sale(&dir.path().join("pos.db"), 2);
+    let figure = |n| {
+        [ShopStockFigure {
+            variant_id: "v1".into(),
+            sellable: n,
+        }]
+    };
+    let apply = |s: &mut Store, n: i64, cursor: &str| {
+        s.apply_shop_changes(&CatalogBatch::default(), &figure(n), LOC, Some(cursor), T0)
+            .unwrap()
+    };
+    apply(&mut store, 10, "c.1");
+    assert_eq!(
+        store.stock_on_hand("v1", LOC).unwrap(),
+        Some(8),
+        "10 in the shop − 2 not delivered"
+    );
+    assert_eq!(store.sync_value("cursor").unwrap().as_deref(), Some("c.1"));
+    // A web order takes one while the sale is still queued.
+    apply(&mut store, 9, "c.2");
+    assert_eq!(store.stock_on_hand("v1", LOC).unwrap(), Some(7));
+    // Delivery confirmed before the shop's new figure arrives: briefly the old figure.
+    let id = store.outbox_pending(10, T0).unwrap()[0].id;
+    store.mark_sales_delivered(&[id], LOC, T0).unwrap();
+    assert_eq!(store.stock_on_hand("v1", LOC).unwrap(), Some(9));
+    apply(&mut store, 7, "c.3");
+    assert_eq!(
+        store.stock_on_hand("v1", LOC).unwrap(),
+        Some(7),
+        "converged"
+    );
+    // The other order: the shop's figure first, then the delivery.
+    sell(&mut store, 1);
+    assert_eq!(store.stock_on_hand("v1", LOC).unwrap(), Some(6));
+    apply(&mut store, 6, "c.4");
+    assert_eq!(
+        store.stock_on_hand("v1", LOC).unwrap(),
+        Some(5),
+        "briefly counted twice"
+    );
+    let id = store.outbox_pending(10, T0).unwrap()[0].id;
+    store.mark_sales_delivered(&[id], LOC, T0).unwrap();
+    assert_eq!(
+        store.stock_on_hand("v1", LOC).unwrap(),
+        Some(6),
+        "converged"
+    );
+}
