@@ -105,6 +105,18 @@ test('two terminals sell the last unit at the same moment: both recorded, one co
   assert.equal((await stockOf(c, s)).stockOnHand, -1);
 });
 
+test('six concurrent sales against a stock of 2 are all recorded, with exactly 4 conflicts', async () => {
+  const s = sku(18);
+  const now = await stockOf(c, s);
+  await c.terminal('mutation($s:String!,$e:Int!,$k:String!){ posSetStockIfUnchanged(sku:$s, expectedStockOnHand:$e, newStockOnHand:2, idempotencyKey:$k) { status } }',
+    { s, e: now.stockOnHand, k: crypto.randomUUID() });
+  const sales = Array.from({ length: 6 }, () => saleInput([{ sku: s, quantity: 1, unitPriceMinor: 1392 }]));
+  const results = await Promise.all(sales.map(i => c.terminal(SALE, { i })));
+  for (const i of sales) assert.equal((await ordersForSale(c, i.saleId)).totalItems, 1);
+  assert.equal(results.reduce((n, r) => n + r.posRecordSale.conflicts.length, 0), 4, 'the 4 sales beyond the 2 in stock are flagged');
+  assert.equal((await stockOf(c, s)).stockOnHand, -4, 'every unit sold is counted');
+});
+
 test('relative stock adjustments are idempotent by key, also when repeated concurrently', async () => {
   const s = sku(5);
   const before = await stockOf(c, s);
