@@ -25,7 +25,7 @@ fn printer_on(pair: &SocatPair) -> Arc<EscPosPrinter> {
             9600,
         ))),
         PrinterTimeouts {
-            status: Duration::from_millis(300),
+            status: Duration::from_millis(1000),
             write: Duration::from_secs(5),
         },
     )
