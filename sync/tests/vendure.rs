@@ -787,3 +787,81 @@ async fn a_terminal_killed_while_draining_resumes_without_duplicates() {
         assert_eq!(shop_sellable(&c, s).await, b - 30, "{s}: 30 sold");
     }
 }
+
+/// Figures for BENCHMARKS.md: the initial import against a raw paginated read of the same data
+/// from the same shop in the same run, and push throughput of 1,000 queued sales.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_import_against_a_raw_read_and_push_throughput_of_1000_queued_sales() {
+    let shop = shop();
+    let dir = tempfile::tempdir().unwrap();
+    let c = shop.connector();
+    c.who_am_i().await.unwrap(); // logged in before timing
+    let mut raw = Vec::new();
+    let mut imports = Vec::new();
+    let mut variants = 0;
+    for round in 0..3 {
+        let t0 = Instant::now();
+        let mut after: Option<String> = None;
+        let mut n = 0;
+        loop {
+            let page = c.catalog_page(after.as_deref(), 500).await.unwrap();
+            n += page.items.len();
+            if !page.has_more {
+                break;
+            }
+            after = page.next_after;
+        }
+        raw.push(t0.elapsed());
+        let store = Mutex::new(Store::open(dir.path().join(format!("import-{round}.db"))).unwrap());
+        let t0 = Instant::now();
+        let report = pull::import_catalog(&c, &store, &pull_settings(), &SystemClock, &mut |_| {})
+            .await
+            .unwrap();
+        imports.push(t0.elapsed());
+        assert_eq!(report.variants as usize, n, "the import read every variant");
+        assert_eq!(
+            store.lock().unwrap().variant_count().unwrap() as usize,
+            n,
+            "and stored every one"
+        );
+        variants = n;
+    }
+    let (raw, import) = (*raw.iter().min().unwrap(), *imports.iter().min().unwrap());
+    println!(
+        "BENCH initial import of {variants} variants: {} ms vs raw paginated read {} ms ({:.2}x), best of 3",
+        import.as_millis(),
+        raw.as_millis(),
+        import.as_secs_f64() / raw.as_secs_f64()
+    );
+
+    let db = terminal(dir.path(), "push", &shop).await;
+    let mut store = Store::open(&db).unwrap();
+    let skus: Vec<String> = (90..110).map(sku).collect();
+    let t0 = Instant::now();
+    let ids: Vec<String> = (0..1000)
+        .map(|i| sell(&mut store, &skus[i % skus.len()], 1).id().to_string())
+        .collect();
+    let commit = t0.elapsed();
+    let st = Mutex::new(Store::open(&db).unwrap());
+    let ctx = OutboxContext {
+        connector: &c,
+        store: &st,
+        clock: &SystemClock,
+        jitter: &pos_sync::clock::RandomJitter,
+        backoff: Backoff::default(),
+        terminal_id: "till-1",
+        location_id: LOCATION,
+        batch: 100,
+    };
+    let t0 = Instant::now();
+    let report = ctx.drain().await.unwrap();
+    let push = t0.elapsed();
+    assert_eq!(report.delivered, 1000);
+    assert_eq!(shop.pos_orders(&ids).await, 1000);
+    println!(
+        "BENCH push of 1000 queued sales: {} ms, {:.0} sales/s (batches of 100; committing them locally took {} ms)",
+        push.as_millis(),
+        1000.0 / push.as_secs_f64(),
+        commit.as_millis()
+    );
+}
