@@ -45,13 +45,19 @@ pub enum ErrorKind {
     Unsupported,
     /// Any other operating-system I/O failure.
     Io,
+    /// A job was sent in full but the printer never confirmed it (the link dropped right
+    /// after): it may or may not be on paper, so it is not printed again by itself.
+    OutcomeUnknown,
 }
 
 impl ErrorKind {
     /// True when the condition is expected to clear by itself or by the cashier (paper,
     /// cover, cable) — a print job waiting on it stays queued.
     pub fn is_recoverable(self) -> bool {
-        !matches!(self, ErrorKind::Unsupported | ErrorKind::Refused)
+        !matches!(
+            self,
+            ErrorKind::Unsupported | ErrorKind::Refused | ErrorKind::OutcomeUnknown
+        )
     }
 }
 
@@ -80,6 +86,8 @@ pub enum DeviceError {
     Unsupported(String),
     #[error("i/o error: {0}")]
     Io(String),
+    #[error("the job was sent but the printer did not confirm it: {0}")]
+    OutcomeUnknown(String),
 }
 
 impl DeviceError {
@@ -96,6 +104,7 @@ impl DeviceError {
             DeviceError::NotFound(_) => ErrorKind::NotFound,
             DeviceError::Unsupported(_) => ErrorKind::Unsupported,
             DeviceError::Io(_) => ErrorKind::Io,
+            DeviceError::OutcomeUnknown(_) => ErrorKind::OutcomeUnknown,
         }
     }
 }
@@ -170,6 +179,8 @@ impl PrinterStatus {
 
 /// A receipt printer. `print` is all-or-error: it returns `Ok` only when the status read after
 /// sending the job says the printer is fine, so the caller may then mark the job printed.
+/// `Err(OutcomeUnknown)` means every byte was sent but no status came back: do not resend
+/// without asking a person.
 /// Use [`crate::printer::PrintQueue`] on top of it for retry and exactly-once printing.
 #[async_trait]
 pub trait ReceiptPrinter: Send + Sync {

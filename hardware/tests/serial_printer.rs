@@ -337,3 +337,48 @@ async fn a_drawer_left_open_raises_the_alert_and_closing_clears_it() {
     .expect("closed again")
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_sent_but_never_confirmed_is_not_printed_again_by_itself() {
+    let pair = SocatPair::start();
+    let fake = FakePrinter::start(&pair.device);
+    fake.state().silent_after_data = true;
+    let printer = printer_on(&pair);
+    let queue = queue_for(printer.clone());
+    let mut events = queue.events();
+    let job = receipt("R-0600", 3);
+    queue.submit(job.clone()).unwrap();
+
+    expect_event(
+        &mut events,
+        "the job interrupted",
+        |e| matches!(e, QueueEvent::Interrupted { id } if id.0 == "R-0600"),
+    )
+    .await;
+    assert_eq!(queue.state(&job.id).unwrap(), Some(JobState::Interrupted));
+
+    // The printer answers again; the next receipt prints, the unconfirmed one does not.
+    {
+        let mut s = fake.state();
+        s.silent_after_data = false;
+        s.answer = Answer::Normal;
+    }
+    let next = receipt("R-0601", 2);
+    queue.submit(next.clone()).unwrap();
+    expect_event(&mut events, "the next receipt", is_printed("R-0601")).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        occurrences(&fake.state().paper, &job.bytes),
+        1,
+        "not resent by itself"
+    );
+    assert_eq!(
+        queue.list(JobState::Interrupted).unwrap(),
+        vec![job.id.clone()]
+    );
+
+    // The cashier looked and asks for it again: a deliberate reprint.
+    queue.reprint(&job.id).unwrap();
+    expect_event(&mut events, "the reprint", is_printed("R-0600")).await;
+    assert_eq!(occurrences(&fake.state().paper, &job.bytes), 2);
+}

@@ -2,7 +2,9 @@
 //!
 //! Invariants:
 //! - A job is sent only when the status read just before says the printer is ready, and
-//!   `print` returns `Ok` only when the status read just after says so too.
+//!   `print` returns `Ok` only when the status read just after says so too. If that second
+//!   status never comes, the result is `OutcomeUnknown` (sent, unconfirmed), not a retryable
+//!   error.
 //! - The link is locked for a whole job (status, bytes, status) so drawer polling never puts a
 //!   DLE EOT in the middle of a receipt or reads another request's answer.
 //! - Stale input is discarded before every status request; an answer must pass
@@ -143,7 +145,10 @@ impl ReceiptPrinter for EscPosPrinter {
             }
             return Err(e);
         }
-        let after = self.raw_status_locked(&mut link).await?.interpret();
+        let after = match self.raw_status_locked(&mut link).await {
+            Ok(raw) => raw.interpret(),
+            Err(e) => return Err(DeviceError::OutcomeUnknown(e.to_string())),
+        };
         match after.as_error() {
             None => Ok(()),
             Some(e) => Err(e),

@@ -8,8 +8,11 @@
 //!   after the bytes said the printer is fine). Any error puts it back to `Queued`, and it is
 //!   printed again in full once the printer is ready.
 //! - A job is `Printing` while its bytes may be on the wire. A job still `Printing` when a queue
-//!   starts (the app died mid-job) becomes `Interrupted`: it may or may not be on paper, so it is
-//!   not printed again until a person says so ([`PrintQueue::reprint`]).
+//!   starts (the app died mid-job), or one whose bytes all went out but whose printer never
+//!   confirmed them (`OutcomeUnknown`), becomes `Interrupted`: it may or may not be on paper, so
+//!   it is not printed again until a person says so ([`PrintQueue::reprint`]). An error before
+//!   or while sending (not ready, paper out, cable pulled) leaves at most a partial receipt, so
+//!   the job is printed again in full.
 //! - The state lives in a [`JobStore`]; the app backs it with SQLite, tests with
 //!   [`MemoryJobStore`].
 
@@ -144,7 +147,8 @@ pub enum QueueEvent {
         reason: ErrorKind,
         message: String,
     },
-    /// Found half-sent at start; printed again only through [`PrintQueue::reprint`].
+    /// Sent but unconfirmed (or found half-sent at start): ask the cashier whether it printed;
+    /// printed again only through [`PrintQueue::reprint`].
     Interrupted {
         id: JobId,
     },
@@ -294,6 +298,14 @@ async fn run(shared: Arc<Shared>, printer: Arc<dyn ReceiptPrinter>, options: Que
                 last_hold = None;
                 tracing::info!(job = %job.id, "receipt printed");
                 let _ = shared.events.send(QueueEvent::Printed { id: job.id });
+            }
+            Err(DeviceError::OutcomeUnknown(why)) => {
+                tracing::warn!(job = %job.id, reason = %why, "print job sent but not confirmed");
+                if let Err(e) = shared.store.set_state(&job.id, JobState::Interrupted) {
+                    tracing::error!(job = %job.id, error = %e, "cannot record interrupted job");
+                }
+                last_hold = None;
+                let _ = shared.events.send(QueueEvent::Interrupted { id: job.id });
             }
             Err(err) => {
                 if let Err(e) = shared.store.set_state(&job.id, JobState::Queued) {

@@ -133,6 +133,8 @@ pub struct FakePrinterState {
     /// The drawer opens (pin 3 high) when kicked.
     pub kick_opens_drawer: bool,
     pub answer: Answer,
+    /// Stops answering DLE EOT as soon as job data arrives (link lost right after a job).
+    pub silent_after_data: bool,
     /// Paper runs out after this many more printed bytes.
     pub runs_out_after: Option<usize>,
     /// Bytes that reached paper (commands included, status requests not).
@@ -167,6 +169,9 @@ impl FakePrinterState {
     }
 
     fn print(&mut self, bytes: &[u8]) -> bool {
+        if self.silent_after_data && !bytes.is_empty() {
+            self.answer = Answer::Silent;
+        }
         let mut all = true;
         for &b in bytes {
             if !self.ready() {
