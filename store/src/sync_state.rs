@@ -22,6 +22,8 @@ use time::OffsetDateTime;
 pub const CURSOR: &str = "cursor";
 /// Key set once the initial import has completed.
 pub const IMPORT_DONE: &str = "import_done";
+/// Key of the shop's stock location id of this terminal.
+pub const SHOP_LOCATION: &str = "shop_location_id";
 
 /// The shop's sellable figure for a local variant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,6 +199,23 @@ impl Store {
         if let Some(c) = cursor {
             put_value(&tx, CURSOR, c, ms)?;
         }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Ends an import in one transaction: the feed cursor read before it, the shop's stock
+    /// location of this terminal, and the "import done" mark.
+    pub fn finish_import(
+        &mut self,
+        cursor: &str,
+        shop_location_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let ms = unix_ms(now);
+        put_value(&tx, CURSOR, cursor, ms)?;
+        put_value(&tx, SHOP_LOCATION, shop_location_id, ms)?;
+        put_value(&tx, IMPORT_DONE, "1", ms)?;
         tx.commit()?;
         Ok(())
     }

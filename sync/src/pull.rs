@@ -17,13 +17,12 @@
 use crate::clock::Clock;
 use crate::connector::{Connector, SetStockOutcome, ShopStock, ShopVariant, WriteStatus};
 use crate::{SyncError, mapping};
-use pos_store::sync_state::{CURSOR, IMPORT_DONE, StockDrift};
-use pos_store::{CatalogBatch, Store};
+use pos_store::Store;
+use pos_store::sync_state::{CURSOR, StockDrift};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// Key in `sync_state` of the shop's stock location id of this terminal.
-pub const SHOP_LOCATION: &str = "shop_location_id";
+pub use pos_store::sync_state::SHOP_LOCATION;
 
 /// Progress of an import: variants read so far of the shop's total.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,39 +94,51 @@ pub async fn import_catalog<C: Connector>(
         .clamp(1, connector.capabilities().max_page_size);
     let mut report = ImportReport::default();
     let mut after: Option<String> = None;
+    let mut page = connector.catalog_page(None, take).await?;
     loop {
-        let page = connector.catalog_page(after.as_deref(), take).await?;
         report.pages += 1;
         report.variants += page.items.len() as u64;
-        report.skipped += apply(store, settings, clock, &page.items, &[], None)? as u64;
+        let next_after = if page.has_more {
+            match &page.next_after {
+                Some(next) if Some(next) != after.as_ref() => Some(next.clone()),
+                _ => {
+                    return Err(SyncError::malformed(
+                        "posCatalogPage",
+                        "hasMore without a new nextAfter",
+                    ));
+                }
+            }
+        } else {
+            None
+        };
+        // Pipelined: the next page is requested before this one is written, so the database
+        // work overlaps the shop's (the request is in flight on the connection task meanwhile).
+        let (next, applied) = tokio::join!(
+            async {
+                match &next_after {
+                    Some(a) => Some(connector.catalog_page(Some(a), take).await),
+                    None => None,
+                }
+            },
+            async {
+                tokio::task::yield_now().await;
+                apply(store, settings, clock, &page.items, &[], None)
+            }
+        );
+        report.skipped += applied? as u64;
         progress(ImportProgress {
             done: report.variants,
             total: page.total_items.max(report.variants),
         });
-        if !page.has_more {
-            break;
-        }
-        match page.next_after {
-            Some(next) if Some(&next) != after.as_ref() => after = Some(next),
-            _ => {
-                return Err(SyncError::malformed(
-                    "posCatalogPage",
-                    "hasMore without a new nextAfter",
-                ));
+        match next {
+            Some(next) => {
+                page = next?;
+                after = next_after;
             }
+            None => break,
         }
     }
-    let mut s = lock(store);
-    let now = clock.now();
-    s.apply_shop_changes(
-        &CatalogBatch::default(),
-        &[],
-        &settings.location_id,
-        Some(&who.latest_cursor),
-        now,
-    )?;
-    s.set_sync_value(SHOP_LOCATION, &who.stock_location_id, now)?;
-    s.set_sync_value(IMPORT_DONE, "1", now)?;
+    lock(store).finish_import(&who.latest_cursor, &who.stock_location_id, clock.now())?;
     Ok(report)
 }
 
