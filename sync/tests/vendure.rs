@@ -788,6 +788,72 @@ async fn a_terminal_killed_while_draining_resumes_without_duplicates() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciliation_reports_drift_and_counts_are_written_only_with_compare_and_set() {
+    let shop = shop();
+    let dir = tempfile::tempdir().unwrap();
+    let db = terminal(dir.path(), "t1", &shop).await;
+    let c = shop.connector();
+    let s = sku(85);
+    let shop_now = c.stock(&[s.clone()]).await.unwrap()[0].clone();
+    let variant = Store::open(&db)
+        .unwrap()
+        .find_by_sku(&s, LOCATION)
+        .unwrap()
+        .unwrap()
+        .variant_id;
+    // The register's figure goes wrong behind the sync's back (a lost feed entry, a bug).
+    Store::open(&db)
+        .unwrap()
+        .connection()
+        .execute(
+            "UPDATE stock SET on_hand = on_hand + 5 WHERE variant_id = ?1",
+            [&variant],
+        )
+        .unwrap();
+    let store = Mutex::new(Store::open(&db).unwrap());
+    let drift = pull::reconcile(&c, &store, &pull_settings(), &SystemClock)
+        .await
+        .unwrap();
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert_eq!(drift[0].sku, s);
+    assert_eq!(drift[0].local_on_hand, Some(shop_now.sellable + 5));
+    assert_eq!(drift[0].expected, shop_now.sellable);
+    assert_eq!(
+        local_stock(&db, &s),
+        shop_now.sellable,
+        "corrected from the shop"
+    );
+    assert_eq!(
+        store.lock().unwrap().stock_drift_count().unwrap(),
+        1,
+        "reported"
+    );
+    assert!(
+        pull::reconcile(&c, &store, &pull_settings(), &SystemClock)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A manager's count: absolute, so only if the shop still has what the count was based on.
+    let key = Uuid::new_v4().to_string();
+    let stale = pull::write_counted_stock(&c, &key, &s, shop_now.stock_on_hand + 1, 3)
+        .await
+        .unwrap();
+    assert_eq!(stale.status, pos_sync::connector::WriteStatus::Stale);
+    assert_eq!(
+        c.stock(&[s.clone()]).await.unwrap()[0].stock_on_hand,
+        shop_now.stock_on_hand,
+        "nothing written"
+    );
+    let applied = pull::write_counted_stock(&c, &key, &s, shop_now.stock_on_hand, 3)
+        .await
+        .unwrap();
+    assert_eq!(applied.status, pos_sync::connector::WriteStatus::Applied);
+    assert_eq!(c.stock(&[s.clone()]).await.unwrap()[0].stock_on_hand, 3);
+}
+
 /// Figures for BENCHMARKS.md: the initial import against a raw paginated read of the same data
 /// from the same shop in the same run, and push throughput of 1,000 queued sales.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
