@@ -158,9 +158,10 @@ impl KeyDecoder {
     }
 }
 
-/// Opens and grabs an evdev node.
-pub fn open_grabbed(path: &Path) -> Result<evdev::Device, DeviceError> {
-    let mut dev = evdev::Device::open(path)
+/// Opens and grabs an evdev node. The raw stream is used (not evdev's synced one) so a
+/// `SYN_DROPPED` from the kernel reaches the decoder instead of being smoothed over.
+pub fn open_grabbed(path: &Path) -> Result<evdev::raw_stream::RawDevice, DeviceError> {
+    let mut dev = evdev::raw_stream::RawDevice::open(path)
         .map_err(|e| crate::transport::map_io(&e, &format!("input {}", path.display())))?;
     dev.grab().map_err(|e| {
         if e.raw_os_error() == Some(16) {
