@@ -92,6 +92,9 @@ api_commands! {
     fn status() -> StatusDto;
     /// Developer panel: sends a code through the simulated scanner.
     fn simulate_scan(code: String) -> ();
+    /// Developer panel: paper_out, paper_runs_out (after `value` bytes), paper_near_end,
+    /// paper_replaced, cover_open, cover_closed, printer_offline, printer_online, close_drawer.
+    fn simulate_device(command: String, value: Option<i64>) -> ();
 }
 
 /// Events the register pushes to the UI: (name, payload type).

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod dto;
 pub mod errors;
 pub mod events;
+pub mod hardware;
 pub mod locale;
 pub mod receipt;
 mod receipt_text;

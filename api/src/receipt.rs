@@ -332,17 +332,17 @@ pub fn bytes(
     sale: &CompletedSale,
     settings: &StoreSettings,
     paper: PaperWidth,
+    open_drawer: bool,
 ) -> Result<Vec<u8>, EncodeError> {
     let c = content(sale, settings);
-    let cash = sale.tenders().iter().any(|t| t.kind == TenderKind::Cash);
-    render(&document(&c, paper, cash), &profile(c.lang, paper))
+    render(&document(&c, paper, open_drawer), &profile(c.lang, paper))
 }
 
 /// The on-screen preview: the receipt's printer bytes decoded back to the text on paper, so the
 /// screen shows exactly what prints. Falls back to a plain layout if the bytes cannot be made.
 pub fn preview(sale: &CompletedSale, settings: &StoreSettings) -> ReceiptPreviewDto {
     let paper = PaperWidth::Mm80;
-    let lines = match bytes(sale, settings, paper) {
+    let lines = match bytes(sale, settings, paper, false) {
         Ok(b) => decode(&b).lines(paper),
         Err(_) => crate::receipt_text::plain_text(&content(sale, settings), paper.columns()),
     };

@@ -12,6 +12,7 @@ use crate::commands::Api;
 use crate::dto::*;
 use crate::errors::{auth_error, barcode_error, cart_error, checkout_error, store_error};
 use crate::events::{Event, EventSink};
+use crate::hardware::Hardware;
 use crate::receipt;
 use pos_core::auth::{Permission, Role};
 use pos_core::cart::{Cart, LineId, PriceSource, Quantity};
@@ -19,6 +20,8 @@ use pos_core::gtin::{self, EmbeddedKind, Scan};
 use pos_core::sale::{Cashier, SaleContext, Settlement};
 use pos_core::tax::{CashRounding, RoundingDirection};
 use pos_core::{Money, Tender, TenderKind};
+use pos_hardware::device::{DisplayLines, ScanEvent};
+use pos_hardware::sim::SimCommand;
 use pos_store::{CatalogItem, Store, StoreSettings, User};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -46,6 +49,8 @@ pub struct RegisterConfig {
     /// When the catalog is empty, fill it with this many demo products.
     pub demo_products: Option<usize>,
     pub demo_country: pos_store::Country,
+    /// The terminal's devices; all simulators by default.
+    pub devices: pos_hardware::config::DeviceConfig,
 }
 
 impl RegisterConfig {
@@ -67,6 +72,10 @@ impl RegisterConfig {
                 Some("us") => pos_store::Country::Us,
                 _ => pos_store::Country::Es,
             },
+            devices: crate::hardware::Hardware::config_from_env().unwrap_or_else(|e| {
+                tracing::error!("{}; using simulated devices", e.message);
+                pos_hardware::config::DeviceConfig::default()
+            }),
         }
     }
 }
@@ -95,6 +104,7 @@ pub struct Register {
     clock: Arc<dyn Clock>,
     config: RegisterConfig,
     info: AppInfoDto,
+    hardware: Hardware,
 }
 
 fn role_dto(r: Role) -> RoleDto {
@@ -377,6 +387,7 @@ impl Register {
             pos_store::demo::generate(&mut store, n, config.demo_country, 42, clock.now())
                 .map_err(store_error)?;
         }
+        let hardware = Hardware::open(&config.devices)?;
         let settings = store.settings().map_err(store_error)?.ok_or_else(|| {
             ApiError::new(
                 "store.not_configured",
@@ -402,7 +413,7 @@ impl Register {
             terminal_id: config.terminal_id.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             locales: vec!["en".into(), "es".into(), "ja".into()],
-            simulated_devices: true,
+            simulated_devices: hardware.any_simulated(),
             tenders: vec![TenderKindDto::Cash],
         };
         let state = State {
@@ -422,7 +433,125 @@ impl Register {
             clock,
             config,
             info,
+            hardware,
         })
+    }
+
+    /// Starts listening to the devices: scans from the scanner go into the sale, status
+    /// changes of the printer, drawer and print queue go to the status bar. Call once, inside
+    /// the tokio runtime.
+    pub fn start(self: &Arc<Self>) {
+        if let Some(scanner) = self.hardware.devices.scanner.clone() {
+            let me = Arc::downgrade(self);
+            let mut scans = scanner.scans();
+            tokio::spawn(async move {
+                loop {
+                    let event = match scans.recv().await {
+                        Ok(e) => e,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(_) => break,
+                    };
+                    let Some(me) = me.upgrade() else { break };
+                    match event {
+                        ScanEvent::Scanned(c) => me.device_scan(&c.code),
+                        ScanEvent::Rejected(e) => me.events.emit(Event::ScanRejected(
+                            ApiError::new("scan.garbled", e.to_string()),
+                        )),
+                    }
+                }
+            });
+        }
+        let mut watches: Vec<tokio::sync::watch::Receiver<()>> = Vec::new();
+        let (tx, rx) = tokio::sync::watch::channel(());
+        watches.push(rx);
+        let tx = Arc::new(tx);
+        if let Some(p) = self.hardware.devices.printer.clone() {
+            let (tx, mut st) = (tx.clone(), p.status());
+            tokio::spawn(async move {
+                while st.changed().await.is_ok() {
+                    tx.send_replace(());
+                }
+            });
+        }
+        if let Some(d) = self.hardware.devices.drawer.clone() {
+            let (tx, mut st) = (tx.clone(), d.status());
+            tokio::spawn(async move {
+                while st.changed().await.is_ok() {
+                    tx.send_replace(());
+                }
+            });
+        }
+        if let Some(q) = &self.hardware.devices.print_queue {
+            let (tx, mut ev) = (tx.clone(), q.events());
+            tokio::spawn(async move {
+                while let Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) =
+                    ev.recv().await
+                {
+                    tx.send_replace(());
+                }
+            });
+        }
+        let me = Arc::downgrade(self);
+        let mut rx = watches.remove(0);
+        tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let Some(me) = me.upgrade() else { break };
+                if let Ok(status) = me.status_now() {
+                    me.events.emit(Event::StatusChanged(status));
+                }
+            }
+        });
+    }
+
+    fn status_now(&self) -> Result<StatusDto, ApiError> {
+        let queued = self.lock().store.outbox_len().map_err(store_error)? as i64;
+        Ok(StatusDto {
+            devices: self.hardware.status(),
+            sync: SyncStatusDto {
+                configured: false,
+                online: false,
+                queued,
+                last_success: None,
+                conflicts: 0,
+            },
+        })
+    }
+
+    /// Shows the last line and the total on the customer display.
+    fn show_on_display(&self, st: &State, sale: &SaleDto) {
+        let lang = crate::locale::Lang::parse(&st.settings.locale);
+        let m = |x: &MoneyDto| {
+            crate::locale::format_money(Money::new(x.minor, st.settings.currency), lang)
+        };
+        let upper = sale
+            .last_line_id
+            .and_then(|id| sale.lines.iter().find(|l| l.id == id))
+            .map(|l| {
+                let name = l
+                    .names
+                    .get(lang.tag())
+                    .or_else(|| l.names.get("en"))
+                    .cloned()
+                    .unwrap_or_else(|| l.sku.clone());
+                format!("{name} {}", m(&l.amount))
+            })
+            .unwrap_or_default();
+        let total = match lang {
+            crate::locale::Lang::Es => "TOTAL",
+            crate::locale::Lang::Ja => "合計",
+            crate::locale::Lang::En => "TOTAL",
+        };
+        self.hardware.show(DisplayLines {
+            upper,
+            lower: format!("{total} {}", m(&sale.total)),
+        });
+    }
+
+    /// The sale after a change: shown on the customer display and returned.
+    fn publish(&self, st: &State) -> Result<SaleDto, ApiError> {
+        let sale = st.sale_dto()?;
+        self.show_on_display(st, &sale);
+        Ok(sale)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -436,11 +565,24 @@ impl Register {
         let mut st = self.lock();
         match st
             .scan(code, &self.config.location_id)
-            .and_then(|_| st.sale_dto())
+            .and_then(|_| self.publish(&st))
         {
             Ok(sale) => self.events.emit(Event::SaleChanged(Box::new(sale))),
             Err(e) => self.events.emit(Event::ScanRejected(e)),
         }
+    }
+
+    /// The receipts the simulated printer has printed, decoded to text (developer panel, tests).
+    pub fn printed_receipts(&self) -> Vec<String> {
+        let Some(p) = &self.hardware.devices.simulators.printer else {
+            return Vec::new();
+        };
+        p.printed_jobs()
+            .iter()
+            .map(|j| {
+                pos_hardware::escpos::decode(&j.bytes).text(pos_hardware::escpos::PaperWidth::Mm80)
+            })
+            .collect()
     }
 
     pub fn config(&self) -> &RegisterConfig {
@@ -493,7 +635,7 @@ impl Api for Register {
     async fn scan(&self, code: String) -> Result<SaleDto, ApiError> {
         let mut st = self.lock();
         st.scan(&code, &self.config.location_id)?;
-        st.sale_dto()
+        self.publish(&st)
     }
 
     async fn add_product(
@@ -518,7 +660,7 @@ impl Api for Register {
             }
         });
         st.add_item(item, q)?;
-        st.sale_dto()
+        self.publish(&st)
     }
 
     async fn search_products(
@@ -570,7 +712,7 @@ impl Api for Register {
         st.cart.set_quantity(id, q).map_err(cart_error)?;
         st.last_line = Some(id);
         st.changed();
-        st.sale_dto()
+        self.publish(&st)
     }
 
     async fn remove_line(&self, line_id: u32) -> Result<SaleDto, ApiError> {
@@ -579,7 +721,7 @@ impl Api for Register {
         st.cart.remove(LineId(line_id)).map_err(cart_error)?;
         st.last_line = st.cart.lines().last().map(|l| l.id);
         st.changed();
-        st.sale_dto()
+        self.publish(&st)
     }
 
     async fn start_payment(&self) -> Result<SaleDto, ApiError> {
@@ -679,6 +821,26 @@ impl Api for Register {
             }
         };
         let preview = receipt::preview(&sale, &st.settings);
+        let cash = sale.tenders().iter().any(|t| t.kind == TenderKind::Cash);
+        // Print through the durable queue: paper-out or an offline printer hold the receipt,
+        // which then prints once. A receipt that cannot be encoded is reported, not lost: the
+        // sale is committed and can be reprinted.
+        match receipt::bytes(
+            &sale,
+            &st.settings,
+            pos_hardware::escpos::PaperWidth::Mm80,
+            false,
+        ) {
+            Ok(bytes) => {
+                if let Err(e) = self.hardware.print(&sale.id().to_string(), bytes) {
+                    tracing::warn!("receipt {} not queued: {}", sale.receipt(), e.message);
+                }
+            }
+            Err(e) => tracing::warn!("receipt {} cannot be encoded: {e}", sale.receipt()),
+        }
+        if cash {
+            self.hardware.open_drawer();
+        }
         st.last_receipt = Some(preview.clone());
         st.cart = Cart::new(st.settings.currency, st.settings.tax_policy);
         st.tenders.clear();
@@ -713,31 +875,49 @@ impl Api for Register {
     }
 
     async fn status(&self) -> Result<StatusDto, ApiError> {
-        let st = self.lock();
-        let queued = st.store.outbox_len().map_err(store_error)? as i64;
-        let device = |name: &str| DeviceStatusDto {
-            device: name.to_owned(),
-            state: DeviceStateDto::Ready,
-            detail: None,
-            simulated: true,
-        };
-        Ok(StatusDto {
-            devices: ["printer", "drawer", "scanner"]
-                .iter()
-                .map(|d| device(d))
-                .collect(),
-            sync: SyncStatusDto {
-                configured: false,
-                online: false,
-                queued,
-                last_success: None,
-                conflicts: 0,
-            },
-        })
+        self.status_now()
     }
 
     async fn simulate_scan(&self, code: String) -> Result<(), ApiError> {
-        self.device_scan(&code);
+        if self.hardware.devices.simulators.scanner.is_some() {
+            // Through the simulated scanner device, like a real scan.
+            self.hardware.simulate(SimCommand::Scan { code })
+        } else {
+            self.device_scan(&code);
+            Ok(())
+        }
+    }
+
+    async fn simulate_device(&self, command: String, value: Option<i64>) -> Result<(), ApiError> {
+        let cmd = match command.as_str() {
+            "swipe" => {
+                return Err(ApiError::new(
+                    "device.bad_command",
+                    "use a swipe with its track data",
+                ));
+            }
+            "paper_out" => SimCommand::PaperOut,
+            "paper_runs_out" => SimCommand::PaperRunsOutAfter {
+                bytes: value.unwrap_or(200).max(0) as usize,
+            },
+            "paper_near_end" => SimCommand::PaperNearEnd,
+            "paper_replaced" => SimCommand::PaperReplaced,
+            "cover_open" => SimCommand::CoverOpen,
+            "cover_closed" => SimCommand::CoverClosed,
+            "printer_offline" => SimCommand::PrinterOffline,
+            "printer_online" => SimCommand::PrinterOnline,
+            "close_drawer" => SimCommand::CloseDrawer,
+            other => {
+                return Err(ApiError::new(
+                    "device.bad_command",
+                    format!("unknown simulator command {other}"),
+                ));
+            }
+        };
+        self.hardware.simulate(cmd)?;
+        if let Some(q) = &self.hardware.devices.print_queue {
+            q.retry_now();
+        }
         Ok(())
     }
 }

@@ -26,8 +26,9 @@ impl EventSink for Recorded {
 struct Fixture {
     _dir: tempfile::TempDir,
     db: std::path::PathBuf,
-    register: Register,
+    register: Arc<Register>,
     events: Arc<Recorded>,
+    rt: tokio::runtime::Runtime,
 }
 
 fn open(country: pos_store::Country) -> Fixture {
@@ -43,13 +44,25 @@ fn open(country: pos_store::Country) -> Fixture {
         location_id: "main".into(),
         demo_products: Some(300),
         demo_country: country,
+        devices: Default::default(),
     };
-    let register = Register::open(config, events.clone(), clock).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let register = {
+        let _inside = rt.enter();
+        let r = Arc::new(Register::open(config, events.clone(), clock).unwrap());
+        r.start();
+        r
+    };
     Fixture {
         _dir: dir,
         db,
         register,
         events,
+        rt,
     }
 }
 
@@ -64,19 +77,17 @@ fn two_barcodes(db: &std::path::Path) -> (String, String) {
     (hi, lo)
 }
 
-fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
+impl Fixture {
+    fn block<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
 }
 
 #[test]
 fn a_cash_sale_is_on_disk_once_with_its_lines_payment_and_outbox_row() {
     let f = open(pos_store::Country::Es);
     let (a, b) = two_barcodes(&f.db);
-    block(async {
+    f.block(async {
         let r = &f.register;
         assert_eq!(
             r.scan(a.clone()).await.unwrap_err().code,
@@ -160,7 +171,7 @@ fn a_cash_sale_is_on_disk_once_with_its_lines_payment_and_outbox_row() {
 fn bad_input_gets_a_code_and_leaves_the_cart_alone() {
     let f = open(pos_store::Country::Es);
     let (a, _) = two_barcodes(&f.db);
-    block(async {
+    f.block(async {
         let r = &f.register;
         r.login("1234".into()).await.unwrap();
         let before = r.scan(a.clone()).await.unwrap();
@@ -195,7 +206,7 @@ fn bad_input_gets_a_code_and_leaves_the_cart_alone() {
 #[test]
 fn five_wrong_pins_lock_the_login() {
     let f = open(pos_store::Country::Es);
-    block(async {
+    f.block(async {
         let r = &f.register;
         for left in (0..5).rev() {
             let e = r.login("1111".into()).await.unwrap_err();
@@ -225,17 +236,124 @@ fn a_device_scan_reaches_the_sale_and_is_announced() {
             |r| r.get(0),
         )
         .unwrap();
-    block(async {
+    f.block(async {
         let r = &f.register;
         r.login("1234".into()).await.unwrap();
         r.simulate_scan(code).await.unwrap();
         r.simulate_scan("garbage".into()).await.unwrap();
     });
-    let ev = f.events.0.lock().unwrap();
+    // The scans travel through the simulated scanner device, so they arrive asynchronously.
+    let sale_events = || -> Vec<Event> {
+        let ev = f.events.0.lock().unwrap();
+        ev.iter()
+            .filter(|e| !matches!(e, Event::StatusChanged(_)))
+            .cloned()
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while sale_events().len() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let ev = sale_events();
     assert!(
-        matches!(&ev[0], Event::SaleChanged(s) if s.lines.len() == 1 && s.total.currency == "JPY")
+        matches!(&ev[0], Event::SaleChanged(s) if s.lines.len() == 1 && s.total.currency == "JPY"),
+        "{ev:?}"
     );
-    assert!(matches!(&ev[1], Event::ScanRejected(e) if e.code == "scan.unknown_code"));
+    assert!(
+        matches!(&ev[1], Event::ScanRejected(e) if e.code == "scan.unknown_code"),
+        "{ev:?}"
+    );
+}
+
+#[test]
+fn a_cash_sale_prints_its_receipt_opens_the_drawer_and_paper_out_holds_the_next_one() {
+    let f = open(pos_store::Country::Es);
+    let (a, _) = two_barcodes(&f.db);
+    let status = |f: &Fixture| f.block(async { f.register.status().await.unwrap() });
+    f.block(async {
+        let r = &f.register;
+        r.login("1234".into()).await.unwrap();
+        let due = r
+            .scan(a.clone())
+            .await
+            .unwrap()
+            .payment
+            .remaining_cash
+            .minor;
+        r.pay(TenderKindDto::Cash, due)
+            .await
+            .unwrap()
+            .completed
+            .unwrap();
+    });
+    let wait_for = |what: &str, ok: &dyn Fn(&pos_api::dto::StatusDto) -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let s = status(&f);
+            if ok(&s) {
+                return s;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never saw {what}: {s:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    let detail = |s: &pos_api::dto::StatusDto, d: &str| {
+        s.devices
+            .iter()
+            .find(|x| x.device == d)
+            .and_then(|x| x.detail.clone())
+    };
+    wait_for("the drawer open after a cash sale", &|s| {
+        detail(s, "drawer").as_deref() == Some("drawer_open")
+    });
+    f.block(async {
+        let r = &f.register;
+        r.simulate_device("close_drawer".into(), None)
+            .await
+            .unwrap();
+        r.simulate_device("paper_out".into(), None).await.unwrap();
+    });
+    wait_for("paper out reported", &|s| {
+        detail(s, "printer").as_deref() == Some("paper_out")
+    });
+    // The next sale completes anyway; its receipt waits for paper.
+    f.block(async {
+        let r = &f.register;
+        let due = r
+            .scan(a.clone())
+            .await
+            .unwrap()
+            .payment
+            .remaining_cash
+            .minor;
+        r.pay(TenderKindDto::Cash, due)
+            .await
+            .unwrap()
+            .completed
+            .unwrap();
+        r.simulate_device("paper_replaced".into(), None)
+            .await
+            .unwrap();
+    });
+    wait_for("the printer ready again", &|s| {
+        detail(s, "printer").is_none()
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while f.register.printed_receipts().len() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let printed = f.register.printed_receipts();
+    assert_eq!(printed.len(), 2, "both receipts printed, each exactly once");
+    assert!(printed[0].contains("T01-000001") && printed[1].contains("T01-000002"));
+    assert!(
+        printed[1].contains("FACTURA SIMPLIFICADA"),
+        "the held receipt printed whole:\n{}",
+        printed[1]
+    );
 }
 
 /// Rings up one standard-rate and one reduced-rate item, pays exact cash, returns the preview
@@ -247,7 +365,7 @@ fn receipt_of_two_rates(f: &Fixture, hi_bps: i64, lo_bps: i64) -> (Vec<String>, 
              WHERE p.by_weight = 0 AND t.rate_bps = ?1 ORDER BY b.code LIMIT 1";
     let hi: String = c.query_row(q, [hi_bps], |r| r.get(0)).unwrap();
     let lo: String = c.query_row(q, [lo_bps], |r| r.get(0)).unwrap();
-    block(async {
+    f.block(async {
         let r = &f.register;
         r.login("1234".into()).await.unwrap();
         r.scan(hi).await.unwrap();

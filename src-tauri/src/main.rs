@@ -60,10 +60,15 @@ fn main() {
                 .unwrap_or_else(|_| "register.db".into());
             let config = RegisterConfig::from_env(default_db);
             tracing::info!(db = %config.db_path.display(), terminal = %config.terminal_id, "opening register");
-            let register = Register::open(config, sink, Arc::new(SystemClock))
-                .map_err(|e| format!("cannot open the register: {}", e.message))?;
             let _ = events.0.set(app.handle().clone());
-            app.manage(Arc::new(register));
+            // Devices start background tasks: open and start the register on Tauri's runtime.
+            let register = tauri::async_runtime::block_on(async move {
+                let register = Arc::new(Register::open(config, sink, Arc::new(SystemClock))?);
+                register.start();
+                Ok::<_, ApiError>(register)
+            })
+            .map_err(|e| format!("cannot open the register: {}", e.message))?;
+            app.manage(register);
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![api])

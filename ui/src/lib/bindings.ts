@@ -182,6 +182,8 @@ export interface Commands {
   status(): Promise<StatusDto>;
   /** Developer panel: sends a code through the simulated scanner. */
   simulateScan(code: string): Promise<null>;
+  /** Developer panel: paper_out, paper_runs_out (after `value` bytes), paper_near_end, paper_replaced, cover_open, cover_closed, printer_offline, printer_online, close_drawer. */
+  simulateDevice(command: string, value: number | null): Promise<null>;
 }
 
 /** Command names as the Rust side knows them. */
@@ -202,6 +204,7 @@ export const COMMAND_NAMES = [
   "last_receipt",
   "status",
   "simulate_scan",
+  "simulate_device",
 ] as const;
 
 /** A `Commands` client over an invoke function (the Tauri one sends `api { cmd, args }`). */
@@ -223,6 +226,7 @@ export function commandsClient(call: (cmd: string, args: Record<string, unknown>
     lastReceipt: () => call("last_receipt", {  }) as Promise<ReceiptPreviewDto | null>,
     status: () => call("status", {  }) as Promise<StatusDto>,
     simulateScan: (code: string) => call("simulate_scan", { code }) as Promise<null>,
+    simulateDevice: (command: string, value: number | null) => call("simulate_device", { command, value }) as Promise<null>,
   };
 }
 

@@ -40,6 +40,11 @@ export const ERROR_CODES = [
   'store.too_new', // {found, supported}
   'store.not_configured',
   'device.unavailable',
+  'device.not_simulated',
+  'device.bad_command',
+  'device.config',
+  'device.print_queue',
+  'scan.garbled',
   'app.bad_request',
   'app.internal',
   'app.unknown_command',

@@ -383,6 +383,15 @@ class Register {
       this.fail(e);
     }
   }
+
+  /** Developer panel: paper out, cover open, drawer closed… on the simulated devices. */
+  async simulateDevice(command: string): Promise<void> {
+    try {
+      await this.b.simulateDevice(command, null);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
 }
 
 /** A scale's weight label for a by-weight product keyed `25 IIIII 00000 C`. */

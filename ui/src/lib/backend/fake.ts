@@ -8,6 +8,7 @@
  * Invariant: a refused command changes nothing (every mutation is applied to a copy first).
  */
 import type {
+  DeviceStatusDto,
   AppInfoDto,
   ApiError,
   CompletedSaleDto,
@@ -671,6 +672,31 @@ export class FakeRegister implements Backend {
 
   status(): Promise<StatusDto> {
     return this.answer(() => structuredClone(this.statusState));
+  }
+
+  simulateDevice(command: string, _value: number | null = null): Promise<null> {
+    return this.answer(() => {
+      if (!this.opts.simulatedDevices) throw apiError('device.not_simulated', 'no simulated devices');
+      const printer: Record<string, [DeviceStatusDto['state'], string | null]> = {
+        paper_out: ['error', 'paper_out'],
+        paper_runs_out: ['error', 'paper_out'],
+        paper_near_end: ['warning', 'paper_low'],
+        paper_replaced: ['ready', null],
+        cover_open: ['error', 'cover_open'],
+        cover_closed: ['ready', null],
+        printer_offline: ['offline', 'offline'],
+        printer_online: ['ready', null],
+      };
+      const p = printer[command];
+      if (!p && command !== 'close_drawer') throw apiError('device.bad_command', `unknown simulator command ${command}`);
+      this.setStatus((s) => {
+        for (const d of s.devices) {
+          if (p && d.device === 'printer') [d.state, d.detail] = p;
+          if (!p && d.device === 'drawer') [d.state, d.detail] = ['ready', 'drawer_closed'];
+        }
+      });
+      return null;
+    });
   }
 
   simulateScan(code: string): Promise<null> {
