@@ -153,10 +153,20 @@ impl<C: Connector> Shared<C> {
             };
             let result = ctx.drain().await;
             match &result {
-                Ok(r) if r.delivered > 0 || r.failed == 0 => self.report(Ok(())),
+                Ok(r) if r.delivered > 0 => self.report(Ok(())),
+                // Nothing was exchanged with the shop: only the counts changed.
                 Ok(_) => {
-                    let queued = lock(&self.store).outbox_len().unwrap_or(0);
-                    self.status_tx.send_modify(|st| st.queued = queued);
+                    let (queued, conflicts) = {
+                        let s = lock(&self.store);
+                        (
+                            s.outbox_len().unwrap_or(0),
+                            s.open_stock_conflicts().unwrap_or(0),
+                        )
+                    };
+                    self.status_tx.send_modify(|st| {
+                        st.queued = queued;
+                        st.conflicts = conflicts;
+                    });
                 }
                 Err(e) => self.report(Err(e)),
             }

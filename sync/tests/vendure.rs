@@ -417,26 +417,28 @@ async fn two_terminals_selling_the_last_unit_are_both_recorded_and_the_conflict_
     let sa = sell(&mut Store::open(&a).unwrap(), &s, 1);
     let sb = sell(&mut Store::open(&b).unwrap(), &s, 1);
     let (ca, cb) = (shop.connector(), shop.connector());
-    let (stores_a, stores_b) = (
+    let (sta, stb) = (
         Mutex::new(Store::open(&a).unwrap()),
         Mutex::new(Store::open(&b).unwrap()),
     );
-    let ctx = |c: &'static VendureConnector, st: &'static Mutex<Store>| OutboxContext {
-        connector: c,
-        store: st,
-        clock: &SystemClock,
-        jitter: &pos_sync::clock::RandomJitter,
-        backoff: Backoff::default(),
-        terminal_id: "till-1",
-        location_id: LOCATION,
-        batch: 10,
-    };
-    let (ca, cb): (&'static _, &'static _) = (Box::leak(Box::new(ca)), Box::leak(Box::new(cb)));
-    let (sta, stb): (&'static _, &'static _) =
-        (Box::leak(Box::new(stores_a)), Box::leak(Box::new(stores_b)));
-    let (ra, rb) = tokio::join!(async { ctx(ca, sta).drain().await }, async {
-        ctx(cb, stb).drain().await
-    });
+    fn ctx<'a>(
+        c: &'a VendureConnector,
+        st: &'a Mutex<Store>,
+    ) -> OutboxContext<'a, VendureConnector> {
+        OutboxContext {
+            connector: c,
+            store: st,
+            clock: &SystemClock,
+            jitter: &pos_sync::clock::RandomJitter,
+            backoff: Backoff::default(),
+            terminal_id: "till-1",
+            location_id: LOCATION,
+            batch: 10,
+        }
+    }
+    // Both terminals deliver at the same moment.
+    let (xa, xb) = (ctx(&ca, &sta), ctx(&cb, &stb));
+    let (ra, rb) = tokio::join!(xa.drain(), xb.drain());
     let (ra, rb) = (ra.unwrap(), rb.unwrap());
     assert_eq!(ra.delivered + rb.delivered, 2, "both sales recorded");
     assert_eq!(
@@ -445,11 +447,11 @@ async fn two_terminals_selling_the_last_unit_are_both_recorded_and_the_conflict_
         2
     );
     assert_eq!(
-        shop_sellable(ca, &s).await,
+        shop_sellable(&ca, &s).await,
         -1,
         "the shop counts both units out"
     );
-    let conflicts: Vec<_> = [sta, stb]
+    let conflicts: Vec<_> = [&sta, &stb]
         .iter()
         .flat_map(|st| st.lock().unwrap().stock_conflicts(false).unwrap())
         .collect();
@@ -795,7 +797,7 @@ async fn reconciliation_reports_drift_and_counts_are_written_only_with_compare_a
     let db = terminal(dir.path(), "t1", &shop).await;
     let c = shop.connector();
     let s = sku(85);
-    let shop_now = c.stock(&[s.clone()]).await.unwrap()[0].clone();
+    let shop_now = c.stock(std::slice::from_ref(&s)).await.unwrap()[0].clone();
     let variant = Store::open(&db)
         .unwrap()
         .find_by_sku(&s, LOCATION)
@@ -843,7 +845,7 @@ async fn reconciliation_reports_drift_and_counts_are_written_only_with_compare_a
         .unwrap();
     assert_eq!(stale.status, pos_sync::connector::WriteStatus::Stale);
     assert_eq!(
-        c.stock(&[s.clone()]).await.unwrap()[0].stock_on_hand,
+        c.stock(std::slice::from_ref(&s)).await.unwrap()[0].stock_on_hand,
         shop_now.stock_on_hand,
         "nothing written"
     );
@@ -851,7 +853,10 @@ async fn reconciliation_reports_drift_and_counts_are_written_only_with_compare_a
         .await
         .unwrap();
     assert_eq!(applied.status, pos_sync::connector::WriteStatus::Applied);
-    assert_eq!(c.stock(&[s.clone()]).await.unwrap()[0].stock_on_hand, 3);
+    assert_eq!(
+        c.stock(std::slice::from_ref(&s)).await.unwrap()[0].stock_on_hand,
+        3
+    );
 }
 
 /// Figures for BENCHMARKS.md: the initial import against a raw paginated read of the same data
