@@ -89,3 +89,19 @@ pub fn commit_error(e: CommitError<CheckoutError>) -> ApiError {
         other => ApiError::new("store.error", other.to_string()),
     }
 }
+
+pub fn payment_error(e: pos_hardware::payment::PaymentError) -> ApiError {
+    use pos_hardware::payment::PaymentError as P;
+    let msg = e.to_string();
+    match e {
+        P::Declined { code, text } => ApiError::new("pay.card_declined", msg)
+            .with("code", code)
+            .with("text", text),
+        P::Busy => ApiError::new("pay.terminal_busy", msg),
+        P::Timeout => ApiError::new("pay.terminal_timeout", msg),
+        P::Aborted => ApiError::new("pay.card_cancelled", msg),
+        P::ConnectionLost => ApiError::new("pay.terminal_lost", msg),
+        P::OutcomeUnknown { .. } => ApiError::new("pay.outcome_unknown", msg),
+        _ => ApiError::new("pay.terminal_error", msg),
+    }
+}

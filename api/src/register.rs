@@ -21,10 +21,13 @@ use pos_core::sale::{Cashier, SaleContext, Settlement};
 use pos_core::tax::{CashRounding, RoundingDirection};
 use pos_core::{Money, Tender, TenderKind};
 use pos_hardware::device::{DisplayLines, ScanEvent};
+use pos_hardware::payment::{InMemoryPendingStore, PaymentTerminal};
 use pos_hardware::sim::SimCommand;
+use pos_hardware::zvt::sim::{SimConfig, Simulator};
+use pos_hardware::zvt::{ZvtConfig, ZvtTerminal, ZvtTransport};
 use pos_store::{CatalogItem, Store, StoreSettings, User};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -96,6 +99,8 @@ struct State {
     last_line: Option<LineId>,
     last_receipt: Option<ReceiptPreviewDto>,
     revision: u64,
+    /// The id the sale in progress will have once completed; card payments are referenced to it.
+    sale_ref: Uuid,
 }
 
 pub struct Register {
@@ -105,6 +110,8 @@ pub struct Register {
     config: RegisterConfig,
     info: AppInfoDto,
     hardware: Hardware,
+    /// The payment terminal, once connected (the demo's ZVT simulator starts in the background).
+    terminal: Arc<OnceLock<Arc<dyn PaymentTerminal>>>,
 }
 
 fn role_dto(r: Role) -> RoleDto {
@@ -414,7 +421,11 @@ impl Register {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             locales: vec!["en".into(), "es".into(), "ja".into()],
             simulated_devices: hardware.any_simulated(),
-            tenders: vec![TenderKindDto::Cash],
+            tenders: if std::env::var("POS_PAYMENT_TERMINAL").as_deref() == Ok("none") {
+                vec![TenderKindDto::Cash]
+            } else {
+                vec![TenderKindDto::Cash, TenderKindDto::Card]
+            },
         };
         let state = State {
             store,
@@ -426,6 +437,7 @@ impl Register {
             last_line: None,
             last_receipt: None,
             revision: 0,
+            sale_ref: Uuid::now_v7(),
         };
         Ok(Register {
             state: Mutex::new(state),
@@ -434,6 +446,90 @@ impl Register {
             config,
             info,
             hardware,
+            terminal: Arc::new(OnceLock::new()),
+        })
+    }
+
+    /// Connects the payment terminal named by `POS_PAYMENT_TERMINAL`: `sim` (the default: a ZVT
+    /// simulator in this process on 127.0.0.1), `tcp:HOST:PORT`, `serial:/dev/ttyUSB0`, or `none`.
+    fn start_payment_terminal(&self) {
+        let spec = std::env::var("POS_PAYMENT_TERMINAL").unwrap_or_else(|_| "sim".into());
+        let currency = self.lock().settings.currency;
+        let slot = self.terminal.clone();
+        let connect = move |transport: ZvtTransport| {
+            let cfg = ZvtConfig::new(transport, currency);
+            let t: Arc<dyn PaymentTerminal> =
+                Arc::new(ZvtTerminal::new(cfg, Arc::new(InMemoryPendingStore::new())));
+            t
+        };
+        match spec.split_once(':') {
+            Some(("tcp", addr)) => {
+                let _ = slot.set(connect(ZvtTransport::tcp(addr)));
+            }
+            Some(("serial", path)) => {
+                let _ = slot.set(connect(ZvtTransport::serial(path)));
+            }
+            _ if spec == "none" => {}
+            _ => {
+                tokio::spawn(async move {
+                    let sim = Simulator::new(SimConfig::default());
+                    match sim.listen_tcp("127.0.0.1:0").await {
+                        Ok(addr) => {
+                            let _ = slot.set(connect(ZvtTransport::tcp(addr.to_string())));
+                            // The simulator lives as long as the app.
+                            std::mem::forget(sim);
+                        }
+                        Err(e) => tracing::error!("payment terminal simulator: {e}"),
+                    }
+                });
+            }
+        }
+    }
+
+    /// Takes a card payment on the terminal (outside the state lock: it waits for the customer).
+    async fn card_tender(&self, amount: i64) -> Result<Tender, ApiError> {
+        let terminal = self.terminal.get().cloned().ok_or_else(|| {
+            ApiError::new(
+                "pay.terminal_unavailable",
+                "no payment terminal is connected",
+            )
+        })?;
+        let (money, ref_id) = {
+            let mut st = self.lock();
+            st.require_user()?;
+            if st.cart.is_empty() {
+                return Err(ApiError::new("sale.empty", "scan something first"));
+            }
+            let money = Money::new(amount, st.settings.currency);
+            let mut probe = st.tenders.clone();
+            probe.push(Tender {
+                kind: TenderKind::Card,
+                amount: money,
+                reference: None,
+            });
+            st.cart
+                .settlement(&probe, cash_rounding(&st.settings))
+                .map_err(checkout_error)?;
+            st.stage = Stage::Paying;
+            st.changed();
+            (money, format!("{}-{}", st.sale_ref, st.tenders.len() + 1))
+        };
+        let approval = terminal
+            .authorize(money, &ref_id)
+            .await
+            .map_err(crate::errors::payment_error)?;
+        Ok(Tender {
+            kind: TenderKind::Card,
+            amount: money,
+            reference: Some(
+                format!(
+                    "{} {}",
+                    approval.approval_code.clone().unwrap_or_default(),
+                    approval.masked_pan().unwrap_or_default()
+                )
+                .trim()
+                .to_owned(),
+            ),
         })
     }
 
@@ -441,6 +537,7 @@ impl Register {
     /// changes of the printer, drawer and print queue go to the status bar. Call once, inside
     /// the tokio runtime.
     pub fn start(self: &Arc<Self>) {
+        self.start_payment_terminal();
         if let Some(scanner) = self.hardware.devices.scanner.clone() {
             let me = Arc::downgrade(self);
             let mut scans = scanner.scans();
@@ -750,24 +847,28 @@ impl Api for Register {
     }
 
     async fn pay(&self, kind: TenderKindDto, amount: i64) -> Result<PayResultDto, ApiError> {
+        let card = match kind {
+            TenderKindDto::Cash => None,
+            TenderKindDto::Card => Some(self.card_tender(amount).await?),
+            _ => {
+                return Err(ApiError::new(
+                    "pay.tender_unavailable",
+                    "this tender is not available on this terminal",
+                ));
+            }
+        };
         let now = self.now();
         let mut st = self.lock();
         let user = st.require_user()?.clone();
         if st.cart.is_empty() {
             return Err(ApiError::new("sale.empty", "scan something first"));
         }
-        if kind != TenderKindDto::Cash {
-            return Err(ApiError::new(
-                "pay.tender_unavailable",
-                "this tender is not available on this terminal",
-            ));
-        }
         st.stage = Stage::Paying;
-        let tender = Tender {
+        let tender = card.unwrap_or(Tender {
             kind: tender_kind(kind),
             amount: Money::new(amount, st.settings.currency),
             reference: None,
-        };
+        });
         st.tenders.push(tender);
         st.changed();
         let settlement = match st.settlement() {
@@ -784,7 +885,7 @@ impl Api for Register {
             });
         }
         let ctx = SaleContext {
-            id: Uuid::now_v7(),
+            id: st.sale_ref,
             receipt: pos_core::ReceiptNumber {
                 series: self.config.terminal_id.clone(),
                 number: 0,
@@ -843,6 +944,7 @@ impl Api for Register {
         }
         st.last_receipt = Some(preview.clone());
         st.cart = Cart::new(st.settings.currency, st.settings.tax_policy);
+        st.sale_ref = Uuid::now_v7();
         st.tenders.clear();
         st.stage = Stage::Open;
         st.last_line = None;

@@ -438,3 +438,68 @@ fn a_spanish_receipt_is_a_factura_simplificada_with_iva_per_rate() {
     assert!(text.contains("€"), "the euro sign prints (PC858):\n{text}");
     assert!(text.contains("T01-000001"));
 }
+
+#[test]
+fn a_split_card_and_cash_sale_goes_through_the_payment_terminal() {
+    let f = open(pos_store::Country::Es);
+    let (a, b) = two_barcodes(&f.db);
+    let (done, total) = f.block(async {
+        let r = &f.register;
+        r.login("1234".into()).await.unwrap();
+        r.scan(a).await.unwrap();
+        let total = r.scan(b).await.unwrap().total.minor;
+        let card_part = total / 2;
+        // The demo terminal (a ZVT simulator in-process) starts in the background.
+        let mut paid = None;
+        for _ in 0..250 {
+            match r.pay(TenderKindDto::Card, card_part).await {
+                Ok(p) => {
+                    paid = Some(p);
+                    break;
+                }
+                Err(e) if e.code == "pay.terminal_unavailable" => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await
+                }
+                Err(e) => panic!("card payment failed: {e:?}"),
+            }
+        }
+        let paid = paid.expect("the terminal came up");
+        assert!(paid.completed.is_none(), "half paid by card");
+        assert_eq!(paid.sale.payment.remaining.minor, total - card_part);
+        let card = &paid.sale.payment.tenders[0];
+        assert!(
+            card.reference
+                .as_deref()
+                .unwrap_or("")
+                .contains("************"),
+            "only a masked card number reaches the POS: {:?}",
+            card.reference
+        );
+        let done = r
+            .pay(TenderKindDto::Cash, total - card_part + 500)
+            .await
+            .unwrap()
+            .completed
+            .unwrap();
+        (done, total)
+    });
+    assert_eq!(done.change.minor, 500);
+    assert_eq!(done.tenders.len(), 2);
+    let text = done.receipt.lines.join("\n");
+    assert!(
+        text.contains("Tarjeta") && text.contains("Efectivo"),
+        "{text}"
+    );
+    let c = rusqlite::Connection::open(&f.db).unwrap();
+    let kinds: String = c
+        .query_row(
+            "SELECT group_concat(kind || ':' || amount_minor, ',') FROM (SELECT kind, amount_minor FROM sale_payment ORDER BY seq)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        kinds,
+        format!("card:{},cash:{}", total / 2, total - total / 2 + 500)
+    );
+}

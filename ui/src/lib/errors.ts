@@ -35,6 +35,14 @@ export const ERROR_CODES = [
   'pay.wrong_currency',
   'pay.tenders_taken',
   'pay.tender_unavailable',
+  'pay.terminal_unavailable',
+  'pay.card_declined', // {code, text}
+  'pay.terminal_busy',
+  'pay.terminal_timeout',
+  'pay.card_cancelled',
+  'pay.terminal_lost',
+  'pay.outcome_unknown',
+  'pay.terminal_error',
   'store.busy',
   'store.error',
   'store.too_new', // {found, supported}
