@@ -231,13 +231,20 @@ fn fast_options() -> EngineOptions {
 }
 
 fn start(path: &Path, config: &ShopConfig) -> SyncHandle {
+    start_polling_every(path, config, fast_options().poll_interval)
+}
+
+fn start_polling_every(path: &Path, config: &ShopConfig, poll: Duration) -> SyncHandle {
     let (tx, _rx) = tokio::sync::watch::channel(SyncStatus::default());
     SyncEngine::start_with(
         path,
         Arc::new(VendureConnector::new(config).unwrap()),
         TerminalSettings::from_config(config),
         tx,
-        fast_options(),
+        EngineOptions {
+            poll_interval: poll,
+            ..fast_options()
+        },
     )
     .unwrap()
 }
@@ -312,7 +319,12 @@ async fn a_storefront_order_lowers_the_register_stock() {
     let shop = shop();
     let dir = tempfile::tempdir().unwrap();
     let db = terminal(dir.path(), "t1", &shop).await;
-    let handle = start(&db, &shop.config());
+    // Polling only every 10 minutes: the register learns of the order through the SSE hint.
+    let handle = start_polling_every(&db, &shop.config(), Duration::from_secs(600));
+    wait_for("the first pull", Duration::from_secs(5), async || {
+        handle.status().online
+    })
+    .await;
     let (mut latencies, mut placed_total) = (Vec::new(), Vec::new());
     for i in 0..5u32 {
         let s = sku(10 + i);

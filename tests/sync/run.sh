@@ -3,16 +3,31 @@
 # runs `cargo test -p pos-sync --features real-shop --test vendure` with the shop's URL and the
 # terminal credential in the environment, and stops the shop by its PID at the end, even on
 # failure. Needs Node 20 + npm (the test shop installs its npm packages on first use).
-#   PORT=3600 N=120 bash tests/sync/run.sh
+#   [PORT=3600] [N=120] bash tests/sync/run.sh   (without PORT: the first free port from 3600)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 SHOP="$ROOT/webshop/test-shop"
-export PORT=${PORT:-3600} N=${N:-120} DB=sqlite
-export RUN_DIR=${RUN_DIR:-$(mktemp -d /tmp/pos-sync-shop.XXXXXX)}
 command -v node >/dev/null || { echo "tests/sync/run.sh: node (Node 20) is required for the Vendure test shop" >&2; exit 1; }
+# A port of our own: another run of this script (or of the plugin tests) may be using 36xx.
+# The lock directory is taken atomically; the port (and the populate port PORT+100) must be free.
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if [ -z "${PORT:-}" ]; then
+  for p in $(seq 3600 3699); do
+    if port_free "$p" && port_free $((p + 100)) && mkdir "/tmp/pos-sync-port-$p.lock" 2>/dev/null; then
+      PORT=$p; LOCK="/tmp/pos-sync-port-$p.lock"; break
+    fi
+  done
+  [ -n "${PORT:-}" ] || { echo "tests/sync/run.sh: no free port in 3600-3699" >&2; exit 1; }
+fi
+export PORT N=${N:-120} DB=sqlite
+export RUN_DIR=${RUN_DIR:-$(mktemp -d /tmp/pos-sync-shop.XXXXXX)}
 t0=$(date +%s)
-cleanup() { PORT=$PORT RUN_DIR=$RUN_DIR bash "$SHOP/stop.sh" >/dev/null 2>&1 || true; }
+cleanup() {
+  PORT=$PORT RUN_DIR=$RUN_DIR bash "$SHOP/stop.sh" >/dev/null 2>&1 || true
+  [ -n "${LOCK:-}" ] && rmdir "$LOCK" 2>/dev/null || true
+}
 trap cleanup EXIT
+echo "### test shop on 127.0.0.1:$PORT, data in $RUN_DIR"
 creds=$(bash "$SHOP/start.sh")
 field() { node -e 'const j=JSON.parse(process.argv[1]); process.stdout.write(String(j[process.argv[2]]))' "$creds" "$1"; }
 export SHOP_URL=$(field url) SHOP_IDENTIFIER=$(field identifier) SHOP_PASSWORD=$(field password)
