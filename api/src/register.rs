@@ -112,6 +112,9 @@ pub struct Register {
     hardware: Hardware,
     /// The payment terminal, once connected (the demo's ZVT simulator starts in the background).
     terminal: Arc<OnceLock<Arc<dyn PaymentTerminal>>>,
+    /// The web-shop sync, when a shop is configured.
+    sync: OnceLock<pos_sync::SyncHandle>,
+    sync_status: tokio::sync::watch::Sender<pos_sync::SyncStatus>,
 }
 
 fn role_dto(r: Role) -> RoleDto {
@@ -447,7 +450,56 @@ impl Register {
             info,
             hardware,
             terminal: Arc::new(OnceLock::new()),
+            sync: OnceLock::new(),
+            sync_status: tokio::sync::watch::channel(pos_sync::SyncStatus::default()).0,
         })
+    }
+
+    /// Starts the web-shop sync when `POS_SHOP_URL`, `POS_SHOP_IDENTIFIER` and
+    /// `POS_SHOP_PASSWORD_FILE` (a file holding the terminal's password) are set. The workers
+    /// have their own database connection; the register never waits for them.
+    fn start_sync(self: &Arc<Self>) {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let (Some(url), Some(id), Some(pw_file)) = (
+            var("POS_SHOP_URL"),
+            var("POS_SHOP_IDENTIFIER"),
+            var("POS_SHOP_PASSWORD_FILE"),
+        ) else {
+            return;
+        };
+        let password = match std::fs::read_to_string(&pw_file) {
+            Ok(p) => pos_sync::Secret::new(p.trim()),
+            Err(e) => {
+                tracing::error!("web shop: cannot read {pw_file}: {e}");
+                return;
+            }
+        };
+        let mut config = match pos_sync::ShopConfig::new(&url, &id, password) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("web shop: {e}");
+                return;
+            }
+        };
+        config.location_id = self.config.location_id.clone();
+        config.prices_include_tax =
+            self.lock().settings.tax_policy.price_mode == pos_core::PriceMode::TaxInclusive;
+        match pos_sync::SyncEngine::start(&self.config.db_path, config, self.sync_status.clone()) {
+            Ok(handle) => {
+                let _ = self.sync.set(handle);
+                let me = Arc::downgrade(self);
+                let mut rx = self.sync_status.subscribe();
+                tokio::spawn(async move {
+                    while rx.changed().await.is_ok() {
+                        let Some(me) = me.upgrade() else { break };
+                        if let Ok(status) = me.status_now() {
+                            me.events.emit(Event::StatusChanged(status));
+                        }
+                    }
+                });
+            }
+            Err(e) => tracing::error!("web shop sync did not start: {e}"),
+        }
     }
 
     /// Connects the payment terminal named by `POS_PAYMENT_TERMINAL`: `sim` (the default: a ZVT
@@ -538,6 +590,7 @@ impl Register {
     /// the tokio runtime.
     pub fn start(self: &Arc<Self>) {
         self.start_payment_terminal();
+        self.start_sync();
         if let Some(scanner) = self.hardware.devices.scanner.clone() {
             let me = Arc::downgrade(self);
             let mut scans = scanner.scans();
@@ -602,14 +655,18 @@ impl Register {
 
     fn status_now(&self) -> Result<StatusDto, ApiError> {
         let queued = self.lock().store.outbox_len().map_err(store_error)? as i64;
+        let sync = self.sync_status.borrow().clone();
         Ok(StatusDto {
             devices: self.hardware.status(),
             sync: SyncStatusDto {
-                configured: false,
-                online: false,
+                configured: self.sync.get().is_some(),
+                online: sync.online,
                 queued,
-                last_success: None,
-                conflicts: 0,
+                last_success: sync.last_success.and_then(|t| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                }),
+                conflicts: sync.conflicts as i64,
             },
         })
     }
@@ -941,6 +998,11 @@ impl Api for Register {
         }
         if cash {
             self.hardware.open_drawer();
+        }
+        if let Some(sync) = self.sync.get() {
+            // The sale is on disk with its outbox row: wake the worker so the shop's stock
+            // drops within a second or two.
+            sync.nudge();
         }
         st.last_receipt = Some(preview.clone());
         st.cart = Cart::new(st.settings.currency, st.settings.tax_policy);
