@@ -27,6 +27,9 @@ suite "ui tests (vitest + headless chromium)" bash -c "cd ui && npm ci --no-audi
 # The Rust crates that are not the desktop shell build and test without WebKit.
 suite "rust unit+integration tests" cargo test --locked --workspace --exclude pos-app
 suite "clippy (all crates, the shell included)" cargo clippy --locked --workspace --all-targets -- -D warnings
+# Our real USB printer driver and evdev scanner driver against a USB printer gadget and a
+# uinput scanner in a QEMU guest (this machine's own kernel has neither USB nor uinput).
+suite "usb printer + hid scanner drivers in a qemu guest" bash hardware/tests/qemu/run.sh
 if [ -x webshop/test.sh ]; then
   suite "vendure plugin tests (sqlite + postgres)" bash webshop/test.sh
 fi
