@@ -101,6 +101,17 @@ struct State {
     revision: u64,
     /// The id the sale in progress will have once completed; card payments are referenced to it.
     sale_ref: Uuid,
+    terminal_id: String,
+    clock: Arc<dyn Clock>,
+}
+
+/// What is saved of the sale in progress after every change (see `State::changed`).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Saved {
+    cart: Cart,
+    tenders: Vec<Tender>,
+    paying: bool,
+    sale_ref: Uuid,
 }
 
 pub struct Register {
@@ -275,9 +286,27 @@ impl State {
         })
     }
 
-    /// Marks the sale as changed (see `SaleDto::revision`).
+    /// Marks the sale as changed (see `SaleDto::revision`) and saves it, so that a crash or a
+    /// power cut brings it back. A failed save is logged; the sale in memory stays as it is.
     fn changed(&mut self) {
         self.revision += 1;
+        let saved = Saved {
+            cart: self.cart.clone(),
+            tenders: self.tenders.clone(),
+            paying: self.stage == Stage::Paying,
+            sale_ref: self.sale_ref,
+        };
+        let now = self.clock.now();
+        let result = serde_json::to_value(&saved)
+            .map_err(|e| e.to_string())
+            .and_then(|v| {
+                self.store
+                    .save_register_state(&self.terminal_id, &v, now)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = result {
+            tracing::warn!("the sale in progress could not be saved: {e}");
+        }
     }
 
     fn ensure_open(&self) -> Result<(), ApiError> {
@@ -441,7 +470,28 @@ impl Register {
             last_receipt: None,
             revision: 0,
             sale_ref: Uuid::now_v7(),
+            terminal_id: config.terminal_id.clone(),
+            clock: clock.clone(),
         };
+        let mut state = state;
+        // Bring back the sale that was in progress when the app last stopped.
+        if let Some(saved) = state
+            .store
+            .register_state(&config.terminal_id)
+            .map_err(store_error)?
+            && let Ok(saved) = serde_json::from_value::<Saved>(saved)
+            && saved.cart.currency() == state.settings.currency
+        {
+            state.last_line = saved.cart.lines().last().map(|l| l.id);
+            state.cart = saved.cart;
+            state.tenders = saved.tenders;
+            state.stage = if saved.paying {
+                Stage::Paying
+            } else {
+                Stage::Open
+            };
+            state.sale_ref = saved.sale_ref;
+        }
         Ok(Register {
             state: Mutex::new(state),
             events,
@@ -932,6 +982,7 @@ impl Api for Register {
             Ok(s) => s,
             Err(e) => {
                 st.tenders.pop();
+                st.changed();
                 return Err(e);
             }
         };
@@ -975,6 +1026,7 @@ impl Api for Register {
             Err(e) => {
                 // Nothing was written; the tender stays off so the cashier can retry.
                 st.tenders.pop();
+                st.changed();
                 return Err(crate::errors::commit_error(e));
             }
         };
@@ -1010,6 +1062,7 @@ impl Api for Register {
         st.tenders.clear();
         st.stage = Stage::Open;
         st.last_line = None;
+        st.changed();
         let completed = CompletedSaleDto {
             sale_id: sale.id().to_string(),
             receipt_number: sale.receipt().to_string(),

@@ -503,3 +503,74 @@ fn a_split_card_and_cash_sale_goes_through_the_payment_terminal() {
         format!("card:{},cash:{}", total / 2, total - total / 2 + 500)
     );
 }
+
+#[test]
+fn a_crash_brings_back_the_sale_in_progress_with_what_was_already_paid() {
+    let f = open(pos_store::Country::Es);
+    let (a, b) = two_barcodes(&f.db);
+    let before = f.block(async {
+        let r = &f.register;
+        r.login("1234".into()).await.unwrap();
+        r.scan(a).await.unwrap();
+        r.scan(b).await.unwrap();
+        r.start_payment().await.unwrap();
+        let part = r.pay(TenderKindDto::Cash, 500).await.unwrap();
+        assert!(part.completed.is_none());
+        part.sale
+    });
+    // The process dies: nothing is closed cleanly. A new one opens the same file.
+    let Fixture {
+        _dir,
+        db,
+        register,
+        rt,
+        ..
+    } = f;
+    std::mem::forget(register);
+    drop(rt);
+    let events = Arc::new(Recorded::default());
+    let clock = Arc::new(FixedClock(Mutex::new(
+        time::macros::datetime!(2026-11-22 10:35 UTC),
+    )));
+    let config = RegisterConfig {
+        db_path: db.clone(),
+        terminal_id: "T01".into(),
+        location_id: "main".into(),
+        demo_products: Some(300),
+        demo_country: pos_store::Country::Es,
+        devices: Default::default(),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let register = {
+        let _inside = rt.enter();
+        Arc::new(Register::open(config, events, clock).unwrap())
+    };
+    rt.block_on(async {
+        register.login("1234".into()).await.unwrap();
+        let after = register.current_sale().await.unwrap();
+        assert_eq!(after.lines, before.lines, "the same lines come back");
+        assert_eq!(
+            after.stage,
+            pos_api::dto::SaleStageDto::Paying,
+            "at the payment step"
+        );
+        assert_eq!(after.payment.paid.minor, 500, "with the cash already taken");
+        let done = register
+            .pay(TenderKindDto::Cash, after.payment.remaining_cash.minor)
+            .await
+            .unwrap()
+            .completed
+            .expect("the restored sale completes");
+        assert_eq!(done.receipt_number, "T01-000001");
+    });
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let n: i64 = c
+        .query_row("SELECT COUNT(*) FROM sale", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+    drop(_dir);
+}

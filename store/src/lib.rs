@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod demo;
 pub mod migrations;
 pub mod outbox;
+pub mod register_state;
 pub mod sales;
 pub mod settings;
 pub mod sync_state;

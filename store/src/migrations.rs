@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_sync",
         sql: include_str!("../../migrations/0002_sync/up.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_register_state",
+        sql: include_str!("../../migrations/0003_register_state/up.sql"),
+    },
 ];
 
 /// The schema version this program writes.
