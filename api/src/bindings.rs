@@ -46,7 +46,8 @@ pub fn typescript() -> String {
         MoneyDto, ApiError, PriceModeDto, StoreDto, AppInfoDto, RoleDto, UserDto, SessionDto,
         LineDto, TaxRowDto, TenderKindDto, TenderDto, PaymentDto, SaleStageDto, SaleDto,
         ReceiptPreviewDto, CompletedSaleDto, PayResultDto, ProductDto, DeviceStateDto,
-        DeviceStatusDto, SyncStatusDto, StatusDto,
+        DeviceStatusDto, SyncStatusDto, StatusDto, DeviceSummaryDto, DeviceSettingsDto,
+        FoundDeviceDto, DeviceCheckDto, DiagnosisDto,
     );
     for t in types {
         out.push_str(&t);

@@ -95,6 +95,17 @@ api_commands! {
     /// Developer panel: paper_out, paper_runs_out (after `value` bytes), paper_near_end,
     /// paper_replaced, cover_open, cover_closed, printer_offline, printer_online, close_drawer.
     fn simulate_device(command: String, value: Option<i64>) -> ();
+    /// Settings → Devices (manager or admin): the terminal's device configuration.
+    fn device_settings() -> DeviceSettingsDto;
+    /// Settings → Devices (manager or admin): what discovery finds on this machine and whether
+    /// each configured device answers.
+    fn diagnose_devices() -> DiagnosisDto;
+    /// Saves the terminal's device configuration (JSON, see pos_hardware::config; admin only).
+    /// It applies at the next start.
+    fn save_device_settings(config_json: String) -> DeviceSettingsDto;
+    /// Tests one device (manager or admin): "printer" prints a test page, "drawer" opens,
+    /// "display" shows a test line, "payment_terminal" checks the terminal answers.
+    fn test_device(device: String) -> ();
 }
 
 /// Events the register pushes to the UI: (name, payload type).

@@ -297,3 +297,60 @@ pub struct StatusDto {
     pub devices: Vec<DeviceStatusDto>,
     pub sync: SyncStatusDto,
 }
+
+/// One device in Settings → Devices: how it is connected, in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceSummaryDto {
+    /// "printer", "drawer", "scanner", "card_reader", "display".
+    pub device: String,
+    /// "simulated", "none", "serial /dev/ttyUSB0 @ 9600", "usb 04b8:0202", …
+    pub connection: String,
+}
+
+/// The terminal's device configuration as the settings screen edits it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceSettingsDto {
+    /// The saved configuration (or the one in use when nothing is saved), as pretty JSON.
+    pub config_json: String,
+    pub devices: Vec<DeviceSummaryDto>,
+    /// True when the saved configuration differs from the devices in use: it applies at the
+    /// next start of the app.
+    pub restart_needed: bool,
+}
+
+/// Something discovery found on this machine (a serial port, a USB printer, an input device).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FoundDeviceDto {
+    pub path: String,
+    pub description: String,
+    /// For input devices: has digit keys and Enter and a scanner-like name.
+    pub looks_like_scanner: bool,
+}
+
+/// Whether one configured device answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceCheckDto {
+    pub device: String,
+    pub connection: String,
+    /// "answered", "opened", "simulated", "not_configured", "failed".
+    pub result: String,
+    /// The device answered, its port opened, or it is a simulator.
+    pub answers: bool,
+    pub detail: Option<String>,
+}
+
+/// The result of "diagnose devices".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagnosisDto {
+    pub serial_ports: Vec<FoundDeviceDto>,
+    pub usb_printers: Vec<FoundDeviceDto>,
+    /// Why USB devices could not be listed (e.g. no access to libusb), if so.
+    pub usb_error: Option<String>,
+    pub input_devices: Vec<FoundDeviceDto>,
+    pub configured: Vec<DeviceCheckDto>,
+}

@@ -5,7 +5,10 @@
 //! drawer and the customer display are driven by spawned tasks, and their outcomes come back as
 //! status events.
 
-use crate::dto::{ApiError, DeviceStateDto, DeviceStatusDto};
+use crate::dto::{
+    ApiError, DeviceCheckDto, DeviceStateDto, DeviceStatusDto, DeviceSummaryDto, DiagnosisDto,
+    FoundDeviceDto,
+};
 use pos_hardware::config::{Connection, DeviceConfig, Devices, DrawerConnection};
 use pos_hardware::device::{DisplayLines, DrawerStatus, LinkStatus, PrintJob, PrinterStatus};
 use pos_hardware::printer::queue::MemoryJobStore;
@@ -50,6 +53,20 @@ impl Hardware {
                 .map_err(|e| ApiError::new("device.config", format!("POS_DEVICES: {e}"))),
             _ => Ok(DeviceConfig::default()),
         }
+    }
+
+    /// The configuration the devices were built from.
+    pub fn config(&self) -> &DeviceConfig {
+        &self.config
+    }
+
+    /// Whether the terminal has a drawer and a customer display.
+    pub fn has_drawer(&self) -> bool {
+        self.devices.drawer.is_some()
+    }
+
+    pub fn has_display(&self) -> bool {
+        self.devices.display.is_some()
     }
 
     pub fn any_simulated(&self) -> bool {
@@ -146,5 +163,99 @@ impl Hardware {
             None => out.push(dto("scanner", DeviceStateDto::NotConfigured, None, false)),
         }
         out
+    }
+}
+
+/// Parses a device configuration typed in Settings → Devices.
+pub fn parse_config(json: &str) -> Result<DeviceConfig, ApiError> {
+    serde_json::from_str(json).map_err(|e| {
+        ApiError::new("device.config", format!("device configuration: {e}"))
+            .with("detail", e.to_string())
+    })
+}
+
+/// Each device of a configuration and how it is connected, in words.
+pub fn summary(config: &DeviceConfig) -> Vec<DeviceSummaryDto> {
+    let s = |device: &str, connection: String| DeviceSummaryDto {
+        device: device.to_owned(),
+        connection,
+    };
+    let drawer = match config.drawer.connection {
+        DrawerConnection::None => "none".to_owned(),
+        DrawerConnection::Simulated => "simulated".to_owned(),
+        DrawerConnection::ThroughPrinter => "through the printer".to_owned(),
+    };
+    vec![
+        s("printer", config.printer.connection.describe()),
+        s("drawer", drawer),
+        s("scanner", config.scanner.connection.describe()),
+        s("card_reader", config.card_reader.connection.describe()),
+        s("display", config.display.connection.describe()),
+    ]
+}
+
+/// "Diagnose devices" as the settings screen shows it.
+pub fn diagnosis_dto(r: pos_hardware::diagnose::Report) -> DiagnosisDto {
+    use pos_hardware::diagnose::CheckResult;
+    let name = |v: &pos_hardware::diagnose::DeviceKind| match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => format!("{v:?}"),
+    };
+    DiagnosisDto {
+        serial_ports: r
+            .serial_ports
+            .into_iter()
+            .map(|p| FoundDeviceDto {
+                path: p.path,
+                description: p.description,
+                looks_like_scanner: false,
+            })
+            .collect(),
+        usb_printers: r
+            .usb_printers
+            .into_iter()
+            .map(|u| FoundDeviceDto {
+                path: format!(
+                    "usb {:04x}:{:04x} (bus {} address {})",
+                    u.vid, u.pid, u.bus, u.address
+                ),
+                description: [u.manufacturer, u.product]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                looks_like_scanner: false,
+            })
+            .collect(),
+        usb_error: r.usb_error,
+        input_devices: r
+            .input_devices
+            .into_iter()
+            .map(|i| FoundDeviceDto {
+                path: i.path,
+                description: i.name,
+                looks_like_scanner: i.looks_like_scanner,
+            })
+            .collect(),
+        configured: r
+            .configured
+            .into_iter()
+            .map(|c| {
+                let (result, answers, detail) = match c.result {
+                    CheckResult::Answered { detail } => ("answered", true, Some(detail)),
+                    CheckResult::Opened { detail } => ("opened", true, Some(detail)),
+                    CheckResult::Simulated => ("simulated", true, None),
+                    CheckResult::NotConfigured => ("not_configured", false, None),
+                    CheckResult::Failed { message, .. } => ("failed", false, Some(message)),
+                };
+                DeviceCheckDto {
+                    device: name(&c.device),
+                    connection: c.connection,
+                    result: result.to_owned(),
+                    answers,
+                    detail,
+                }
+            })
+            .collect(),
     }
 }

@@ -352,3 +352,44 @@ pub fn preview(sale: &CompletedSale, settings: &StoreSettings) -> ReceiptPreview
         width_chars: paper.columns() as u32,
     }
 }
+
+/// A short test page for Settings → Devices, in the store's language: store name, a line of
+/// the characters the language needs, and `when`.
+pub fn test_page(settings: &StoreSettings, when: &str) -> Result<Vec<u8>, EncodeError> {
+    let lang = Lang::parse(&settings.locale);
+    let paper = PaperWidth::Mm80;
+    let (title, sample, ok) = match lang {
+        Lang::En => ("Test page", "0123456789 $ # @", "The printer works."),
+        Lang::Es => (
+            "Página de prueba",
+            "áéíóú ñÑ ¿¡ € 0123456789",
+            "La impresora funciona.",
+        ),
+        Lang::Ja => (
+            "テスト印刷",
+            "日本語 カタカナ ￥ 0123456789",
+            "プリンターは正常です。",
+        ),
+    };
+    let doc = ReceiptDocument {
+        paper,
+        language: match lang {
+            Lang::En => Language::En,
+            Lang::Es => Language::Es,
+            Lang::Ja => Language::Ja,
+        },
+        header: vec![settings.name.clone()],
+        title: Some(title.to_owned()),
+        meta: Vec::new(),
+        lines: Vec::new(),
+        totals: Vec::new(),
+        tenders: Vec::new(),
+        notes: vec![sample.to_owned(), ok.to_owned(), when.to_owned()],
+        code: None,
+        footer: Vec::new(),
+        logo: None,
+        open_drawer: false,
+        cut: true,
+    };
+    render(&doc, &profile(lang, paper))
+}

@@ -426,6 +426,19 @@ impl Register {
             pos_store::demo::generate(&mut store, n, config.demo_country, 42, clock.now())
                 .map_err(store_error)?;
         }
+        // The terminal's saved device configuration, unless POS_DEVICES overrides it.
+        let env_devices = std::env::var("POS_DEVICES").is_ok_and(|v| !v.trim().is_empty());
+        let mut config = config;
+        if !env_devices
+            && let Some(saved) = store
+                .device_settings(&config.terminal_id)
+                .map_err(store_error)?
+        {
+            match serde_json::from_value(saved) {
+                Ok(devices) => config.devices = devices,
+                Err(e) => tracing::error!("saved device settings are not valid ({e}); not used"),
+            }
+        }
         let hardware = Hardware::open(&config.devices)?;
         let settings = store.settings().map_err(store_error)?.ok_or_else(|| {
             ApiError::new(
@@ -1136,5 +1149,136 @@ impl Api for Register {
             q.retry_now();
         }
         Ok(())
+    }
+
+    async fn device_settings(&self) -> Result<DeviceSettingsDto, ApiError> {
+        let st = self.lock();
+        require_device_access(&st)?;
+        self.device_settings_dto(&st)
+    }
+
+    async fn diagnose_devices(&self) -> Result<DiagnosisDto, ApiError> {
+        require_device_access(&self.lock())?;
+        let report = pos_hardware::diagnose::diagnose(self.hardware.config()).await;
+        Ok(crate::hardware::diagnosis_dto(report))
+    }
+
+    async fn save_device_settings(
+        &self,
+        config_json: String,
+    ) -> Result<DeviceSettingsDto, ApiError> {
+        let mut st = self.lock();
+        let user = st.require_user()?;
+        if !user.role.allows(pos_core::auth::Permission::ManageSettings) {
+            return Err(ApiError::new(
+                "auth.forbidden",
+                "only an administrator may change the device settings",
+            ));
+        }
+        let config = crate::hardware::parse_config(&config_json)?;
+        let value = serde_json::to_value(&config)
+            .map_err(|e| ApiError::new("app.internal", e.to_string()))?;
+        let terminal = self.config.terminal_id.clone();
+        st.store
+            .put_device_settings(&terminal, &value)
+            .map_err(store_error)?;
+        self.device_settings_dto(&st)
+    }
+
+    async fn test_device(&self, device: String) -> Result<(), ApiError> {
+        let (settings, when) = {
+            let st = self.lock();
+            require_device_access(&st)?;
+            let lang = crate::locale::Lang::parse(&st.settings.locale);
+            (
+                st.settings.clone(),
+                crate::locale::format_datetime(self.now(), lang),
+            )
+        };
+        let missing = |d: &str| {
+            ApiError::new("device.not_configured", format!("no {d} is configured"))
+                .with("device", d)
+        };
+        match device.as_str() {
+            "printer" => {
+                if self.hardware.devices.print_queue.is_none() {
+                    return Err(missing("printer"));
+                }
+                let bytes = receipt::test_page(&settings, &when)
+                    .map_err(|e| ApiError::new("device.print_queue", e.to_string()))?;
+                self.hardware
+                    .print(&format!("test-{}", Uuid::now_v7()), bytes)
+            }
+            "drawer" => {
+                if !self.hardware.has_drawer() {
+                    return Err(missing("drawer"));
+                }
+                self.hardware.open_drawer();
+                Ok(())
+            }
+            "display" => {
+                if !self.hardware.has_display() {
+                    return Err(missing("display"));
+                }
+                let lower = match crate::locale::Lang::parse(&settings.locale) {
+                    crate::locale::Lang::Es => "PRUEBA",
+                    crate::locale::Lang::Ja => "テスト",
+                    crate::locale::Lang::En => "TEST",
+                };
+                self.hardware.show(DisplayLines {
+                    upper: settings.name.clone(),
+                    lower: format!("{lower} {when}"),
+                });
+                Ok(())
+            }
+            "payment_terminal" => {
+                // Safe: asks the terminal who it is; no money moves.
+                let terminal = self.terminal.get().cloned().ok_or_else(|| {
+                    ApiError::new(
+                        "pay.terminal_unavailable",
+                        "no payment terminal is connected",
+                    )
+                })?;
+                terminal.register().await.map(|_| ()).map_err(|e| {
+                    ApiError::new("device.test_failed", e.to_string())
+                        .with("device", "payment_terminal")
+                })
+            }
+            other => Err(ApiError::new(
+                "device.bad_command",
+                format!("unknown device {other}"),
+            )),
+        }
+    }
+}
+
+/// Settings → Devices is for managers and administrators.
+fn require_device_access(st: &State) -> Result<(), ApiError> {
+    let user = st.require_user()?;
+    if user.role.allows(pos_core::auth::Permission::EndOfDay) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            "auth.forbidden",
+            "only a manager or administrator may open the device settings",
+        ))
+    }
+}
+
+impl Register {
+    fn device_settings_dto(&self, st: &State) -> Result<DeviceSettingsDto, ApiError> {
+        let running = self.hardware.config();
+        let saved = st
+            .store
+            .device_settings(&self.config.terminal_id)
+            .map_err(store_error)?
+            .and_then(|v| serde_json::from_value::<pos_hardware::config::DeviceConfig>(v).ok());
+        let shown = saved.clone().unwrap_or_else(|| running.clone());
+        Ok(DeviceSettingsDto {
+            config_json: serde_json::to_string_pretty(&shown)
+                .map_err(|e| ApiError::new("app.internal", e.to_string()))?,
+            devices: crate::hardware::summary(&shown),
+            restart_needed: saved.is_some_and(|s| &s != running),
+        })
     }
 }

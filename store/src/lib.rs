@@ -14,6 +14,7 @@
 
 pub mod catalog;
 pub mod demo;
+pub mod device_settings;
 pub mod migrations;
 pub mod outbox;
 pub mod register_state;

@@ -148,6 +148,49 @@ lastSuccess: string | null, conflicts: number, };
 
 export type StatusDto = { devices: Array<DeviceStatusDto>, sync: SyncStatusDto, };
 
+export type DeviceSummaryDto = { 
+/**
+ * "printer", "drawer", "scanner", "card_reader", "display".
+ */
+device: string, 
+/**
+ * "simulated", "none", "serial /dev/ttyUSB0 @ 9600", "usb 04b8:0202", …
+ */
+connection: string, };
+
+export type DeviceSettingsDto = { 
+/**
+ * The saved configuration (or the one in use when nothing is saved), as pretty JSON.
+ */
+configJson: string, devices: Array<DeviceSummaryDto>, 
+/**
+ * True when the saved configuration differs from the devices in use: it applies at the
+ * next start of the app.
+ */
+restartNeeded: boolean, };
+
+export type FoundDeviceDto = { path: string, description: string, 
+/**
+ * For input devices: has digit keys and Enter and a scanner-like name.
+ */
+looksLikeScanner: boolean, };
+
+export type DeviceCheckDto = { device: string, connection: string, 
+/**
+ * "answered", "opened", "simulated", "not_configured", "failed".
+ */
+result: string, 
+/**
+ * The device answered, its port opened, or it is a simulator.
+ */
+answers: boolean, detail: string | null, };
+
+export type DiagnosisDto = { serialPorts: Array<FoundDeviceDto>, usbPrinters: Array<FoundDeviceDto>, 
+/**
+ * Why USB devices could not be listed (e.g. no access to libusb), if so.
+ */
+usbError: string | null, inputDevices: Array<FoundDeviceDto>, configured: Array<DeviceCheckDto>, };
+
 /** Every command of the register. `Backend` implementations provide these. */
 export interface Commands {
   /** Store, terminal and version facts for the header and formatting. */
@@ -184,6 +227,14 @@ export interface Commands {
   simulateScan(code: string): Promise<null>;
   /** Developer panel: paper_out, paper_runs_out (after `value` bytes), paper_near_end, paper_replaced, cover_open, cover_closed, printer_offline, printer_online, close_drawer. */
   simulateDevice(command: string, value: number | null): Promise<null>;
+  /** Settings → Devices (manager or admin): the terminal's device configuration. */
+  deviceSettings(): Promise<DeviceSettingsDto>;
+  /** Settings → Devices (manager or admin): what discovery finds on this machine and whether each configured device answers. */
+  diagnoseDevices(): Promise<DiagnosisDto>;
+  /** Saves the terminal's device configuration (JSON, see pos_hardware::config; admin only). It applies at the next start. */
+  saveDeviceSettings(configJson: string): Promise<DeviceSettingsDto>;
+  /** Tests one device (manager or admin): "printer" prints a test page, "drawer" opens, "display" shows a test line, "payment_terminal" checks the terminal answers. */
+  testDevice(device: string): Promise<null>;
 }
 
 /** Command names as the Rust side knows them. */
@@ -205,6 +256,10 @@ export const COMMAND_NAMES = [
   "status",
   "simulate_scan",
   "simulate_device",
+  "device_settings",
+  "diagnose_devices",
+  "save_device_settings",
+  "test_device",
 ] as const;
 
 /** A `Commands` client over an invoke function (the Tauri one sends `api { cmd, args }`). */
@@ -227,6 +282,10 @@ export function commandsClient(call: (cmd: string, args: Record<string, unknown>
     status: () => call("status", {  }) as Promise<StatusDto>,
     simulateScan: (code: string) => call("simulate_scan", { code }) as Promise<null>,
     simulateDevice: (command: string, value: number | null) => call("simulate_device", { command, value }) as Promise<null>,
+    deviceSettings: () => call("device_settings", {  }) as Promise<DeviceSettingsDto>,
+    diagnoseDevices: () => call("diagnose_devices", {  }) as Promise<DiagnosisDto>,
+    saveDeviceSettings: (configJson: string) => call("save_device_settings", { configJson }) as Promise<DeviceSettingsDto>,
+    testDevice: (device: string) => call("test_device", { device }) as Promise<null>,
   };
 }
 

@@ -50,7 +50,9 @@ export const ERROR_CODES = [
   'device.unavailable',
   'device.not_simulated',
   'device.bad_command',
-  'device.config',
+  'device.config', // {detail}
+  'device.not_configured', // {device}
+  'device.test_failed', // {device}
   'device.print_queue',
   'scan.garbled',
   'app.bad_request',

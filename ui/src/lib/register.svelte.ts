@@ -55,6 +55,8 @@ class Register {
   qtyEntry = $state<QtyEntry | null>(null);
   receiptView = $state.raw<{ receipt: ReceiptPreviewDto | null } | null>(null);
   devPanel = $state(false);
+  /** Settings → Devices is open (managers and admins). */
+  devicesView = $state(false);
   loginBusy = $state(false);
   /** The PIN being entered on the login screen (digits only, never shown). */
   pin = $state('');
@@ -202,7 +204,17 @@ class Register {
     this.completed = null;
     this.qtyEntry = null;
     this.receiptView = null;
+    this.devicesView = false;
     this.message = null;
+  }
+
+  /** Managers and admins may open Settings → Devices; only admins may save it. */
+  get canSeeDevices(): boolean {
+    return this.session?.permissions.includes('end_of_day') ?? false;
+  }
+
+  get canSaveDevices(): boolean {
+    return this.session?.permissions.includes('manage_settings') ?? false;
   }
 
   // ---- ringing up -----------------------------------------------------------------------

@@ -12,6 +12,8 @@ import type {
   AppInfoDto,
   ApiError,
   CompletedSaleDto,
+  DeviceSettingsDto,
+  DiagnosisDto,
   Events,
   LineDto,
   MoneyDto,
@@ -149,6 +151,9 @@ export class FakeRegister implements Backend {
   private receiptSeq = 0;
   private last: ReceiptPreviewDto | null = null;
   private statusState: StatusDto;
+  /** The saved device configuration (JSON text) and the test pages "printed". */
+  private deviceConfig = '{}';
+  readonly testPages: string[] = [];
   private handlers: Handlers = { sale_changed: new Set(), scan_rejected: new Set(), status_changed: new Set() };
 
   constructor(opts: Partial<FakeOptions> = {}) {
@@ -710,6 +715,94 @@ export class FakeRegister implements Backend {
           this.emit('scan_rejected', e as ApiError);
         }
       }, 0);
+      return null;
+    });
+  }
+
+  // ---- Settings → Devices ----------------------------------------------------------------
+
+  private requireDeviceAccess(): void {
+    this.requireSession();
+    if (this.sessionUser!.role === 'cashier') throw apiError('auth.forbidden', 'managers and admins only');
+  }
+
+  private deviceSettingsDto(): DeviceSettingsDto {
+    const c = JSON.parse(this.deviceConfig) as Record<string, { connection?: unknown }>;
+    const describe = (v: unknown): string => {
+      if (v === undefined || v === 'simulated') return 'simulated';
+      if (typeof v === 'string') return v;
+      const o = v as Record<string, unknown>;
+      if (o.kind === 'serial') return `serial ${String(o.path)} @ ${String(o.baud ?? 9600)}`;
+      if (o.kind === 'tcp') return `tcp ${String(o.host)}:${String(o.port ?? 9100)}`;
+      return String(o.kind ?? 'simulated');
+    };
+    return {
+      configJson: JSON.stringify(c, null, 2),
+      devices: ['printer', 'drawer', 'scanner', 'card_reader', 'display'].map((device) => ({
+        device,
+        connection: describe(c[device]?.connection),
+      })),
+      restartNeeded: this.deviceConfig !== '{}',
+    };
+  }
+
+  deviceSettings(): Promise<DeviceSettingsDto> {
+    return this.answer(() => {
+      this.requireDeviceAccess();
+      return this.deviceSettingsDto();
+    });
+  }
+
+  diagnoseDevices(): Promise<DiagnosisDto> {
+    return this.answer(() => {
+      this.requireDeviceAccess();
+      const sim = this.opts.simulatedDevices;
+      return {
+        serialPorts: [{ path: '/dev/ttyUSB0', description: 'usb 0403:6001 FTDI', looksLikeScanner: false }],
+        usbPrinters: [],
+        usbError: null,
+        inputDevices: [],
+        configured: ['printer', 'drawer', 'scanner', 'card_reader', 'display'].map((device) => ({
+          device,
+          connection: 'simulated',
+          result: sim ? 'simulated' : 'failed',
+          answers: sim,
+          detail: null,
+        })),
+      };
+    });
+  }
+
+  saveDeviceSettings(configJson: string): Promise<DeviceSettingsDto> {
+    return this.answer(() => {
+      this.requireDeviceAccess();
+      if (this.sessionUser!.role !== 'admin') throw apiError('auth.forbidden', 'admins only');
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(configJson);
+      } catch (e) {
+        throw apiError('device.config', String(e), { detail: String(e) });
+      }
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw apiError('device.config', 'the device configuration must be a JSON object', { detail: 'not an object' });
+      }
+      this.deviceConfig = JSON.stringify(parsed);
+      return this.deviceSettingsDto();
+    });
+  }
+
+  testDevice(device: string): Promise<null> {
+    return this.answer(() => {
+      this.requireDeviceAccess();
+      if (device === 'printer') {
+        this.testPages.push(`${this.setup.store.name}\n${this.opts.now().toISOString()}`);
+      } else if (device === 'drawer') {
+        this.setDevice('drawer', 'warning', 'drawer_open');
+      } else if (device === 'payment_terminal') {
+        throw apiError('pay.terminal_unavailable', 'no payment terminal in the browser fake');
+      } else if (device !== 'display') {
+        throw apiError('device.bad_command', `unknown device ${device}`);
+      }
       return null;
     });
   }
