@@ -161,13 +161,22 @@ fn the_printer_test_prints_a_page_in_the_store_language() {
             printed[0]
         );
         r.test_device("display".into()).await.unwrap();
+        // The payment terminal (the ZVT simulator, connected in the background) answers a
+        // registration: no money moves.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut answer = r.test_device("payment_terminal".into()).await;
+        while answer.is_err() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            answer = r.test_device("payment_terminal".into()).await;
+        }
+        answer.unwrap();
         let e = r.test_device("toaster".into()).await.unwrap_err();
         assert_eq!(e.code, "device.bad_command");
     });
 }
 
 #[test]
-fn diagnose_lists_the_simulated_devices_as_answering() {
+fn diagnose_lists_the_simulated_devices_as_answering_and_a_japanese_store_tests_in_japanese() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("register.db");
     let rt = runtime();
@@ -181,5 +190,14 @@ fn diagnose_lists_the_simulated_devices_as_answering() {
             assert!(check.answers, "{check:?}");
             assert_eq!(check.result, "simulated");
         }
+        // The test page of a Japanese store is in Japanese.
+        r.test_device("printer".into()).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while r.printed_receipts().is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let printed = r.printed_receipts();
+        assert_eq!(printed.len(), 1, "{printed:?}");
+        assert!(printed[0].contains("テスト印刷"), "{}", printed[0]);
     });
 }
