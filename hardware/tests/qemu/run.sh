@@ -17,7 +17,8 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
-WORK=${POS_QEMU_WORK:-$ROOT/target/qemu-guest}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+WORK=${POS_QEMU_WORK:-$TARGET/qemu-guest}
 mkdir -p "$WORK"
 
 missing=()
@@ -40,7 +41,7 @@ KVER=${VMLINUZ##*/vmlinuz-}
 
 # The project's real drivers, built as the guest programs.
 (cd "$ROOT" && cargo build -q -p pos-hardware --example qemu_hid_scanner --example qemu_usb_printer --example qemu_gadget_printer)
-BIN="$ROOT/target/debug/examples"
+BIN="$TARGET/debug/examples"
 
 R="$WORK/initramfs"
 rm -rf "$R"; mkdir -p "$R"/{bin,sbin,usr/bin,dev,proc,sys,tmp,lib/modules/$KVER}
