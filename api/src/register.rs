@@ -550,16 +550,6 @@ impl Register {
         match pos_sync::SyncEngine::start(&self.config.db_path, config, self.sync_status.clone()) {
             Ok(handle) => {
                 let _ = self.sync.set(handle);
-                let me = Arc::downgrade(self);
-                let mut rx = self.sync_status.subscribe();
-                tokio::spawn(async move {
-                    while rx.changed().await.is_ok() {
-                        let Some(me) = me.upgrade() else { break };
-                        if let Ok(status) = me.status_now() {
-                            me.events.emit(Event::StatusChanged(status));
-                        }
-                    }
-                });
             }
             Err(e) => tracing::error!("web shop sync did not start: {e}"),
         }
@@ -674,25 +664,17 @@ impl Register {
                 }
             });
         }
-        let mut watches: Vec<tokio::sync::watch::Receiver<()>> = Vec::new();
-        let (tx, rx) = tokio::sync::watch::channel(());
-        watches.push(rx);
+        // Every source of status changes pokes one channel; one task turns pokes into events.
+        let (tx, mut rx) = tokio::sync::watch::channel(());
         let tx = Arc::new(tx);
-        if let Some(p) = self.hardware.devices.printer.clone() {
-            let (tx, mut st) = (tx.clone(), p.status());
-            tokio::spawn(async move {
-                while st.changed().await.is_ok() {
-                    tx.send_replace(());
-                }
-            });
+        if let Some(p) = &self.hardware.devices.printer {
+            forward_changes(p.status(), tx.clone());
         }
-        if let Some(d) = self.hardware.devices.drawer.clone() {
-            let (tx, mut st) = (tx.clone(), d.status());
-            tokio::spawn(async move {
-                while st.changed().await.is_ok() {
-                    tx.send_replace(());
-                }
-            });
+        if let Some(d) = &self.hardware.devices.drawer {
+            forward_changes(d.status(), tx.clone());
+        }
+        if self.sync.get().is_some() {
+            forward_changes(self.sync_status.subscribe(), tx.clone());
         }
         if let Some(q) = &self.hardware.devices.print_queue {
             let (tx, mut ev) = (tx.clone(), q.events());
@@ -705,7 +687,6 @@ impl Register {
             });
         }
         let me = Arc::downgrade(self);
-        let mut rx = watches.remove(0);
         tokio::spawn(async move {
             while rx.changed().await.is_ok() {
                 let Some(me) = me.upgrade() else { break };
@@ -809,6 +790,18 @@ impl Register {
     fn now(&self) -> OffsetDateTime {
         self.clock.now()
     }
+}
+
+/// Pokes `tx` every time `rx`'s value changes (until either side is gone).
+fn forward_changes<T: Send + Sync + 'static>(
+    mut rx: tokio::sync::watch::Receiver<T>,
+    tx: Arc<tokio::sync::watch::Sender<()>>,
+) {
+    tokio::spawn(async move {
+        while rx.changed().await.is_ok() {
+            tx.send_replace(());
+        }
+    });
 }
 
 /// Quick-cash keys: the currency's banknotes (and the largest coins for yen), smallest first.
