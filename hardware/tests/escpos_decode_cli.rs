@@ -6,7 +6,9 @@ use std::process::Command;
 const BIN: &str = env!("CARGO_BIN_EXE_escpos-decode");
 
 fn golden(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name)
 }
 
 #[test]
@@ -25,11 +27,18 @@ fn prints_the_golden_japanese_receipt_as_the_customer_reads_it() {
 
 #[test]
 fn a_missing_file_or_a_bad_flag_is_an_error_not_an_empty_receipt() {
-    let missing = Command::new(BIN).arg("/nonexistent/job.bin").output().unwrap();
+    let missing = Command::new(BIN)
+        .arg("/nonexistent/job.bin")
+        .output()
+        .unwrap();
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read"));
     let bad = Command::new(BIN)
-        .args([golden("receipt_en_58.bin").to_str().unwrap(), "--paper", "72"])
+        .args([
+            golden("receipt_en_58.bin").to_str().unwrap(),
+            "--paper",
+            "72",
+        ])
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
