@@ -17,6 +17,8 @@ pub mod demo;
 pub mod device_settings;
 pub mod migrations;
 pub mod outbox;
+pub mod pending_payments;
+pub mod print_jobs;
 pub mod register_state;
 pub mod sales;
 pub mod settings;

@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0003_register_state",
         sql: include_str!("../../migrations/0003_register_state/up.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_devices",
+        sql: include_str!("../../migrations/0004_devices/up.sql"),
+    },
 ];
 
 /// The schema version this program writes.
