@@ -12,11 +12,13 @@
 //! * Nothing here reads the clock: the caller passes `now`.
 //! * No async and no UI: the desktop shell and the sync worker call this from their own threads.
 
+pub mod audit;
 pub mod catalog;
 pub mod demo;
 pub mod device_settings;
 pub mod migrations;
 pub mod outbox;
+pub mod parked;
 pub mod pending_payments;
 pub mod print_jobs;
 pub mod register_state;
@@ -30,10 +32,12 @@ use std::path::Path;
 use std::time::Duration;
 use time::OffsetDateTime;
 
+pub use audit::{AuditCheck, AuditRecord, NewAuditEntry};
 pub use catalog::{
     CatalogBatch, CatalogItem, LocationRecord, ProductRecord, TaxCategory, VariantRecord,
 };
 pub use outbox::OutboxMessage;
+pub use parked::ParkedSale;
 pub use sales::CommitError;
 pub use settings::{Country, StoreSettings};
 pub use users::{AuthError, LockoutPolicy, NewUser, User, UserError};

@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0004_devices",
         sql: include_str!("../../migrations/0004_devices/up.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_checkout",
+        sql: include_str!("../../migrations/0005_checkout/up.sql"),
+    },
 ];
 
 /// The schema version this program writes.
