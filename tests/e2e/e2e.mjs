@@ -5,7 +5,8 @@
 // Along the way it takes the screenshots in docs/screenshots/ (login and sale, en/es/ja).
 import { remote } from 'webdriverio';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import assert from 'node:assert/strict';
 
 const app = process.env.APP_BIN;
@@ -26,6 +27,34 @@ async function step(name, fn) {
     throw e;
   }
 }
+
+// A network receipt printer (raw TCP, as on port 9100): it keeps every byte the app sends and
+// answers each real-time status request (DLE EOT n) with "online, cover closed, paper present".
+const printed = [];
+const printer = createServer((sock) => {
+  sock.on('data', (chunk) => {
+    printed.push(chunk);
+    for (let i = 0; i + 2 < chunk.length; i++) {
+      if (chunk[i] === 0x10 && chunk[i + 1] === 0x04 && chunk[i + 2] >= 1 && chunk[i + 2] <= 4) sock.write(Buffer.from([0x12]));
+    }
+  });
+  sock.on('error', () => {});
+});
+await new Promise((resolve) => printer.listen(Number(process.env.PRINTER_PORT), '127.0.0.1', resolve));
+/** Everything printed so far, as the customer reads it, one receipt per cut. */
+const receipts = () => {
+  const file = `${process.env.TMPDIR ?? '/tmp'}/e2e-printed-${process.pid}.bin`;
+  writeFileSync(file, Buffer.concat(printed));
+  return execFileSync(process.env.ESCPOS_DECODE, [file]).toString().split('--- cut ---').filter((r) => r.trim());
+};
+const waitForReceipt = async (number) => {
+  let found;
+  await browser.waitUntil(async () => (found = receipts().find((r) => r.includes(number))) !== undefined, {
+    timeout: 15000,
+    timeoutMsg: `receipt ${number} never reached the printer`,
+  });
+  return found;
+};
 
 const t0 = Date.now();
 const browser = await remote({
@@ -48,6 +77,9 @@ const deviceScan = (code) =>
   browser.executeAsync((code, done) => {
     window.__TAURI_INTERNALS__.invoke('api', { cmd: 'simulate_scan', args: { code } }).then(() => done('ok'), (e) => done(JSON.stringify(e)));
   }, code);
+
+const euros = (minor) => `${Math.floor(minor / 100).toLocaleString('es-ES')},${String(minor % 100).padStart(2, '0')} €`;
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 let failed = false;
 try {
@@ -131,6 +163,45 @@ try {
     assert.equal(sql("SELECT series || '-' || number FROM sale"), 'T01-1');
   });
 
+  await step('the receipt of the cash sale came out of the network printer and reads right', async () => {
+    const r = await waitForReceipt('T01-000001');
+    console.log(r);
+    assert.match(r, /FACTURA SIMPLIFICADA/);
+    assert.match(r, /NIF/);
+    const total = Number(sql('SELECT total_minor FROM sale'));
+    assert.ok(r.includes(euros(total)), `the receipt shows the total ${euros(total)}`);
+    assert.match(r, /Efectivo/);
+  });
+
+  await step('a split sale: 5 € in cash, the rest by card on the terminal simulator; the printed receipt shows both', async () => {
+    await browser.keys(['Enter']); // new sale
+    await (await byTest('search')).waitForExist({ timeout: 10000 });
+    assert.equal(await deviceScan(codeA), 'ok');
+    assert.equal(await deviceScan(codeB), 'ok');
+    await browser.waitUntil(async () => (await browser.$$('[data-testid="line"]')).length === 2, { timeout: 10000 });
+    await browser.keys(['F12']);
+    await (await byTest('payment')).waitForExist({ timeout: 10000 });
+    await (await byTest('tendered')).setValue('5');
+    await browser.keys(['Enter']);
+    await (await byTest('tenders')).waitForExist({ timeout: 10000 });
+    await (await byTest('tender-card')).click();
+    const number = await byTest('receipt-number');
+    await number.waitForExist({ timeout: 20000 });
+    assert.match(await number.getText(), /T01-000002/);
+    const [id, total] = sql("SELECT id || '|' || total_minor FROM sale WHERE number = 2").split('|');
+    assert.equal(
+      sql(`SELECT group_concat(kind || ':' || amount_minor, ' ') FROM (SELECT * FROM sale_payment WHERE sale_id = '${id}' ORDER BY seq)`),
+      `cash:500 card:${Number(total) - 500}`,
+    );
+    const r = await waitForReceipt('T01-000002');
+    console.log(r);
+    assert.ok(r.includes(euros(Number(total))), `the receipt shows the total ${euros(Number(total))}`);
+    assert.match(r, new RegExp(`Efectivo\\s+${escape(euros(500))}`));
+    assert.match(r, new RegExp(`Tarjeta\\s+${escape(euros(Number(total) - 500))}`));
+    assert.doesNotMatch(r, /\d{13,19}/, 'no card number on paper');
+    await shot('completed-split-es');
+  });
+
   await step('scan to line painted: 60 device scans, p50/p99 reported', async () => {
     await browser.keys(['Enter']); // new sale
     await (await byTest('search')).waitForExist({ timeout: 10000 });
@@ -161,6 +232,7 @@ try {
   failed = true;
 } finally {
   await browser.deleteSession();
+  printer.close();
 }
 const passed = results.filter((r) => r.ok).length;
 console.log(`${passed} passed, ${results.length - passed + (failed && results.every((r) => r.ok) ? 1 : 0)} failed`);

@@ -11,12 +11,25 @@ trap 'rm -rf "$WORK"' EXIT
 [ -d ui/node_modules ] || (cd ui && npm ci --no-audit --no-fund)
 (cd ui && npm run build --silent)
 cargo build --locked -p pos-app
+# The payment-terminal simulator (a separate program, as a real terminal is) and the decoder
+# that turns what the app sent to the printer back into text.
+cargo build --locked -p pos-hardware --bin zvt-sim --bin escpos-decode
 if [ ! -x "$TOOLS/bin/tauri-driver" ]; then
   cargo install --locked tauri-driver --version 2.1.0 --root "$TOOLS"
 fi
 (cd tests/e2e && npm ci --no-audit --no-fund --silent)
 
-export APP_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/pos-app"
+BIN_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
+export APP_BIN="$BIN_DIR/pos-app" ESCPOS_DECODE="$BIN_DIR/escpos-decode"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# The receipt printer is a network printer on 127.0.0.1 that e2e.mjs runs (it keeps every byte);
+# the card terminal is zvt-sim over TCP (no "magic cents": every amount is approved).
+export PRINTER_PORT="$(free_port)" ZVT_PORT="$(free_port)"
+export POS_DEVICES="{\"printer\":{\"connection\":{\"kind\":\"tcp\",\"host\":\"127.0.0.1\",\"port\":$PRINTER_PORT},\"retry_every_ms\":300}}"
+export POS_PAYMENT_TERMINAL="tcp:127.0.0.1:$ZVT_PORT"
+"$BIN_DIR/zvt-sim" --listen "127.0.0.1:$ZVT_PORT" --no-magic-cents > "$WORK/zvt-sim.log" 2>&1 &
+ZVT_PID=$!
+trap 'kill $ZVT_PID 2>/dev/null; rm -rf "$WORK"' EXIT
 export POS_DB_PATH="$WORK/e2e.db"
 export POS_DEMO_PRODUCTS=300 POS_DEMO_COUNTRY=es POS_TERMINAL_ID=T01
 if [ "${SHOTS:-}" = 1 ]; then export SHOTS_DIR="$ROOT/docs/screenshots"; fi
