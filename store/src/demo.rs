@@ -421,8 +421,63 @@ pub fn generate(
             .map_err(|e| StoreError::Invalid(format!("demo user {name}: {e}")))?;
         users_added += 1;
     }
+    add_demo_tenders(store, country, now)?;
     Ok(DemoSummary {
         products: n_products,
         users_added,
     })
+}
+
+/// The demo gift cards: (number, balance in the currency's minor units for ES/US; JP uses the
+/// same figure in yen). One with money, one with a little, one spent.
+pub const DEMO_GIFT_CARDS: [(&str, i64); 3] = [
+    ("6006490000000017", 5_000),
+    ("6006490000000024", 500),
+    ("6006490000000031", 0),
+];
+
+/// The demo customers: (id, name, store credit, account limit), amounts as for gift cards.
+/// One with credit and an account, one with neither, one with an account only.
+pub fn demo_customers(country: Country) -> [(&'static str, &'static str, i64, Option<i64>); 3] {
+    match country {
+        Country::Jp => [
+            ("c-0001", "佐藤 花子", 1_500, Some(20_000)),
+            ("c-0002", "鈴木 一郎", 0, None),
+            ("c-0003", "喫茶さくら", 0, Some(50_000)),
+        ],
+        Country::Es => [
+            ("c-0001", "Lucía Martín", 1_500, Some(20_000)),
+            ("c-0002", "Pablo Ruiz", 0, None),
+            ("c-0003", "Bar El Sol", 0, Some(50_000)),
+        ],
+        Country::Us => [
+            ("c-0001", "Lucy Martin", 1_500, Some(20_000)),
+            ("c-0002", "Paul Ross", 0, None),
+            ("c-0003", "Sun Diner", 0, Some(50_000)),
+        ],
+    }
+}
+
+/// Adds the demo gift cards and customers (each only if missing).
+fn add_demo_tenders(store: &mut Store, country: Country, now: OffsetDateTime) -> Result<()> {
+    let cur = country.currency();
+    for (number, minor) in DEMO_GIFT_CARDS {
+        store
+            .issue_gift_card(number, Money::new(minor, cur), now)
+            .map_err(|e| StoreError::Invalid(format!("demo gift card {number}: {e}")))?;
+    }
+    for (i, (id, name, credit, limit)) in demo_customers(country).into_iter().enumerate() {
+        store.add_customer(
+            &crate::customers::NewCustomer {
+                id: id.into(),
+                name: name.into(),
+                email: (i == 0).then(|| "cliente@example.com".to_owned()),
+                phone: Some(format!("600 000 00{i}")),
+                store_credit: Money::new(credit, cur),
+                account_limit: limit.map(|l| Money::new(l, cur)),
+            },
+            now,
+        )?;
+    }
+    Ok(())
 }

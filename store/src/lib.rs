@@ -14,8 +14,11 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod customers;
 pub mod demo;
 pub mod device_settings;
+pub mod email_outbox;
+pub mod gift_cards;
 pub mod migrations;
 pub mod outbox;
 pub mod parked;
@@ -24,6 +27,7 @@ pub mod print_jobs;
 pub mod register_state;
 pub mod sales;
 pub mod settings;
+pub mod shop;
 pub mod sync_state;
 pub mod users;
 

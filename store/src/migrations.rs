@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_checkout",
         sql: include_str!("../../migrations/0005_checkout/up.sql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_tenders",
+        sql: include_str!("../../migrations/0006_tenders/up.sql"),
+    },
 ];
 
 /// The schema version this program writes.

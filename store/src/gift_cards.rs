@@ -1,0 +1,381 @@
+//! The local gift-card ledger: cards with a balance, and every movement as an entry.
+//!
+//! Invariants:
+//! * A balance never goes below zero: a redeem larger than the balance is refused
+//!   ([`LedgerError::Insufficient`]) and changes nothing (the schema's CHECK backs this up).
+//! * Redeems are idempotent by key (the sale's id and the tender's position): a repeated redeem
+//!   with the same key, card and amount returns the first one and debits nothing; the same key
+//!   with another card or amount is refused ([`LedgerError::KeyReused`]) until the first is
+//!   released.
+//! * A release puts a redeem's money back exactly once; releasing twice, or a key that was
+//!   never redeemed, changes nothing.
+//! * Every change of a balance and its entry are written in one transaction.
+//!
+//! The register reaches this through a trait in pos-api (so the web-shop plugin can hold the
+//! ledger later); nothing here knows about sales.
+
+use crate::{Result, Store, StoreError, unix_ms};
+use pos_core::{Currency, Money};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use time::OffsetDateTime;
+
+/// Why a ledger refused a movement.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// No gift card / customer with this number or id.
+    #[error("unknown {0}")]
+    Unknown(String),
+    /// The gift card is blocked, or the customer has no account.
+    #[error("not usable: {0}")]
+    NotUsable(String),
+    /// Not enough balance (gift card, store credit) or credit left (account): `available` is
+    /// what could still be taken.
+    #[error("only {available} is available")]
+    Insufficient { available: Money },
+    /// The amount is in another currency than the ledger's.
+    #[error("the ledger is in {expected}, not {found}")]
+    WrongCurrency { expected: Currency, found: Currency },
+    /// Zero or negative amounts are not movements.
+    #[error("the amount must be positive")]
+    NonPositive,
+    /// The key was already used for a different movement that is still live.
+    #[error("idempotency key {0} was used for another movement")]
+    KeyReused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for LedgerError {
+    fn from(e: rusqlite::Error) -> Self {
+        LedgerError::Store(e.into())
+    }
+}
+
+/// A gift card as the register sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GiftCard {
+    pub number: String,
+    pub balance: Money,
+    pub active: bool,
+}
+
+/// A redeem that happened (now or earlier, for a repeated key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redeemed {
+    pub number: String,
+    pub amount: Money,
+    pub balance_after: Money,
+    /// True when this key had already been redeemed: nothing was debited this time.
+    pub replayed: bool,
+}
+
+/// A card number as typed, scanned or swiped: spaces and dashes dropped, upper case; a
+/// magnetic track (`;6006…=…?` or `%B…^…?`) gives its primary account field.
+pub fn normalize_number(raw: &str) -> String {
+    let s = raw.trim();
+    let body = if let Some(rest) = s.strip_prefix(';') {
+        rest.split(['=', '?']).next().unwrap_or("")
+    } else if let Some(rest) = s.strip_prefix("%B").or_else(|| s.strip_prefix("%b")) {
+        rest.split(['^', '?']).next().unwrap_or("")
+    } else {
+        s
+    };
+    body.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+fn currency_of(code: &str) -> Result<Currency> {
+    code.parse()
+        .map_err(|_| StoreError::Corrupt(format!("currency {code}")))
+}
+
+impl Store {
+    /// Creates a gift card with an initial balance (demo data, tests; issuing at the till is
+    /// the manager issue's). An existing number is left as it is.
+    pub fn issue_gift_card(
+        &mut self,
+        number: &str,
+        amount: Money,
+        now: OffsetDateTime,
+    ) -> Result<(), LedgerError> {
+        let number = normalize_number(number);
+        if number.is_empty() {
+            return Err(LedgerError::Unknown(String::new()));
+        }
+        if amount.minor < 0 {
+            return Err(LedgerError::NonPositive);
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let added = tx.execute(
+            "INSERT INTO gift_card (number, currency, balance, active, created_at) VALUES (?1, ?2, ?3, 1, ?4) \
+             ON CONFLICT (number) DO NOTHING",
+            params![number, amount.currency.code(), amount.minor, unix_ms(now)],
+        )?;
+        if added == 1 {
+            tx.execute(
+                "INSERT INTO gift_card_entry (number, kind, amount, balance_after, at) VALUES (?1, 'issue', ?2, ?2, ?3)",
+                params![number, amount.minor, unix_ms(now)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Blocks or unblocks a card (a lost card is blocked; its balance stays).
+    pub fn set_gift_card_active(&mut self, number: &str, active: bool) -> Result<(), LedgerError> {
+        let number = normalize_number(number);
+        let n = self.conn.execute(
+            "UPDATE gift_card SET active = ?2 WHERE number = ?1",
+            params![number, active],
+        )?;
+        if n == 0 {
+            return Err(LedgerError::Unknown(number));
+        }
+        Ok(())
+    }
+
+    /// The card with this number (normalized), if it exists.
+    pub fn gift_card(&self, number: &str) -> Result<Option<GiftCard>> {
+        let number = normalize_number(number);
+        let row: Option<(String, String, i64, bool)> = self
+            .conn
+            .prepare_cached(
+                "SELECT number, currency, balance, active FROM gift_card WHERE number = ?1",
+            )?
+            .query_row([&number], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?;
+        row.map(|(number, cur, balance, active)| {
+            Ok(GiftCard {
+                number,
+                balance: Money::new(balance, currency_of(&cur)?),
+                active,
+            })
+        })
+        .transpose()
+    }
+
+    /// Takes `amount` off the card, once per `key`. See the module doc.
+    pub fn redeem_gift_card(
+        &mut self,
+        key: &str,
+        number: &str,
+        amount: Money,
+        now: OffsetDateTime,
+    ) -> Result<Redeemed, LedgerError> {
+        let number = normalize_number(number);
+        if amount.minor <= 0 {
+            return Err(LedgerError::NonPositive);
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let card: Option<(String, i64, bool)> = tx
+            .prepare_cached("SELECT currency, balance, active FROM gift_card WHERE number = ?1")?
+            .query_row([&number], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let Some((cur, balance, active)) = card else {
+            return Err(LedgerError::Unknown(number));
+        };
+        let currency = currency_of(&cur)?;
+        let existing: Option<(String, i64, i64)> = tx
+            .prepare_cached(
+                "SELECT number, amount, balance_after FROM gift_card_entry \
+                 WHERE idempotency_key = ?1 AND kind = 'redeem' AND released = 0",
+            )?
+            .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        if let Some((n, a, after)) = existing {
+            if n == number && -a == amount.minor && currency == amount.currency {
+                return Ok(Redeemed {
+                    number,
+                    amount,
+                    balance_after: Money::new(after, currency),
+                    replayed: true,
+                });
+            }
+            return Err(LedgerError::KeyReused(key.to_owned()));
+        }
+        if currency != amount.currency {
+            return Err(LedgerError::WrongCurrency {
+                expected: currency,
+                found: amount.currency,
+            });
+        }
+        if !active {
+            return Err(LedgerError::NotUsable(number));
+        }
+        if amount.minor > balance {
+            return Err(LedgerError::Insufficient {
+                available: Money::new(balance, currency),
+            });
+        }
+        let after = balance - amount.minor;
+        tx.execute(
+            "UPDATE gift_card SET balance = ?2 WHERE number = ?1",
+            params![number, after],
+        )?;
+        tx.execute(
+            "INSERT INTO gift_card_entry (number, kind, amount, balance_after, idempotency_key, at) \
+             VALUES (?1, 'redeem', ?2, ?3, ?4, ?5)",
+            params![number, -amount.minor, after, key, unix_ms(now)],
+        )?;
+        tx.commit()?;
+        Ok(Redeemed {
+            number,
+            amount,
+            balance_after: Money::new(after, currency),
+            replayed: false,
+        })
+    }
+
+    /// Gives the live redeem with `key` back to its card. Returns what was released, or None
+    /// when there was nothing live under this key.
+    pub fn release_gift_card(&mut self, key: &str, now: OffsetDateTime) -> Result<Option<Money>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let live: Option<(i64, String, i64, String)> = tx
+            .prepare_cached(
+                "SELECT e.id, e.number, e.amount, c.currency FROM gift_card_entry e \
+                 JOIN gift_card c ON c.number = e.number \
+                 WHERE e.idempotency_key = ?1 AND e.kind = 'redeem' AND e.released = 0",
+            )?
+            .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .optional()?;
+        let Some((id, number, amount, cur)) = live else {
+            return Ok(None);
+        };
+        tx.execute(
+            "UPDATE gift_card_entry SET released = 1 WHERE id = ?1",
+            [id],
+        )?;
+        let after: i64 = tx.query_row(
+            "UPDATE gift_card SET balance = balance + ?2 WHERE number = ?1 RETURNING balance",
+            params![number, -amount],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO gift_card_entry (number, kind, amount, balance_after, idempotency_key, at) \
+             VALUES (?1, 'release', ?2, ?3, ?4, ?5)",
+            params![number, -amount, after, key, unix_ms(now)],
+        )?;
+        tx.commit()?;
+        Ok(Some(Money::new(-amount, currency_of(&cur)?)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eur(m: i64) -> Money {
+        Money::new(m, Currency::Eur)
+    }
+
+    fn store_with_card(balance: i64) -> Store {
+        let mut s = Store::open_in_memory().unwrap();
+        s.issue_gift_card("6006 0000 0001", eur(balance), OffsetDateTime::UNIX_EPOCH)
+            .unwrap();
+        s
+    }
+
+    fn balance(s: &Store) -> i64 {
+        s.gift_card("600600000001").unwrap().unwrap().balance.minor
+    }
+
+    #[test]
+    fn numbers_are_normalized_from_typing_and_swipes() {
+        assert_eq!(normalize_number(" 6006-0000 0001 "), "600600000001");
+        assert_eq!(normalize_number(";600600000001=2912?"), "600600000001");
+        assert_eq!(
+            normalize_number("%B600600000001^GIFT^2912?"),
+            "600600000001"
+        );
+        assert_eq!(normalize_number("gc-ab12"), "GCAB12");
+    }
+
+    #[test]
+    fn a_partial_redeem_lowers_the_balance_and_a_repeat_debits_nothing() {
+        let mut s = store_with_card(2500);
+        let t = OffsetDateTime::UNIX_EPOCH;
+        let r = s
+            .redeem_gift_card("sale-1-1", "600600000001", eur(1000), t)
+            .unwrap();
+        assert_eq!((r.balance_after.minor, r.replayed), (1500, false));
+        let again = s
+            .redeem_gift_card("sale-1-1", "6006 0000 0001", eur(1000), t)
+            .unwrap();
+        assert!(again.replayed);
+        assert_eq!(balance(&s), 1500, "the retry debited nothing");
+        // The same key for another amount is refused, and changes nothing.
+        assert!(matches!(
+            s.redeem_gift_card("sale-1-1", "600600000001", eur(500), t),
+            Err(LedgerError::KeyReused(_))
+        ));
+        assert_eq!(balance(&s), 1500);
+    }
+
+    #[test]
+    fn never_below_zero() {
+        let mut s = store_with_card(700);
+        let t = OffsetDateTime::UNIX_EPOCH;
+        match s.redeem_gift_card("k1", "600600000001", eur(701), t) {
+            Err(LedgerError::Insufficient { available }) => assert_eq!(available.minor, 700),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(balance(&s), 700);
+        s.redeem_gift_card("k2", "600600000001", eur(700), t)
+            .unwrap();
+        assert_eq!(balance(&s), 0);
+        assert!(matches!(
+            s.redeem_gift_card("k3", "600600000001", eur(1), t),
+            Err(LedgerError::Insufficient { .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_blocked_and_foreign_currency_cards_are_refused() {
+        let mut s = store_with_card(700);
+        let t = OffsetDateTime::UNIX_EPOCH;
+        assert!(matches!(
+            s.redeem_gift_card("k", "999", eur(1), t),
+            Err(LedgerError::Unknown(_))
+        ));
+        assert!(matches!(
+            s.redeem_gift_card("k", "600600000001", Money::new(1, Currency::Jpy), t),
+            Err(LedgerError::WrongCurrency { .. })
+        ));
+        s.set_gift_card_active("600600000001", false).unwrap();
+        assert!(matches!(
+            s.redeem_gift_card("k", "600600000001", eur(1), t),
+            Err(LedgerError::NotUsable(_))
+        ));
+        assert_eq!(balance(&s), 700);
+    }
+
+    #[test]
+    fn a_release_gives_the_money_back_once_and_frees_the_key() {
+        let mut s = store_with_card(2000);
+        let t = OffsetDateTime::UNIX_EPOCH;
+        s.redeem_gift_card("k", "600600000001", eur(800), t)
+            .unwrap();
+        assert_eq!(s.release_gift_card("k", t).unwrap(), Some(eur(800)));
+        assert_eq!(s.release_gift_card("k", t).unwrap(), None, "only once");
+        assert_eq!(balance(&s), 2000);
+        // The key may now carry another redeem.
+        s.redeem_gift_card("k", "600600000001", eur(300), t)
+            .unwrap();
+        assert_eq!(balance(&s), 1700);
+        let entries: i64 = s
+            .connection()
+            .query_row("SELECT count(*) FROM gift_card_entry", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(entries, 4, "issue, redeem, release, redeem");
+    }
+}
