@@ -25,6 +25,7 @@ use crate::scanner::framing::{FrameOptions, Suffix};
 use crate::sim::{SimCardReader, SimDisplay, SimDrawer, SimPrinter, SimScanner, Simulators};
 use crate::transport::serial::FlowControl;
 use crate::transport::{SerialSettings, SerialTransport, TcpTransport, Transport, UsbTransport};
+use crate::zvt::{ZvtTimeouts, ZvtTransport};
 
 /// How one device is reached.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -221,6 +222,37 @@ impl Default for DisplayConfig {
     }
 }
 
+/// The payment terminal (ZVT over TCP or serial). `simulated` runs the ZVT simulator inside the
+/// app on 127.0.0.1; `none` means no card payments at this terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PaymentTerminalConfig {
+    pub connection: Connection,
+    /// The terminal's 6-digit password (often 000000 or 123456).
+    pub password: u32,
+    pub timeouts: ZvtTimeouts,
+}
+
+impl PaymentTerminalConfig {
+    /// How to reach a real terminal; `None` when it is simulated or there is none.
+    pub fn transport(&self) -> Result<Option<ZvtTransport>, DeviceError> {
+        match &self.connection {
+            Connection::Simulated | Connection::None => Ok(None),
+            Connection::Tcp { host, port } => Ok(Some(ZvtTransport::Tcp {
+                addr: format!("{host}:{port}"),
+            })),
+            Connection::Serial { path, baud, .. } => Ok(Some(ZvtTransport::Serial {
+                path: path.clone(),
+                baud: *baud,
+            })),
+            other => Err(DeviceError::Unsupported(format!(
+                "a payment terminal on {}",
+                other.describe()
+            ))),
+        }
+    }
+}
+
 /// All devices of one terminal. `DeviceConfig::default()` (and `{}` in JSON) is all simulators.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -230,6 +262,7 @@ pub struct DeviceConfig {
     pub scanner: LineDeviceConfig,
     pub card_reader: LineDeviceConfig,
     pub display: DisplayConfig,
+    pub payment_terminal: PaymentTerminalConfig,
 }
 
 /// The devices of a terminal, as trait objects, plus handles to those that are simulated.

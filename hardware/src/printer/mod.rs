@@ -7,11 +7,10 @@
 //!   error.
 //! - The link is locked for a whole job (status, bytes, status) so drawer polling never puts a
 //!   DLE EOT in the middle of a receipt or reads another request's answer.
-//! - Stale input is discarded before every status request; an answer must pass
-//!   [`status::check_answer`].
+//! - Stale input is discarded before every status request; an answer is believed only after
+//!   [`crate::escpos::parse_status`] checked its fixed bits (the one DLE EOT parser).
 
 pub mod queue;
-pub mod status;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,13 +20,63 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, watch};
 
 use crate::device::{DeviceError, PrintJob, PrinterStatus, ReceiptPrinter};
+use crate::escpos::{Status, StatusKind, parse_status, status_request};
 use crate::transport::{Transport, read_exact};
 
 pub use queue::{
     JobState, JobStore, JobStoreError, MemoryJobStore, PrintQueue, QueueEvent, QueueOptions,
     Submitted,
 };
-pub use status::{RawStatus, StatusRequest};
+
+/// One status check: the parsed answers to DLE EOT 1, 2 and 4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusReport {
+    pub printer: Status,
+    pub offline_cause: Status,
+    pub roll_paper: Status,
+}
+
+impl StatusReport {
+    /// The most severe condition the three answers report.
+    pub fn interpret(&self) -> PrinterStatus {
+        let offline = matches!(self.printer, Status::Printer { offline: true, .. });
+        let (cover_open, stopped_paper_end, error) = match self.offline_cause {
+            Status::OfflineCause {
+                cover_open,
+                paper_end_stop,
+                error,
+                ..
+            } => (cover_open, paper_end_stop, error),
+            _ => (false, false, false),
+        };
+        let (near_end, paper_end) = match self.roll_paper {
+            Status::PaperRoll { near_end, end } => (near_end, end),
+            _ => (false, false),
+        };
+        if cover_open {
+            PrinterStatus::CoverOpen
+        } else if paper_end || stopped_paper_end {
+            PrinterStatus::PaperOut
+        } else if offline || error {
+            PrinterStatus::Offline
+        } else if near_end {
+            PrinterStatus::PaperNearEnd
+        } else {
+            PrinterStatus::Online
+        }
+    }
+
+    /// Drawer kick-out connector pin 3 is HIGH (DLE EOT 1, bit 2).
+    pub fn drawer_pin_high(&self) -> bool {
+        matches!(
+            self.printer,
+            Status::Printer {
+                drawer_pin3_high: true,
+                ..
+            }
+        )
+    }
+}
 
 /// Timeouts of the ESC/POS driver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,29 +118,29 @@ impl EscPosPrinter {
         self.link.lock().await.describe()
     }
 
-    /// Sends DLE EOT n and returns the checked answer byte.
+    /// Sends DLE EOT n and returns the checked, parsed answer.
     async fn request(
         link: &mut Box<dyn Transport>,
-        request: StatusRequest,
+        kind: StatusKind,
         timeout: Duration,
-    ) -> Result<u8, DeviceError> {
+    ) -> Result<Status, DeviceError> {
         link.discard_input().await?;
-        link.write_all(&request.bytes(), timeout).await?;
+        link.write_all(&status_request(kind), timeout).await?;
         let mut answer = [0u8; 1];
         read_exact(link.as_mut(), &mut answer, timeout).await?;
-        status::check_answer(answer[0])
+        parse_status(kind, answer[0]).map_err(|e| DeviceError::Protocol(e.to_string()))
     }
 
     async fn raw_status_locked(
         &self,
         link: &mut Box<dyn Transport>,
-    ) -> Result<RawStatus, DeviceError> {
+    ) -> Result<StatusReport, DeviceError> {
         let t = self.timeouts.status;
         let r = async {
-            Ok(RawStatus {
-                printer: Self::request(link, StatusRequest::Printer, t).await?,
-                offline_cause: Self::request(link, StatusRequest::OfflineCause, t).await?,
-                roll_paper: Self::request(link, StatusRequest::RollPaper, t).await?,
+            Ok(StatusReport {
+                printer: Self::request(link, StatusKind::Printer, t).await?,
+                offline_cause: Self::request(link, StatusKind::OfflineCause, t).await?,
+                roll_paper: Self::request(link, StatusKind::PaperRoll, t).await?,
             })
         }
         .await;
@@ -108,7 +157,7 @@ impl EscPosPrinter {
     }
 
     /// Reads DLE EOT 1, 2 and 4 now.
-    pub async fn raw_status(&self) -> Result<RawStatus, DeviceError> {
+    pub async fn raw_status(&self) -> Result<StatusReport, DeviceError> {
         let mut link = self.link.lock().await;
         self.raw_status_locked(&mut link).await
     }
@@ -126,8 +175,14 @@ impl EscPosPrinter {
     /// Reads only DLE EOT 1 and returns whether drawer pin 3 is high.
     pub async fn drawer_pin_high(&self) -> Result<bool, DeviceError> {
         let mut link = self.link.lock().await;
-        let b = Self::request(&mut link, StatusRequest::Printer, self.timeouts.status).await?;
-        Ok(b & 0x04 != 0)
+        let answer = Self::request(&mut link, StatusKind::Printer, self.timeouts.status).await?;
+        Ok(matches!(
+            answer,
+            Status::Printer {
+                drawer_pin3_high: true,
+                ..
+            }
+        ))
     }
 }
 
@@ -161,5 +216,39 @@ impl ReceiptPrinter for EscPosPrinter {
 
     fn status(&self) -> watch::Receiver<PrinterStatus> {
         self.status_tx.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(printer: u8, offline_cause: u8, roll_paper: u8) -> StatusReport {
+        StatusReport {
+            printer: parse_status(StatusKind::Printer, printer).unwrap(),
+            offline_cause: parse_status(StatusKind::OfflineCause, offline_cause).unwrap(),
+            roll_paper: parse_status(StatusKind::PaperRoll, roll_paper).unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_most_severe_condition_wins() {
+        let ok = report(0x12, 0x12, 0x12);
+        assert_eq!(ok.interpret(), PrinterStatus::Online);
+        assert_eq!(
+            report(0x12, 0x12, 0x1E).interpret(),
+            PrinterStatus::PaperNearEnd
+        );
+        assert_eq!(
+            report(0x1A, 0x32, 0x72).interpret(),
+            PrinterStatus::PaperOut
+        );
+        assert_eq!(
+            report(0x1A, 0x16, 0x72).interpret(),
+            PrinterStatus::CoverOpen
+        );
+        assert_eq!(report(0x1A, 0x52, 0x12).interpret(), PrinterStatus::Offline);
+        assert!(!ok.drawer_pin_high());
+        assert!(report(0x16, 0x12, 0x12).drawer_pin_high());
     }
 }

@@ -21,7 +21,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Notify, broadcast};
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinHandle;
 
 use crate::device::{DeviceError, ErrorKind, JobId, PrintJob, ReceiptPrinter};
@@ -181,6 +182,10 @@ struct Shared {
     store: Arc<dyn JobStore>,
     events: broadcast::Sender<QueueEvent>,
     wake: Notify,
+    /// Set by [`PrintQueue::stop`]; the worker looks at it only between jobs.
+    stopping: AtomicBool,
+    /// Set by the worker when it has stopped.
+    stopped: watch::Sender<bool>,
 }
 
 /// The print queue with its worker task (stopped when the queue is dropped).
@@ -212,6 +217,8 @@ impl PrintQueue {
             store,
             events,
             wake: Notify::new(),
+            stopping: AtomicBool::new(false),
+            stopped: watch::channel(false).0,
         });
         let worker = tokio::spawn(run(shared.clone(), printer, options));
         Ok(Self { shared, worker })
@@ -261,11 +268,29 @@ impl PrintQueue {
     pub fn retry_now(&self) {
         self.shared.wake.notify_one();
     }
+
+    /// Stops the worker between jobs (a job being sent is finished first) and waits for it, at
+    /// most `limit`; returns whether it stopped. After a clean stop no job is left `Printing`,
+    /// so a queued receipt is printed by the next run instead of being set aside as
+    /// `Interrupted`. Call it when the app closes.
+    pub async fn stop(&self, limit: Duration) -> bool {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        self.shared.wake.notify_one();
+        let mut stopped = self.shared.stopped.subscribe();
+        matches!(
+            tokio::time::timeout(limit, stopped.wait_for(|s| *s)).await,
+            Ok(Ok(_))
+        )
+    }
 }
 
 async fn run(shared: Arc<Shared>, printer: Arc<dyn ReceiptPrinter>, options: QueueOptions) {
     let mut last_hold: Option<(JobId, ErrorKind)> = None;
     loop {
+        if shared.stopping.load(Ordering::SeqCst) {
+            shared.stopped.send_replace(true);
+            return;
+        }
         let job = match shared.store.next_queued() {
             Ok(Some(job)) => job,
             Ok(None) => {
@@ -356,6 +381,46 @@ fn message_for(err: &DeviceError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_stopped_queue_leaves_a_held_job_queued_for_the_next_run() {
+        let printer = crate::sim::SimPrinter::new();
+        printer.set_paper_out(true);
+        let store = Arc::new(MemoryJobStore::new());
+        let queue = PrintQueue::start(
+            Arc::new(printer.clone()),
+            store.clone(),
+            QueueOptions {
+                retry_every: Duration::from_millis(1),
+            },
+        )
+        .unwrap();
+        let mut events = queue.events();
+        queue.submit(PrintJob::new("R-1", vec![1, 2, 3])).unwrap();
+        while !matches!(events.recv().await, Ok(QueueEvent::Held { .. })) {}
+        assert!(queue.stop(Duration::from_secs(5)).await);
+        assert_eq!(
+            store.state(&JobId("R-1".into())).unwrap(),
+            Some(JobState::Queued)
+        );
+        printer.set_paper_out(false);
+        queue.retry_now();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            printer.printed_jobs().is_empty(),
+            "a stopped queue prints nothing"
+        );
+        drop(queue);
+        let next = PrintQueue::start(
+            Arc::new(printer.clone()),
+            store.clone(),
+            QueueOptions::default(),
+        )
+        .unwrap();
+        let mut events = next.events();
+        while !matches!(events.recv().await, Ok(QueueEvent::Printed { .. })) {}
+        assert_eq!(printer.printed_jobs().len(), 1);
+    }
 
     #[test]
     fn a_job_id_is_accepted_once() {
