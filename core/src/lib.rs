@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod cart;
+pub mod cash;
 pub mod gtin;
 pub mod money;
 pub mod sale;
