@@ -48,6 +48,13 @@ pub fn typescript() -> String {
         ReceiptPreviewDto, CompletedSaleDto, PayResultDto, ProductDto, DeviceStateDto,
         DeviceStatusDto, SyncStatusDto, StatusDto, DeviceSummaryDto, DeviceSettingsDto,
         FoundDeviceDto, DeviceCheckDto, DiagnosisDto,
+        // --- checkout ---
+        DiscountDto, ReasonDto, AdjustmentDto, ParkedSaleDto,
+        // --- shop ---
+        ShopSettingsDto, ShopTestDto, ShopImportDto, SyncDetailsDto, PickupLineDto, PickupDto,
+        StockConflictDto,
+        // --- tenders ---
+        GiftCardDto, CustomerDto,
     );
     for t in types {
         out.push_str(&t);

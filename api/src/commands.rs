@@ -106,6 +106,67 @@ api_commands! {
     /// Tests one device (manager or admin): "printer" prints a test page, "drawer" opens,
     /// "display" shows a test line, "payment_terminal" checks the terminal answers.
     fn test_device(device: String) -> ();
+    // --- checkout: discounts, approvals, voids, park and resume, reprint ---
+    /// Sets (or, with no discount, takes off) a line's discount, with a reason. Without the
+    /// line_discount permission it needs `approver_pin`: the PIN of a manager or admin (else
+    /// `auth.approval_required`). Recorded in the audit trail.
+    fn set_line_discount(line_id: u32, discount: Option<DiscountDto>, reason: Option<ReasonDto>, approver_pin: Option<String>) -> SaleDto;
+    /// Sets (or takes off) the discount on the whole sale; like `set_line_discount`.
+    fn set_order_discount(discount: Option<DiscountDto>, reason: Option<ReasonDto>, approver_pin: Option<String>) -> SaleDto;
+    /// Overrides a line's unit price (per kg for weighed lines), with a reason; needs the
+    /// price_override permission or an approver's PIN. Recorded in the audit trail.
+    fn override_price(line_id: u32, unit_price: i64, reason: Option<ReasonDto>, approver_pin: Option<String>) -> SaleDto;
+    /// Voids the whole sale before payment (void_sale permission or an approver's PIN). No
+    /// receipt number is used; the void is recorded in the audit trail.
+    fn void_sale(reason: Option<ReasonDto>, approver_pin: Option<String>) -> SaleDto;
+    /// Parks the sale in progress (kept in the database) and starts an empty one.
+    fn park_sale() -> SaleDto;
+    /// This terminal's parked sales, oldest first (also those of earlier days).
+    fn parked_sales() -> Vec<ParkedSaleDto>;
+    /// Resumes a parked sale as the sale in progress; a non-empty sale in progress is parked first.
+    fn resume_sale(parked_id: String) -> SaleDto;
+    /// Prints the last receipt again, marked as a copy, and returns what was printed.
+    fn reprint_last_receipt() -> ReceiptPreviewDto;
+    // --- shop: web shop settings, sync details, pickups, stock conflicts ---
+    /// Settings → Web shop (manager or admin; only an admin may edit): the shop address and the
+    /// terminal identifier in use. The password is never returned.
+    fn shop_settings() -> ShopSettingsDto;
+    /// Settings → Web shop (admin): logs in to the shop with these settings (`password` null:
+    /// the saved one) and asks who this terminal is. Nothing is saved.
+    fn test_shop_connection(url: String, identifier: String, password: Option<String>) -> ShopTestDto;
+    /// Settings → Web shop (admin): saves the settings (the password encrypted; null keeps the
+    /// saved one) and (re)starts the sync at once. Plain http is refused except to localhost.
+    fn save_shop_settings(url: String, identifier: String, password: Option<String>) -> ShopSettingsDto;
+    /// Settings → Web shop (admin): imports the whole catalog again in the background (selling
+    /// goes on); progress arrives as `shop_import` events.
+    fn import_shop_catalog() -> ShopImportDto;
+    /// The sync details panel: online, queue, last success, last error, conflicts, pickups.
+    fn sync_details() -> SyncDetailsDto;
+    /// Click-and-collect orders waiting at this store (kept from the shop's change feed).
+    fn pickups() -> Vec<PickupDto>;
+    /// Hands a pickup over: queued for the shop (works offline, reaches the shop once).
+    fn hand_over_pickup(order_code: String) -> Vec<PickupDto>;
+    /// Stock conflicts (manager or admin): sales of goods the shop thought out of stock.
+    fn stock_conflicts(include_reviewed: bool) -> Vec<StockConflictDto>;
+    /// Marks a conflict reviewed (manager or admin); it stays in the list of reviewed ones.
+    fn review_stock_conflict(id: i64) -> Vec<StockConflictDto>;
+    // --- tenders: gift card, store credit, account, card cancel ---
+    /// A gift card's balance by its number (typed, scanned or swiped track data).
+    fn gift_card_balance(number: String) -> GiftCardDto;
+    /// Customers whose name, e-mail, phone or id contains the query (for store credit and
+    /// account tenders).
+    fn find_customers(query: String, limit: u32) -> Vec<CustomerDto>;
+    /// Pays `amount` from a gift card (partial redemption allowed; never more than its balance
+    /// or than is still due). Completes the sale once it is fully paid.
+    fn pay_gift_card(number: String, amount: i64) -> PayResultDto;
+    /// Pays `amount` from the customer's store credit (never more than the balance or the due).
+    fn pay_store_credit(customer_id: String, amount: i64) -> PayResultDto;
+    /// Charges `amount` to the customer's account (invoice later), within the credit limit.
+    fn pay_on_account(customer_id: String, amount: i64) -> PayResultDto;
+    /// Asks the terminal to abort the card payment in progress; the pending `pay` then fails
+    /// with `pay.card_cancelled`, or succeeds if the card was already approved (never charged
+    /// twice). Returns whether an abort was sent.
+    fn cancel_card_payment() -> bool;
 }
 
 /// Events the register pushes to the UI: (name, payload type).
@@ -114,5 +175,6 @@ pub fn event_signatures(cfg: &ts_rs::Config) -> Vec<(&'static str, String)> {
         (crate::events::SALE_CHANGED, <SaleDto as TS>::name(cfg)),
         (crate::events::SCAN_REJECTED, <ApiError as TS>::name(cfg)),
         (crate::events::STATUS_CHANGED, <StatusDto as TS>::name(cfg)),
+        (crate::events::SHOP_IMPORT, <ShopImportDto as TS>::name(cfg)),
     ]
 }

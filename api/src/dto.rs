@@ -136,6 +136,10 @@ pub struct LineDto {
     pub reduced: bool,
     pub price_overridden: bool,
     pub note: Option<String>,
+    /// The line's own discount (its share of an order discount is only in `discount`).
+    pub line_discount: Option<AdjustmentDto>,
+    /// The price before it was overridden at the till.
+    pub original_price: Option<MoneyDto>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -210,6 +214,8 @@ pub struct SaleDto {
     pub total: MoneyDto,
     pub price_mode: PriceModeDto,
     pub payment: PaymentDto,
+    /// The discount on the whole sale, if any.
+    pub order_discount: Option<AdjustmentDto>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -354,3 +360,58 @@ pub struct DiagnosisDto {
     pub input_devices: Vec<FoundDeviceDto>,
     pub configured: Vec<DeviceCheckDto>,
 }
+
+// --- checkout: discounts, approvals, park and resume ---
+
+/// A discount as the cashier keys it: a percentage in basis points (1000 = 10 %) or an amount
+/// in minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DiscountDto {
+    Percent { bps: u32 },
+    Amount { minor: i64 },
+}
+
+/// Why: a code from the short list ("damaged", "price_match", "customer_care", "staff",
+/// "promotion", "other") and an optional note ("other" needs one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ReasonDto {
+    pub code: String,
+    pub note: Option<String>,
+}
+
+/// A discount granted on a line or on the whole sale, as the screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AdjustmentDto {
+    /// Set for a percentage discount (basis points).
+    pub percent_bps: Option<u32>,
+    /// What the discount takes off.
+    pub amount: MoneyDto,
+    /// The reason code.
+    pub reason: Option<String>,
+    /// The manager who approved it, when the cashier could not grant it alone.
+    pub approved_by: Option<String>,
+}
+
+/// A parked sale in the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ParkedSaleDto {
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub parked_at: String,
+    pub cashier: String,
+    pub line_count: u32,
+    pub total: MoneyDto,
+}
+
+// --- shop: web shop settings, sync details, pickups, stock conflicts (defined in shop.rs) ---
+pub use crate::register::shop::{
+    PickupDto, PickupLineDto, ShopImportDto, ShopSettingsDto, ShopTestDto, StockConflictDto,
+    SyncDetailsDto,
+};
+
+// --- tenders: gift card, store credit, account (defined in tenders.rs) ---
+pub use crate::register::tenders::{CustomerDto, GiftCardDto};

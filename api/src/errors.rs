@@ -105,3 +105,50 @@ pub fn payment_error(e: pos_hardware::payment::PaymentError) -> ApiError {
         _ => ApiError::new("pay.terminal_error", msg),
     }
 }
+
+// --- checkout: approvals, reasons, parked sales, reprint ---
+
+/// The user may not do this alone: a manager's PIN can approve it (`params.permission`).
+pub fn approval_required(p: pos_core::auth::Permission) -> ApiError {
+    ApiError::new(
+        "auth.approval_required",
+        format!("{} needs a manager's approval", p.code()),
+    )
+    .with("permission", p.code())
+}
+
+/// The PIN typed to approve is right, but its owner may not approve this either.
+pub fn approver_not_allowed(p: pos_core::auth::Permission) -> ApiError {
+    ApiError::new(
+        "auth.approver_not_allowed",
+        format!("that user may not approve {}", p.code()),
+    )
+    .with("permission", p.code())
+}
+
+pub fn reason_required() -> ApiError {
+    ApiError::new("checkout.reason_required", "pick a reason")
+}
+
+pub fn reason_error(e: pos_core::auth::ReasonError) -> ApiError {
+    match e {
+        pos_core::auth::ReasonError::Missing => reason_required(),
+        pos_core::auth::ReasonError::Unknown => {
+            ApiError::new("checkout.reason_unknown", e.to_string())
+        }
+    }
+}
+
+pub fn parked_not_found() -> ApiError {
+    ApiError::new(
+        "park.not_found",
+        "that parked sale is not on this terminal (already resumed?)",
+    )
+}
+
+pub fn no_receipt() -> ApiError {
+    ApiError::new(
+        "receipt.none",
+        "no sale has been completed on this terminal yet",
+    )
+}

@@ -8,6 +8,8 @@
 //!   lines, the payments and the outbox row are then on disk together.
 //! * The time comes from the injected [`Clock`]; nothing below this layer reads the clock.
 
+mod devices;
+
 use crate::commands::Api;
 use crate::dto::*;
 use crate::errors::{auth_error, barcode_error, cart_error, checkout_error, store_error};
@@ -21,15 +23,27 @@ use pos_core::sale::{Cashier, SaleContext, Settlement};
 use pos_core::tax::{CashRounding, RoundingDirection};
 use pos_core::{Money, Tender, TenderKind};
 use pos_hardware::device::{DisplayLines, ScanEvent};
-use pos_hardware::payment::{InMemoryPendingStore, PaymentTerminal};
+use pos_hardware::payment::PaymentTerminal;
 use pos_hardware::sim::SimCommand;
-use pos_hardware::zvt::sim::{SimConfig, Simulator};
-use pos_hardware::zvt::{ZvtConfig, ZvtTerminal, ZvtTransport};
 use pos_store::{CatalogItem, Store, StoreSettings, User};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+// Checkout actions (discounts, approvals, voids, park, reprint): a child module, so it works
+// on the register's private state like the commands here do.
+#[path = "checkout.rs"]
+mod checkout;
+
+// The web shop: settings, sync details, pickups, conflicts (a child module, like checkout).
+#[path = "shop.rs"]
+pub(crate) mod shop;
+
+// Tenders besides cash and card (gift card, store credit, account) behind ledger traits, and
+// cancelling a pending card payment (a child module, like checkout).
+#[path = "tenders.rs"]
+pub mod tenders;
 
 /// Where the time comes from: the system clock in the app, a fixed or stepping one in tests.
 pub trait Clock: Send + Sync {
@@ -123,9 +137,10 @@ pub struct Register {
     hardware: Hardware,
     /// The payment terminal, once connected (the demo's ZVT simulator starts in the background).
     terminal: Arc<OnceLock<Arc<dyn PaymentTerminal>>>,
-    /// The web-shop sync, when a shop is configured.
-    sync: OnceLock<pos_sync::SyncHandle>,
-    sync_status: tokio::sync::watch::Sender<pos_sync::SyncStatus>,
+    /// The web-shop sync (started at start or on saving Settings → Web shop) and its status.
+    shop: shop::ShopLink,
+    /// Gift cards, store credit and accounts (tenders.rs).
+    ledgers: tenders::Ledgers,
 }
 
 fn role_dto(r: Role) -> RoleDto {
@@ -234,6 +249,8 @@ impl State {
                 reduced: l.product.tax.reduced,
                 price_overridden: matches!(l.price_source, PriceSource::Override { .. }),
                 note: l.note.clone(),
+                line_discount: checkout::line_discount_dto(l, t),
+                original_price: checkout::original_price_dto(l),
             })
             .collect();
         let item_count = self
@@ -283,6 +300,7 @@ impl State {
                 change: settlement.change.into(),
                 complete: settlement.complete,
             },
+            order_discount: checkout::order_discount_dto(&self.cart, &totals),
         })
     }
 
@@ -439,7 +457,7 @@ impl Register {
                 Err(e) => tracing::error!("saved device settings are not valid ({e}); not used"),
             }
         }
-        let hardware = Hardware::open(&config.devices)?;
+        let hardware = Hardware::open(&config.devices, &config.db_path, &config.terminal_id)?;
         let settings = store.settings().map_err(store_error)?.ok_or_else(|| {
             ApiError::new(
                 "store.not_configured",
@@ -466,11 +484,21 @@ impl Register {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             locales: vec!["en".into(), "es".into(), "ja".into()],
             simulated_devices: hardware.any_simulated(),
-            tenders: if std::env::var("POS_PAYMENT_TERMINAL").as_deref() == Ok("none") {
+            tenders: if devices::terminal_target(&config.devices.payment_terminal)
+                == Ok(devices::TerminalTarget::None)
+            {
                 vec![TenderKindDto::Cash]
             } else {
                 vec![TenderKindDto::Cash, TenderKindDto::Card]
-            },
+            }
+            .into_iter()
+            // Gift cards, store credit and accounts are local ledgers: always available.
+            .chain([
+                TenderKindDto::GiftCard,
+                TenderKindDto::StoreCredit,
+                TenderKindDto::Account,
+            ])
+            .collect(),
         };
         let state = State {
             store,
@@ -505,7 +533,9 @@ impl Register {
             };
             state.sale_ref = saved.sale_ref;
         }
+        let ledgers = tenders::Ledgers::local(&config.db_path)?;
         Ok(Register {
+            ledgers,
             state: Mutex::new(state),
             events,
             clock,
@@ -513,82 +543,8 @@ impl Register {
             info,
             hardware,
             terminal: Arc::new(OnceLock::new()),
-            sync: OnceLock::new(),
-            sync_status: tokio::sync::watch::channel(pos_sync::SyncStatus::default()).0,
+            shop: shop::ShopLink::new(),
         })
-    }
-
-    /// Starts the web-shop sync when `POS_SHOP_URL`, `POS_SHOP_IDENTIFIER` and
-    /// `POS_SHOP_PASSWORD_FILE` (a file holding the terminal's password) are set. The workers
-    /// have their own database connection; the register never waits for them.
-    fn start_sync(self: &Arc<Self>) {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        let (Some(url), Some(id), Some(pw_file)) = (
-            var("POS_SHOP_URL"),
-            var("POS_SHOP_IDENTIFIER"),
-            var("POS_SHOP_PASSWORD_FILE"),
-        ) else {
-            return;
-        };
-        let password = match std::fs::read_to_string(&pw_file) {
-            Ok(p) => pos_sync::Secret::new(p.trim()),
-            Err(e) => {
-                tracing::error!("web shop: cannot read {pw_file}: {e}");
-                return;
-            }
-        };
-        let mut config = match pos_sync::ShopConfig::new(&url, &id, password) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!("web shop: {e}");
-                return;
-            }
-        };
-        config.location_id = self.config.location_id.clone();
-        config.prices_include_tax =
-            self.lock().settings.tax_policy.price_mode == pos_core::PriceMode::TaxInclusive;
-        match pos_sync::SyncEngine::start(&self.config.db_path, config, self.sync_status.clone()) {
-            Ok(handle) => {
-                let _ = self.sync.set(handle);
-            }
-            Err(e) => tracing::error!("web shop sync did not start: {e}"),
-        }
-    }
-
-    /// Connects the payment terminal named by `POS_PAYMENT_TERMINAL`: `sim` (the default: a ZVT
-    /// simulator in this process on 127.0.0.1), `tcp:HOST:PORT`, `serial:/dev/ttyUSB0`, or `none`.
-    fn start_payment_terminal(&self) {
-        let spec = std::env::var("POS_PAYMENT_TERMINAL").unwrap_or_else(|_| "sim".into());
-        let currency = self.lock().settings.currency;
-        let slot = self.terminal.clone();
-        let connect = move |transport: ZvtTransport| {
-            let cfg = ZvtConfig::new(transport, currency);
-            let t: Arc<dyn PaymentTerminal> =
-                Arc::new(ZvtTerminal::new(cfg, Arc::new(InMemoryPendingStore::new())));
-            t
-        };
-        match spec.split_once(':') {
-            Some(("tcp", addr)) => {
-                let _ = slot.set(connect(ZvtTransport::tcp(addr)));
-            }
-            Some(("serial", path)) => {
-                let _ = slot.set(connect(ZvtTransport::serial(path)));
-            }
-            _ if spec == "none" => {}
-            _ => {
-                tokio::spawn(async move {
-                    let sim = Simulator::new(SimConfig::default());
-                    match sim.listen_tcp("127.0.0.1:0").await {
-                        Ok(addr) => {
-                            let _ = slot.set(connect(ZvtTransport::tcp(addr.to_string())));
-                            // The simulator lives as long as the app.
-                            std::mem::forget(sim);
-                        }
-                        Err(e) => tracing::error!("payment terminal simulator: {e}"),
-                    }
-                });
-            }
-        }
     }
 
     /// Takes a card payment on the terminal (outside the state lock: it waits for the customer).
@@ -619,13 +575,28 @@ impl Register {
             st.changed();
             (money, format!("{}-{}", st.sale_ref, st.tenders.len() + 1))
         };
-        let approval = terminal
-            .authorize(money, &ref_id)
-            .await
-            .map_err(crate::errors::payment_error)?;
+        // A declined or cancelled attempt leaves its ref_id used: the next attempt at the same
+        // position (the cashier retries the card) takes the next free one, "<sale>-<n>-<k>".
+        // An approved attempt is found again under its own ref_id (never charged twice).
+        let mut attempt = 1;
+        let approval = loop {
+            let id = match attempt {
+                1 => ref_id.clone(),
+                k => format!("{ref_id}-{k}"),
+            };
+            match terminal.authorize(money, &id).await {
+                Err(pos_hardware::payment::PaymentError::AlreadyAttempted { .. })
+                    if attempt < 100 =>
+                {
+                    attempt += 1
+                }
+                other => break other.map_err(crate::errors::payment_error)?,
+            }
+        };
         Ok(Tender {
             kind: TenderKind::Card,
-            amount: money,
+            // What the terminal charged: a retried payment gets the recorded approval.
+            amount: approval.amount,
             reference: Some(
                 format!(
                     "{} {}",
@@ -673,9 +644,7 @@ impl Register {
         if let Some(d) = &self.hardware.devices.drawer {
             forward_changes(d.status(), tx.clone());
         }
-        if self.sync.get().is_some() {
-            forward_changes(self.sync_status.subscribe(), tx.clone());
-        }
+        forward_changes(self.shop.status.subscribe(), tx.clone());
         if let Some(q) = &self.hardware.devices.print_queue {
             let (tx, mut ev) = (tx.clone(), q.events());
             tokio::spawn(async move {
@@ -699,11 +668,11 @@ impl Register {
 
     fn status_now(&self) -> Result<StatusDto, ApiError> {
         let queued = self.lock().store.outbox_len().map_err(store_error)? as i64;
-        let sync = self.sync_status.borrow().clone();
+        let sync = self.shop.status.borrow().clone();
         Ok(StatusDto {
             devices: self.hardware.status(),
             sync: SyncStatusDto {
-                configured: self.sync.get().is_some(),
+                configured: self.shop.running(),
                 online: sync.online,
                 queued,
                 last_success: sync.last_success.and_then(|t| {
@@ -809,7 +778,8 @@ fn quick_cash(c: pos_core::Currency) -> Vec<i64> {
     let mut v: Vec<i64> = match c {
         pos_core::Currency::Eur => vec![500, 1000, 2000, 5000, 10000],
         pos_core::Currency::Usd => vec![100, 500, 1000, 2000, 5000, 10000],
-        pos_core::Currency::Jpy => vec![500, 1000, 2000, 5000, 10000],
+        // Yen: the notes people carry (the 2,000 note is rare, 500 is a coin).
+        pos_core::Currency::Jpy => vec![1000, 5000, 10000],
     };
     v.retain(|d| c.denominations().contains(d));
     v
@@ -926,12 +896,8 @@ impl Api for Register {
     }
 
     async fn remove_line(&self, line_id: u32) -> Result<SaleDto, ApiError> {
-        let mut st = self.lock();
-        st.ensure_open()?;
-        st.cart.remove(LineId(line_id)).map_err(cart_error)?;
-        st.last_line = st.cart.lines().last().map(|l| l.id);
-        st.changed();
-        self.publish(&st)
+        // Checked against VoidLine and recorded in the audit trail (checkout.rs).
+        self.checkout_void_line(line_id)
     }
 
     async fn start_payment(&self) -> Result<SaleDto, ApiError> {
@@ -972,116 +938,20 @@ impl Api for Register {
         };
         let now = self.now();
         let mut st = self.lock();
-        let user = st.require_user()?.clone();
+        st.require_user()?;
         if st.cart.is_empty() {
             return Err(ApiError::new("sale.empty", "scan something first"));
         }
-        st.stage = Stage::Paying;
         let tender = card.unwrap_or(Tender {
             kind: tender_kind(kind),
             amount: Money::new(amount, st.settings.currency),
             reference: None,
         });
-        st.tenders.push(tender);
-        st.changed();
-        let settlement = match st.settlement() {
-            Ok(s) => s,
-            Err(e) => {
-                st.tenders.pop();
-                st.changed();
-                return Err(e);
-            }
-        };
-        if !settlement.complete {
-            return Ok(PayResultDto {
-                sale: st.sale_dto()?,
-                completed: None,
-            });
-        }
-        let ctx = SaleContext {
-            id: st.sale_ref,
-            receipt: pos_core::ReceiptNumber {
-                series: self.config.terminal_id.clone(),
-                number: 0,
-            },
-            terminal_id: self.config.terminal_id.clone(),
-            cashier: Cashier {
-                id: user.id.clone(),
-                name: user.name.clone(),
-            },
-            at: now,
-            cash_rounding: cash_rounding(&st.settings),
-        };
-        let tenders = st.tenders.clone();
-        let st = &mut *st;
-        let committed = st.store.commit_sale(
-            &self.config.terminal_id,
-            &self.config.location_id,
-            |number| {
-                st.cart.complete(
-                    tenders,
-                    SaleContext {
-                        receipt: number,
-                        ..ctx
-                    },
-                )
-            },
-        );
-        let sale = match committed {
-            Ok(s) => s,
-            Err(e) => {
-                // Nothing was written; the tender stays off so the cashier can retry.
-                st.tenders.pop();
-                st.changed();
-                return Err(crate::errors::commit_error(e));
-            }
-        };
-        let preview = receipt::preview(&sale, &st.settings);
-        let cash = sale.tenders().iter().any(|t| t.kind == TenderKind::Cash);
-        // Print through the durable queue: paper-out or an offline printer hold the receipt,
-        // which then prints once. A receipt that cannot be encoded is reported, not lost: the
-        // sale is committed and can be reprinted.
-        match receipt::bytes(
-            &sale,
-            &st.settings,
-            pos_hardware::escpos::PaperWidth::Mm80,
-            false,
-        ) {
-            Ok(bytes) => {
-                if let Err(e) = self.hardware.print(&sale.id().to_string(), bytes) {
-                    tracing::warn!("receipt {} not queued: {}", sale.receipt(), e.message);
-                }
-            }
-            Err(e) => tracing::warn!("receipt {} cannot be encoded: {e}", sale.receipt()),
-        }
-        if cash {
-            self.hardware.open_drawer();
-        }
-        if let Some(sync) = self.sync.get() {
-            // The sale is on disk with its outbox row: wake the worker so the shop's stock
-            // drops within a second or two.
-            sync.nudge();
-        }
-        st.last_receipt = Some(preview.clone());
-        st.cart = Cart::new(st.settings.currency, st.settings.tax_policy);
-        st.sale_ref = Uuid::now_v7();
-        st.tenders.clear();
-        st.stage = Stage::Open;
-        st.last_line = None;
-        st.changed();
-        let completed = CompletedSaleDto {
-            sale_id: sale.id().to_string(),
-            receipt_number: sale.receipt().to_string(),
-            total: sale.totals().total.into(),
-            paid: sale.settlement().paid.into(),
-            change: sale.settlement().change.into(),
-            tenders: sale.tenders().iter().map(tender_dto).collect(),
-            receipt: preview,
-        };
-        Ok(PayResultDto {
-            sale: st.sale_dto()?,
-            completed: Some(completed),
-        })
+        // This position is paid in cash or by card: a gift-card or customer debit left under it
+        // by an attempt that never joined the sale goes back (tenders.rs).
+        let key = format!("{}-{}", st.sale_ref, st.tenders.len() + 1);
+        self.release_other_ledgers(&key, None, now);
+        self.take_tender(&mut st, tender, now)
     }
 
     async fn last_receipt(&self) -> Result<Option<ReceiptPreviewDto>, ApiError> {
@@ -1242,6 +1112,260 @@ impl Api for Register {
                 format!("unknown device {other}"),
             )),
         }
+    }
+
+    // --- checkout: discounts, approvals, voids, park and resume, reprint (checkout.rs) ---
+    async fn set_line_discount(
+        &self,
+        line_id: u32,
+        discount: Option<DiscountDto>,
+        reason: Option<ReasonDto>,
+        approver_pin: Option<String>,
+    ) -> Result<SaleDto, ApiError> {
+        self.checkout_line_discount(line_id, discount, reason, approver_pin)
+    }
+
+    async fn set_order_discount(
+        &self,
+        discount: Option<DiscountDto>,
+        reason: Option<ReasonDto>,
+        approver_pin: Option<String>,
+    ) -> Result<SaleDto, ApiError> {
+        self.checkout_order_discount(discount, reason, approver_pin)
+    }
+
+    async fn override_price(
+        &self,
+        line_id: u32,
+        unit_price: i64,
+        reason: Option<ReasonDto>,
+        approver_pin: Option<String>,
+    ) -> Result<SaleDto, ApiError> {
+        self.checkout_override_price(line_id, unit_price, reason, approver_pin)
+    }
+
+    async fn void_sale(
+        &self,
+        reason: Option<ReasonDto>,
+        approver_pin: Option<String>,
+    ) -> Result<SaleDto, ApiError> {
+        self.checkout_void_sale(reason, approver_pin)
+    }
+
+    async fn park_sale(&self) -> Result<SaleDto, ApiError> {
+        self.checkout_park()
+    }
+
+    async fn parked_sales(&self) -> Result<Vec<ParkedSaleDto>, ApiError> {
+        self.checkout_parked()
+    }
+
+    async fn resume_sale(&self, parked_id: String) -> Result<SaleDto, ApiError> {
+        self.checkout_resume(&parked_id)
+    }
+
+    async fn reprint_last_receipt(&self) -> Result<ReceiptPreviewDto, ApiError> {
+        self.checkout_reprint()
+    }
+
+    // --- shop: web shop settings, sync details, pickups, stock conflicts (shop.rs) ---
+    async fn shop_settings(&self) -> Result<ShopSettingsDto, ApiError> {
+        self.shop_settings_now()
+    }
+    async fn test_shop_connection(
+        &self,
+        url: String,
+        identifier: String,
+        password: Option<String>,
+    ) -> Result<ShopTestDto, ApiError> {
+        self.test_shop_connection_now(url, identifier, password)
+            .await
+    }
+    async fn save_shop_settings(
+        &self,
+        url: String,
+        identifier: String,
+        password: Option<String>,
+    ) -> Result<ShopSettingsDto, ApiError> {
+        self.save_shop_settings_now(url, identifier, password).await
+    }
+    async fn import_shop_catalog(&self) -> Result<ShopImportDto, ApiError> {
+        self.import_shop_catalog_now()
+    }
+    async fn sync_details(&self) -> Result<SyncDetailsDto, ApiError> {
+        self.sync_details_now()
+    }
+    async fn pickups(&self) -> Result<Vec<PickupDto>, ApiError> {
+        self.pickups_now()
+    }
+    async fn hand_over_pickup(&self, order_code: String) -> Result<Vec<PickupDto>, ApiError> {
+        self.hand_over_pickup_now(order_code)
+    }
+    async fn stock_conflicts(
+        &self,
+        include_reviewed: bool,
+    ) -> Result<Vec<StockConflictDto>, ApiError> {
+        self.stock_conflicts_now(include_reviewed)
+    }
+    async fn review_stock_conflict(&self, id: i64) -> Result<Vec<StockConflictDto>, ApiError> {
+        self.review_stock_conflict_now(id)
+    }
+
+    // --- tenders: gift card, store credit, account, card cancel (tenders.rs) ---
+    async fn gift_card_balance(&self, number: String) -> Result<GiftCardDto, ApiError> {
+        self.tenders_gift_card(&number)
+    }
+    async fn find_customers(
+        &self,
+        query: String,
+        limit: u32,
+    ) -> Result<Vec<CustomerDto>, ApiError> {
+        self.tenders_find_customers(&query, limit)
+    }
+    async fn pay_gift_card(&self, number: String, amount: i64) -> Result<PayResultDto, ApiError> {
+        self.tenders_pay_gift_card(&number, amount)
+    }
+    async fn pay_store_credit(
+        &self,
+        customer_id: String,
+        amount: i64,
+    ) -> Result<PayResultDto, ApiError> {
+        self.tenders_pay_customer(
+            &customer_id,
+            pos_store::customers::CustomerLedger::StoreCredit,
+            amount,
+        )
+    }
+    async fn pay_on_account(
+        &self,
+        customer_id: String,
+        amount: i64,
+    ) -> Result<PayResultDto, ApiError> {
+        self.tenders_pay_customer(
+            &customer_id,
+            pos_store::customers::CustomerLedger::Account,
+            amount,
+        )
+    }
+    async fn cancel_card_payment(&self) -> Result<bool, ApiError> {
+        self.tenders_cancel_card().await
+    }
+}
+
+impl Register {
+    /// Adds a tender to the sale in progress; once the sale is paid, commits it (receipt
+    /// number, lines, payments, stock and outbox row in one transaction), prints the receipt,
+    /// opens the drawer for cash and starts the next sale. A refused tender leaves the sale as
+    /// it was.
+    fn take_tender(
+        &self,
+        st: &mut State,
+        tender: Tender,
+        now: OffsetDateTime,
+    ) -> Result<PayResultDto, ApiError> {
+        let user = st.require_user()?.clone();
+        if st.cart.is_empty() {
+            return Err(ApiError::new("sale.empty", "scan something first"));
+        }
+        st.stage = Stage::Paying;
+        st.tenders.push(tender);
+        st.changed();
+        let settlement = match st.settlement() {
+            Ok(s) => s,
+            Err(e) => {
+                st.tenders.pop();
+                st.changed();
+                return Err(e);
+            }
+        };
+        if !settlement.complete {
+            return Ok(PayResultDto {
+                sale: st.sale_dto()?,
+                completed: None,
+            });
+        }
+        let ctx = SaleContext {
+            id: st.sale_ref,
+            receipt: pos_core::ReceiptNumber {
+                series: self.config.terminal_id.clone(),
+                number: 0,
+            },
+            terminal_id: self.config.terminal_id.clone(),
+            cashier: Cashier {
+                id: user.id.clone(),
+                name: user.name.clone(),
+            },
+            at: now,
+            cash_rounding: cash_rounding(&st.settings),
+        };
+        let tenders = st.tenders.clone();
+        let st = &mut *st;
+        let committed = st.store.commit_sale(
+            &self.config.terminal_id,
+            &self.config.location_id,
+            |number| {
+                st.cart.complete(
+                    tenders,
+                    SaleContext {
+                        receipt: number,
+                        ..ctx
+                    },
+                )
+            },
+        );
+        let sale = match committed {
+            Ok(s) => s,
+            Err(e) => {
+                // Nothing was written; the tender stays off so the cashier can retry.
+                st.tenders.pop();
+                st.changed();
+                return Err(crate::errors::commit_error(e));
+            }
+        };
+        let preview = receipt::preview(&sale, &st.settings);
+        let cash = sale.tenders().iter().any(|t| t.kind == TenderKind::Cash);
+        // Print through the durable queue: paper-out or an offline printer hold the receipt,
+        // which then prints once. A receipt that cannot be encoded is reported, not lost: the
+        // sale is committed and can be reprinted.
+        match receipt::bytes(
+            &sale,
+            &st.settings,
+            pos_hardware::escpos::PaperWidth::Mm80,
+            false,
+        ) {
+            Ok(bytes) => {
+                if let Err(e) = self.hardware.print(&sale.id().to_string(), bytes) {
+                    tracing::warn!("receipt {} not queued: {}", sale.receipt(), e.message);
+                }
+            }
+            Err(e) => tracing::warn!("receipt {} cannot be encoded: {e}", sale.receipt()),
+        }
+        if cash {
+            self.hardware.open_drawer();
+        }
+        // The sale is on disk with its outbox row: wake the worker so the shop's stock drops
+        // within a second or two.
+        self.shop.nudge();
+        st.last_receipt = Some(preview.clone());
+        st.cart = Cart::new(st.settings.currency, st.settings.tax_policy);
+        st.sale_ref = Uuid::now_v7();
+        st.tenders.clear();
+        st.stage = Stage::Open;
+        st.last_line = None;
+        st.changed();
+        let completed = CompletedSaleDto {
+            sale_id: sale.id().to_string(),
+            receipt_number: sale.receipt().to_string(),
+            total: sale.totals().total.into(),
+            paid: sale.settlement().paid.into(),
+            change: sale.settlement().change.into(),
+            tenders: sale.tenders().iter().map(tender_dto).collect(),
+            receipt: preview,
+        };
+        Ok(PayResultDto {
+            sale: st.sale_dto()?,
+            completed: Some(completed),
+        })
     }
 }
 

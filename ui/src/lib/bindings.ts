@@ -73,7 +73,15 @@ taxLabel: string,
 /**
  * Reduced rate: marked ※ in Japan.
  */
-reduced: boolean, priceOverridden: boolean, note: string | null, };
+reduced: boolean, priceOverridden: boolean, note: string | null, 
+/**
+ * The line's own discount (its share of an order discount is only in `discount`).
+ */
+lineDiscount: AdjustmentDto | null, 
+/**
+ * The price before it was overridden at the till.
+ */
+originalPrice: MoneyDto | null, };
 
 export type TaxRowDto = { code: string, label: string, reduced: boolean, net: MoneyDto, tax: MoneyDto, gross: MoneyDto, };
 
@@ -106,7 +114,11 @@ lastLineId: number | null,
 /**
  * Count of units (weighed lines count 1).
  */
-itemCount: number, items: MoneyDto, discounts: MoneyDto, subtotal: MoneyDto, taxes: Array<TaxRowDto>, taxTotal: MoneyDto, total: MoneyDto, priceMode: PriceModeDto, payment: PaymentDto, };
+itemCount: number, items: MoneyDto, discounts: MoneyDto, subtotal: MoneyDto, taxes: Array<TaxRowDto>, taxTotal: MoneyDto, total: MoneyDto, priceMode: PriceModeDto, payment: PaymentDto, 
+/**
+ * The discount on the whole sale, if any.
+ */
+orderDiscount: AdjustmentDto | null, };
 
 export type ReceiptPreviewDto = { receiptNumber: string, 
 /**
@@ -191,6 +203,182 @@ export type DiagnosisDto = { serialPorts: Array<FoundDeviceDto>, usbPrinters: Ar
  */
 usbError: string | null, inputDevices: Array<FoundDeviceDto>, configured: Array<DeviceCheckDto>, };
 
+export type DiscountDto = { "kind": "percent", bps: number, } | { "kind": "amount", minor: number, };
+
+export type ReasonDto = { code: string, note: string | null, };
+
+export type AdjustmentDto = { 
+/**
+ * Set for a percentage discount (basis points).
+ */
+percentBps: number | null, 
+/**
+ * What the discount takes off.
+ */
+amount: MoneyDto, 
+/**
+ * The reason code.
+ */
+reason: string | null, 
+/**
+ * The manager who approved it, when the cashier could not grant it alone.
+ */
+approvedBy: string | null, };
+
+export type ParkedSaleDto = { id: string, 
+/**
+ * RFC 3339, UTC.
+ */
+parkedAt: string, cashier: string, lineCount: number, total: MoneyDto, };
+
+export type ShopSettingsDto = { 
+/**
+ * The shop's base URL ("" when none is set up).
+ */
+url: string, 
+/**
+ * The terminal credential's identifier in the shop (e.g. "till-1").
+ */
+identifier: string, 
+/**
+ * A password is saved (encrypted) for this address and identifier.
+ */
+passwordSaved: boolean, 
+/**
+ * The settings in use come from the POS_SHOP_* environment variables (they win at start).
+ */
+fromEnvironment: boolean, 
+/**
+ * The sync engine is running with these settings.
+ */
+running: boolean, 
+/**
+ * The user may change them (admins); managers see them read-only.
+ */
+canEdit: boolean, };
+
+export type ShopTestDto = { 
+/**
+ * The shop's stock location of this terminal (its stock is what the register shows).
+ */
+stockLocationId: string, 
+/**
+ * How long the login and the first query took, ms.
+ */
+millis: number, };
+
+export type ShopImportDto = { running: boolean, 
+/**
+ * Variants imported so far of `total` (0 of 0 before the first page arrives).
+ */
+done: number, total: number, 
+/**
+ * RFC 3339, UTC: when the last import completed.
+ */
+finishedAt: string | null, 
+/**
+ * Why the last import failed (it is retried).
+ */
+error: string | null, };
+
+export type SyncDetailsDto = { configured: boolean, online: boolean, 
+/**
+ * Sales and hand-overs waiting to reach the shop.
+ */
+queued: number, 
+/**
+ * RFC 3339, UTC.
+ */
+lastSuccess: string | null, 
+/**
+ * The kind of the last error, for a message in the user's language: "unreachable",
+ * "timeout", "http", "unauthorized", "malformed", "rejected", "shop", "insecure_url",
+ * "credential", "unsupported", "store".
+ */
+lastErrorKind: string | null, 
+/**
+ * The last error's technical text (English, for support).
+ */
+lastError: string | null, lastErrorAt: string | null, 
+/**
+ * Open stock conflicts.
+ */
+conflicts: number, 
+/**
+ * Click-and-collect orders waiting at this store.
+ */
+pickups: number, import: ShopImportDto, };
+
+export type PickupLineDto = { sku: string, name: string, quantity: number, total: MoneyDto, };
+
+export type PickupDto = { code: string, customerName: string | null, 
+/**
+ * RFC 3339, UTC.
+ */
+placedAt: string | null, 
+/**
+ * The shop's order state: "PaymentSettled" (paid online) or "PaymentAuthorized" (paid at pickup).
+ */
+state: string, locationName: string, total: MoneyDto, lines: Array<PickupLineDto>, 
+/**
+ * Handed over here; waiting for the shop to confirm (queued when offline).
+ */
+handedOver: boolean, 
+/**
+ * Why the shop has not confirmed the hand-over yet, if it refused or failed.
+ */
+handOverError: string | null, };
+
+export type StockConflictDto = { id: number, sku: string, 
+/**
+ * The product's name by language (empty when the SKU is not in this register's catalog).
+ */
+names: { [key in string]: string }, 
+/**
+ * "INSUFFICIENT_STOCK" or "UNKNOWN_SKU".
+ */
+reason: string, 
+/**
+ * Units (or grams) sold.
+ */
+quantity: number, 
+/**
+ * What the shop had before the sale, if it knew.
+ */
+availableBefore: number | null, terminalId: string | null, receipt: string | null, 
+/**
+ * RFC 3339, UTC: the sale, or when the shop reported it.
+ */
+at: string, 
+/**
+ * RFC 3339, UTC: when a manager marked it reviewed.
+ */
+reviewedAt: string | null, reviewedBy: string | null, };
+
+export type GiftCardDto = { 
+/**
+ * Only the last four digits: "****0017".
+ */
+masked: string, balance: MoneyDto, 
+/**
+ * False for a blocked card (it cannot pay).
+ */
+active: boolean, };
+
+export type CustomerDto = { id: string, name: string, email: string | null, phone: string | null, storeCredit: MoneyDto, 
+/**
+ * The customer may pay on account (by invoice).
+ */
+hasAccount: boolean, accountLimit: MoneyDto | null, 
+/**
+ * What the customer owes on account now.
+ */
+accountBalance: MoneyDto, 
+/**
+ * What can still be charged to the account.
+ */
+accountAvailable: MoneyDto, };
+
 /** Every command of the register. `Backend` implementations provide these. */
 export interface Commands {
   /** Store, terminal and version facts for the header and formatting. */
@@ -235,6 +423,52 @@ export interface Commands {
   saveDeviceSettings(configJson: string): Promise<DeviceSettingsDto>;
   /** Tests one device (manager or admin): "printer" prints a test page, "drawer" opens, "display" shows a test line, "payment_terminal" checks the terminal answers. */
   testDevice(device: string): Promise<null>;
+  /** Sets (or, with no discount, takes off) a line's discount, with a reason. Without the line_discount permission it needs `approver_pin`: the PIN of a manager or admin (else `auth.approval_required`). Recorded in the audit trail. */
+  setLineDiscount(lineId: number, discount: DiscountDto | null, reason: ReasonDto | null, approverPin: string | null): Promise<SaleDto>;
+  /** Sets (or takes off) the discount on the whole sale; like `set_line_discount`. */
+  setOrderDiscount(discount: DiscountDto | null, reason: ReasonDto | null, approverPin: string | null): Promise<SaleDto>;
+  /** Overrides a line's unit price (per kg for weighed lines), with a reason; needs the price_override permission or an approver's PIN. Recorded in the audit trail. */
+  overridePrice(lineId: number, unitPrice: number, reason: ReasonDto | null, approverPin: string | null): Promise<SaleDto>;
+  /** Voids the whole sale before payment (void_sale permission or an approver's PIN). No receipt number is used; the void is recorded in the audit trail. */
+  voidSale(reason: ReasonDto | null, approverPin: string | null): Promise<SaleDto>;
+  /** Parks the sale in progress (kept in the database) and starts an empty one. */
+  parkSale(): Promise<SaleDto>;
+  /** This terminal's parked sales, oldest first (also those of earlier days). */
+  parkedSales(): Promise<Array<ParkedSaleDto>>;
+  /** Resumes a parked sale as the sale in progress; a non-empty sale in progress is parked first. */
+  resumeSale(parkedId: string): Promise<SaleDto>;
+  /** Prints the last receipt again, marked as a copy, and returns what was printed. */
+  reprintLastReceipt(): Promise<ReceiptPreviewDto>;
+  /** Settings → Web shop (manager or admin; only an admin may edit): the shop address and the terminal identifier in use. The password is never returned. */
+  shopSettings(): Promise<ShopSettingsDto>;
+  /** Settings → Web shop (admin): logs in to the shop with these settings (`password` null: the saved one) and asks who this terminal is. Nothing is saved. */
+  testShopConnection(url: string, identifier: string, password: string | null): Promise<ShopTestDto>;
+  /** Settings → Web shop (admin): saves the settings (the password encrypted; null keeps the saved one) and (re)starts the sync at once. Plain http is refused except to localhost. */
+  saveShopSettings(url: string, identifier: string, password: string | null): Promise<ShopSettingsDto>;
+  /** Settings → Web shop (admin): imports the whole catalog again in the background (selling goes on); progress arrives as `shop_import` events. */
+  importShopCatalog(): Promise<ShopImportDto>;
+  /** The sync details panel: online, queue, last success, last error, conflicts, pickups. */
+  syncDetails(): Promise<SyncDetailsDto>;
+  /** Click-and-collect orders waiting at this store (kept from the shop's change feed). */
+  pickups(): Promise<Array<PickupDto>>;
+  /** Hands a pickup over: queued for the shop (works offline, reaches the shop once). */
+  handOverPickup(orderCode: string): Promise<Array<PickupDto>>;
+  /** Stock conflicts (manager or admin): sales of goods the shop thought out of stock. */
+  stockConflicts(includeReviewed: boolean): Promise<Array<StockConflictDto>>;
+  /** Marks a conflict reviewed (manager or admin); it stays in the list of reviewed ones. */
+  reviewStockConflict(id: number): Promise<Array<StockConflictDto>>;
+  /** A gift card's balance by its number (typed, scanned or swiped track data). */
+  giftCardBalance(number: string): Promise<GiftCardDto>;
+  /** Customers whose name, e-mail, phone or id contains the query (for store credit and account tenders). */
+  findCustomers(query: string, limit: number): Promise<Array<CustomerDto>>;
+  /** Pays `amount` from a gift card (partial redemption allowed; never more than its balance or than is still due). Completes the sale once it is fully paid. */
+  payGiftCard(number: string, amount: number): Promise<PayResultDto>;
+  /** Pays `amount` from the customer's store credit (never more than the balance or the due). */
+  payStoreCredit(customerId: string, amount: number): Promise<PayResultDto>;
+  /** Charges `amount` to the customer's account (invoice later), within the credit limit. */
+  payOnAccount(customerId: string, amount: number): Promise<PayResultDto>;
+  /** Asks the terminal to abort the card payment in progress; the pending `pay` then fails with `pay.card_cancelled`, or succeeds if the card was already approved (never charged twice). Returns whether an abort was sent. */
+  cancelCardPayment(): Promise<boolean>;
 }
 
 /** Command names as the Rust side knows them. */
@@ -260,6 +494,29 @@ export const COMMAND_NAMES = [
   "diagnose_devices",
   "save_device_settings",
   "test_device",
+  "set_line_discount",
+  "set_order_discount",
+  "override_price",
+  "void_sale",
+  "park_sale",
+  "parked_sales",
+  "resume_sale",
+  "reprint_last_receipt",
+  "shop_settings",
+  "test_shop_connection",
+  "save_shop_settings",
+  "import_shop_catalog",
+  "sync_details",
+  "pickups",
+  "hand_over_pickup",
+  "stock_conflicts",
+  "review_stock_conflict",
+  "gift_card_balance",
+  "find_customers",
+  "pay_gift_card",
+  "pay_store_credit",
+  "pay_on_account",
+  "cancel_card_payment",
 ] as const;
 
 /** A `Commands` client over an invoke function (the Tauri one sends `api { cmd, args }`). */
@@ -286,6 +543,29 @@ export function commandsClient(call: (cmd: string, args: Record<string, unknown>
     diagnoseDevices: () => call("diagnose_devices", {  }) as Promise<DiagnosisDto>,
     saveDeviceSettings: (configJson: string) => call("save_device_settings", { configJson }) as Promise<DeviceSettingsDto>,
     testDevice: (device: string) => call("test_device", { device }) as Promise<null>,
+    setLineDiscount: (lineId: number, discount: DiscountDto | null, reason: ReasonDto | null, approverPin: string | null) => call("set_line_discount", { lineId, discount, reason, approverPin }) as Promise<SaleDto>,
+    setOrderDiscount: (discount: DiscountDto | null, reason: ReasonDto | null, approverPin: string | null) => call("set_order_discount", { discount, reason, approverPin }) as Promise<SaleDto>,
+    overridePrice: (lineId: number, unitPrice: number, reason: ReasonDto | null, approverPin: string | null) => call("override_price", { lineId, unitPrice, reason, approverPin }) as Promise<SaleDto>,
+    voidSale: (reason: ReasonDto | null, approverPin: string | null) => call("void_sale", { reason, approverPin }) as Promise<SaleDto>,
+    parkSale: () => call("park_sale", {  }) as Promise<SaleDto>,
+    parkedSales: () => call("parked_sales", {  }) as Promise<Array<ParkedSaleDto>>,
+    resumeSale: (parkedId: string) => call("resume_sale", { parkedId }) as Promise<SaleDto>,
+    reprintLastReceipt: () => call("reprint_last_receipt", {  }) as Promise<ReceiptPreviewDto>,
+    shopSettings: () => call("shop_settings", {  }) as Promise<ShopSettingsDto>,
+    testShopConnection: (url: string, identifier: string, password: string | null) => call("test_shop_connection", { url, identifier, password }) as Promise<ShopTestDto>,
+    saveShopSettings: (url: string, identifier: string, password: string | null) => call("save_shop_settings", { url, identifier, password }) as Promise<ShopSettingsDto>,
+    importShopCatalog: () => call("import_shop_catalog", {  }) as Promise<ShopImportDto>,
+    syncDetails: () => call("sync_details", {  }) as Promise<SyncDetailsDto>,
+    pickups: () => call("pickups", {  }) as Promise<Array<PickupDto>>,
+    handOverPickup: (orderCode: string) => call("hand_over_pickup", { orderCode }) as Promise<Array<PickupDto>>,
+    stockConflicts: (includeReviewed: boolean) => call("stock_conflicts", { includeReviewed }) as Promise<Array<StockConflictDto>>,
+    reviewStockConflict: (id: number) => call("review_stock_conflict", { id }) as Promise<Array<StockConflictDto>>,
+    giftCardBalance: (number: string) => call("gift_card_balance", { number }) as Promise<GiftCardDto>,
+    findCustomers: (query: string, limit: number) => call("find_customers", { query, limit }) as Promise<Array<CustomerDto>>,
+    payGiftCard: (number: string, amount: number) => call("pay_gift_card", { number, amount }) as Promise<PayResultDto>,
+    payStoreCredit: (customerId: string, amount: number) => call("pay_store_credit", { customerId, amount }) as Promise<PayResultDto>,
+    payOnAccount: (customerId: string, amount: number) => call("pay_on_account", { customerId, amount }) as Promise<PayResultDto>,
+    cancelCardPayment: () => call("cancel_card_payment", {  }) as Promise<boolean>,
   };
 }
 
@@ -294,4 +574,5 @@ export interface Events {
   sale_changed: SaleDto;
   scan_rejected: ApiError;
   status_changed: StatusDto;
+  shop_import: ShopImportDto;
 }
