@@ -11,13 +11,17 @@ use crate::dto::{
 };
 use pos_hardware::config::{Connection, DeviceConfig, Devices, DrawerConnection};
 use pos_hardware::device::{DisplayLines, DrawerStatus, LinkStatus, PrintJob, PrinterStatus};
-use pos_hardware::printer::queue::MemoryJobStore;
 use pos_hardware::sim::SimCommand;
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 pub struct Hardware {
     pub devices: Devices,
     config: DeviceConfig,
+    /// Card payment attempts, on the terminal's database file.
+    pub pending_payments: Arc<crate::device_queues::SqlitePendingStore>,
+    /// The in-process ZVT simulator, when the payment terminal is simulated (developer panel).
+    pub payment_sim: Arc<OnceLock<pos_hardware::zvt::sim::Simulator>>,
 }
 
 fn dto(
@@ -35,13 +39,25 @@ fn dto(
 }
 
 impl Hardware {
-    /// Builds the devices. Must run inside a tokio runtime (drivers start background tasks).
-    pub fn open(config: &DeviceConfig) -> Result<Hardware, ApiError> {
-        let devices = Devices::from_config(config, Arc::new(MemoryJobStore::new()))
+    /// Builds the devices, with the print queue and the card payment records on the database
+    /// file `db_path` (kept per `terminal_id`). Must run inside a tokio runtime (drivers start
+    /// background tasks).
+    pub fn open(
+        config: &DeviceConfig,
+        db_path: &Path,
+        terminal_id: &str,
+    ) -> Result<Hardware, ApiError> {
+        let jobs = crate::device_queues::SqliteJobStore::open(db_path, terminal_id)
+            .map_err(crate::errors::store_error)?;
+        let pending = crate::device_queues::SqlitePendingStore::open(db_path, terminal_id)
+            .map_err(crate::errors::store_error)?;
+        let devices = Devices::from_config(config, Arc::new(jobs))
             .map_err(|e| ApiError::new("device.config", e.to_string()))?;
         Ok(Hardware {
             devices,
             config: config.clone(),
+            pending_payments: Arc::new(pending),
+            payment_sim: Arc::new(OnceLock::new()),
         })
     }
 

@@ -4,6 +4,7 @@
 
 pub mod bindings;
 pub mod commands;
+pub mod device_queues;
 pub mod dto;
 pub mod errors;
 pub mod events;

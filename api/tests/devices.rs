@@ -201,3 +201,288 @@ fn diagnose_lists_the_simulated_devices_as_answering_and_a_japanese_store_tests_
         assert!(printed[0].contains("テスト印刷"), "{}", printed[0]);
     });
 }
+
+// --- durable queues: a held receipt and a lost card payment survive a restart ---------------
+
+use pos_api::dto::TenderKindDto;
+use pos_hardware::config::{Connection, DeviceConfig, PaymentTerminalConfig};
+
+fn open_with(
+    rt: &tokio::runtime::Runtime,
+    db: &Path,
+    country: pos_store::Country,
+    devices: DeviceConfig,
+) -> Arc<Register> {
+    let config = RegisterConfig {
+        db_path: db.to_owned(),
+        terminal_id: "T01".into(),
+        location_id: "main".into(),
+        demo_products: Some(50),
+        demo_country: country,
+        devices,
+    };
+    let _inside = rt.enter();
+    let r = Arc::new(
+        Register::open(config, Arc::new(Recorded::default()), Arc::new(FixedClock)).unwrap(),
+    );
+    r.start();
+    r
+}
+
+fn a_barcode(db: &Path) -> String {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.query_row(
+        "SELECT b.code FROM barcode b JOIN variant v ON v.id = b.variant_id \
+         JOIN product p ON p.id = v.product_id WHERE p.by_weight = 0 ORDER BY b.code LIMIT 1",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// An ESC/POS printer on TCP (like port 9100) that answers DLE EOT like a real one: with paper
+/// out it reports "paper end" and the driver sends nothing; everything else it receives is paper.
+#[derive(Default)]
+struct TcpPrinterState {
+    paper_out: bool,
+    paper: Vec<u8>,
+}
+
+async fn tcp_printer(state: Arc<Mutex<TcpPrinterState>>) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let mut pending: Vec<u8> = Vec::new();
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    pending.extend_from_slice(&buf[..n]);
+                    let mut answers = Vec::new();
+                    let mut i = 0;
+                    while i < pending.len() {
+                        if pending[i] == 0x10 && pending.len() - i < 3 {
+                            break; // a DLE EOT split across reads
+                        }
+                        if pending[i] == 0x10 && pending[i + 1] == 0x04 {
+                            let out = state.lock().unwrap().paper_out;
+                            answers.push(match (pending[i + 2], out) {
+                                (1, true) => 0x1A,
+                                (2, true) => 0x32,
+                                (4, true) => 0x72,
+                                _ => 0x12,
+                            });
+                            i += 3;
+                        } else {
+                            state.lock().unwrap().paper.push(pending[i]);
+                            i += 1;
+                        }
+                    }
+                    pending.drain(..i);
+                    if !answers.is_empty() && stream.write_all(&answers).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_receipt_held_by_paper_out_survives_a_restart_and_prints_once_after_the_paper_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("register.db");
+    let rt = runtime();
+    let printer = Arc::new(Mutex::new(TcpPrinterState {
+        paper_out: true,
+        ..Default::default()
+    }));
+    let port = rt.block_on(tcp_printer(printer.clone()));
+    let mut devices = DeviceConfig::default();
+    devices.printer.connection = Connection::Tcp {
+        host: "127.0.0.1".into(),
+        port,
+    };
+    devices.printer.retry_every_ms = 100;
+
+    let receipt_number = {
+        let r = open_with(&rt, &db, pos_store::Country::Es, devices.clone());
+        let code = a_barcode(&db);
+        rt.block_on(async {
+            r.login("1234".into()).await.unwrap();
+            let sale = r.scan(code).await.unwrap();
+            let paid = r
+                .pay(TenderKindDto::Cash, sale.total.minor + 1000)
+                .await
+                .unwrap();
+            let number = paid.completed.unwrap().receipt_number;
+            // The cashier is told: the printer reports paper out.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                let status = r.status().await.unwrap();
+                let p = status
+                    .devices
+                    .iter()
+                    .find(|d| d.device == "printer")
+                    .unwrap();
+                if p.detail.as_deref() == Some("paper_out") {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "no paper-out status: {p:?}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            r.shutdown().await;
+            number
+        })
+    };
+    assert!(
+        printer.lock().unwrap().paper.is_empty(),
+        "nothing reached paper while it was out"
+    );
+
+    // The app starts again on the same file; the paper is still out, then replaced.
+    let r = open_with(&rt, &db, pos_store::Country::Es, devices);
+    rt.block_on(async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(printer.lock().unwrap().paper.is_empty());
+        printer.lock().unwrap().paper_out = false;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while printer.lock().unwrap().paper.is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Several more retry periods: a second copy would have come by now.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    });
+    let paper = printer.lock().unwrap().paper.clone();
+    let text = pos_hardware::escpos::decode(&paper).text(pos_hardware::escpos::PaperWidth::Mm80);
+    let copies = text.matches(&receipt_number).count();
+    assert!(copies >= 1, "the held receipt printed: {text}");
+    assert_eq!(
+        text.matches("TOTAL").count(),
+        1,
+        "printed exactly once after the paper was replaced:\n{text}"
+    );
+    rt.block_on(r.shutdown());
+}
+
+#[test]
+fn a_card_payment_whose_outcome_was_lost_is_recovered_after_a_restart_without_a_second_charge() {
+    use pos_hardware::zvt::ZvtTimeouts;
+    use pos_hardware::zvt::sim::{Scenario, SimConfig, Simulator};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("register.db");
+    let rt = runtime();
+    // The terminal is a separate device: it keeps its ledger across the register's restart.
+    let sim = Simulator::new(SimConfig {
+        magic_cents: false,
+        drop_duration: Duration::from_millis(2500),
+        ..SimConfig::default()
+    });
+    let addr = rt.block_on(sim.listen_tcp("127.0.0.1:0")).unwrap();
+    let devices = DeviceConfig {
+        payment_terminal: PaymentTerminalConfig {
+            connection: Connection::Tcp {
+                host: "127.0.0.1".into(),
+                port: addr.port(),
+            },
+            password: 0,
+            timeouts: ZvtTimeouts {
+                recovery: Duration::from_secs(1),
+                retry_pause: Duration::from_millis(100),
+                ..ZvtTimeouts::default()
+            },
+        },
+        ..DeviceConfig::default()
+    };
+    let code = {
+        let r = open_with(&rt, &db, pos_store::Country::Es, devices.clone());
+        let code = a_barcode(&db);
+        rt.block_on(async {
+            wait_for_terminal(&r).await;
+            r.login("1234".into()).await.unwrap();
+            // A first card sale: the terminal's receipt number becomes the baseline.
+            let sale = r.scan(code.clone()).await.unwrap();
+            let first = r.pay(TenderKindDto::Card, sale.total.minor).await.unwrap();
+            assert!(first.completed.is_some());
+            // The second: the terminal acknowledges, the link drops, the terminal books it
+            // later. The register cannot learn the outcome before its recovery gives up.
+            let sale = r.scan(code.clone()).await.unwrap();
+            sim.push_scenario(Scenario::DropAfterAck);
+            let e = r
+                .pay(TenderKindDto::Card, sale.total.minor)
+                .await
+                .unwrap_err();
+            assert_eq!(e.code, "pay.outcome_unknown", "{e:?}");
+            r.shutdown().await;
+        });
+        code
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sim.sales_count() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(sim.sales_count(), 2, "the terminal booked the lost payment");
+    let charged_before = sim.net_charged();
+
+    // Restart on the same file: the sale comes back at the payment step; paying by card again
+    // returns the recovered approval instead of charging again.
+    let r = open_with(&rt, &db, pos_store::Country::Es, devices);
+    rt.block_on(async {
+        wait_for_terminal(&r).await;
+        r.login("1234".into()).await.unwrap();
+        let sale = r.current_sale().await.unwrap();
+        assert_eq!(sale.lines.len(), 1, "the sale in progress is back");
+        assert!(sale.payment.tenders.is_empty());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let paid = loop {
+            match r.pay(TenderKindDto::Card, sale.total.minor).await {
+                Ok(p) => break p,
+                // The start-up recovery holds the terminal for a moment.
+                Err(e) if e.code == "pay.terminal_busy" && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("{e:?}"),
+            }
+        };
+        let done = paid
+            .completed
+            .expect("the recovered payment completes the sale");
+        assert_eq!(done.paid.minor, sale.total.minor);
+        assert!(
+            done.tenders[0]
+                .reference
+                .as_deref()
+                .is_some_and(|r| r.ends_with("************1234")),
+            "{:?}",
+            done.tenders
+        );
+    });
+    assert_eq!(sim.sales_count(), 2, "no second charge");
+    assert_eq!(sim.net_charged(), charged_before);
+    // The sale is on disk once.
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let sales: i64 = c
+        .query_row("SELECT COUNT(*) FROM sale", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sales, 2);
+    let _ = code;
+}
+
+async fn wait_for_terminal(r: &Register) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    r.login("0000".into()).await.unwrap();
+    while r.test_device("payment_terminal".into()).await.is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the payment terminal never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    r.logout().await.unwrap();
+}
