@@ -128,6 +128,21 @@ fn tender_label(k: TenderKind, lang: Lang) -> &'static str {
     }
 }
 
+/// A tender's label on the receipt: its kind, and for a gift card its masked number
+/// ("Tarjeta regalo ****0017"), for store credit and accounts the customer's name (the tender's
+/// reference is "<customer id> <name>").
+fn tender_row_label(tn: &pos_core::Tender, lang: Lang) -> String {
+    let kind = tender_label(tn.kind, lang);
+    match (tn.kind, tn.reference.as_deref()) {
+        (TenderKind::GiftCard, Some(masked)) => format!("{kind} {masked}"),
+        (TenderKind::StoreCredit | TenderKind::Account, Some(r)) => match r.split_once(' ') {
+            Some((_, name)) => format!("{kind} {name}"),
+            None => kind.to_owned(),
+        },
+        _ => kind.to_owned(),
+    }
+}
+
 /// Builds the receipt's content from a completed sale, in the store's language.
 pub fn content(sale: &CompletedSale, settings: &StoreSettings) -> ReceiptContent {
     let lang = Lang::parse(&settings.locale);
@@ -234,7 +249,7 @@ pub fn content(sale: &CompletedSale, settings: &StoreSettings) -> ReceiptContent
         .tenders()
         .iter()
         .map(|tn| Row {
-            label: tender_label(tn.kind, lang).into(),
+            label: tender_row_label(tn, lang),
             amount: m(tn.amount),
             emphasis: false,
         })
