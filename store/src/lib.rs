@@ -13,6 +13,7 @@
 //! * No async and no UI: the desktop shell and the sync worker call this from their own threads.
 
 pub mod audit;
+pub mod cash;
 pub mod catalog;
 pub mod customers;
 pub mod demo;
