@@ -27,6 +27,8 @@ const sale = (lines: number): SaleDto => ({
     reduced: true,
     priceOverridden: false,
     note: null,
+    lineDiscount: null,
+    originalPrice: null,
   })),
   lastLineId: lines || null,
   itemCount: lines,
@@ -38,6 +40,7 @@ const sale = (lines: number): SaleDto => ({
   total: eur(99 * lines),
   priceMode: 'tax_inclusive',
   payment: emptyPayment,
+  orderDiscount: null,
 });
 
 async function fakeTauri(page: Page) {

@@ -59,6 +59,26 @@ export const ERROR_CODES = [
   'app.internal',
   'app.unknown_command',
   'app.unreachable',
+  // --- shop: web shop settings, pickups, stock conflicts ---
+  'shop.insecure_url',
+  'shop.invalid_url',
+  'shop.unauthorized',
+  'shop.unreachable',
+  'shop.credential',
+  'shop.error',
+  'shop.identifier_required',
+  'shop.password_required',
+  'shop.not_configured',
+  'shop.pickup_not_found', // {code}
+  'shop.already_handed_over', // {code}
+  'shop.conflict_not_found',
+  // --- checkout: approvals, reasons, parked sales, reprint ---
+  'auth.approval_required', // {permission}
+  'auth.approver_not_allowed', // {permission}
+  'checkout.reason_required',
+  'checkout.reason_unknown',
+  'park.not_found',
+  'receipt.none',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

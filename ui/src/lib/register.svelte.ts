@@ -57,6 +57,8 @@ class Register {
   devPanel = $state(false);
   /** Settings → Devices is open (managers and admins). */
   devicesView = $state(false);
+  /** The web shop overlay (sync details, pickups, conflicts, Settings → Web shop), if open. */
+  shopView = $state<'panel' | 'settings' | 'pickups' | 'conflicts' | null>(null);
   loginBusy = $state(false);
   /** The PIN being entered on the login screen (digits only, never shown). */
   pin = $state('');
@@ -235,13 +237,25 @@ class Register {
       if (line) this.say('ok', 'msg.added', {}, line.names);
     } catch (e) {
       this.fail(e);
+      if (toApiError(e).code === 'cart.needs_weight') void this.askWeight(code);
+    }
+  }
+
+  /** checkout: a product sold by weight scanned by its plain EAN: the weight entry opens for it. */
+  private async askWeight(code: string): Promise<void> {
+    try {
+      const hit = (await this.b.searchProducts(code.trim(), 5)).find((p) => p.byWeight && p.barcode === code.trim());
+      if (hit && !this.paying) this.qtyEntry = { productWeight: hit, byWeight: true, text: '', error: null };
+    } catch {
+      /* the message about the weight is already on screen */
     }
   }
 
   async addProduct(p: ProductDto): Promise<boolean> {
     if (this.completed) this.completed = null;
-    if (p.byWeight && weightLabel(p.barcode, 1) !== null) {
-      // Keyed by a scale label: the weight typed here makes the label the scale would print.
+    if (p.byWeight) {
+      // The weight is typed: for a product keyed by a scale label it makes the label the scale
+      // would print; for a plain EAN it is sent in grams (checkout).
       this.qtyEntry = { productWeight: p, byWeight: true, text: '', error: null };
       return false;
     }
@@ -313,7 +327,17 @@ class Register {
       }
       const code = weightLabel(q.productWeight.barcode, n);
       if (!code) {
-        this.fail({ code: 'cart.needs_weight', message: '', params: {} });
+        // checkout: a plain EAN — the register takes the typed weight in grams.
+        const p = q.productWeight;
+        try {
+          await this.saleCall(() => this.b.addProduct(p.variantId, n));
+          this.qtyEntry = null;
+          beep('added');
+          this.say('ok', 'msg.added', {}, p.names);
+        } catch (e) {
+          this.fail(e);
+          q.error = toApiError(e);
+        }
         return;
       }
       const before = this.sale;

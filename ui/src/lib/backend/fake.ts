@@ -27,6 +27,18 @@ import type {
   TaxRowDto,
   TenderDto,
   TenderKindDto,
+  // --- shop ---
+  PickupDto,
+  ShopImportDto,
+  ShopSettingsDto,
+  ShopTestDto,
+  StockConflictDto,
+  SyncDetailsDto,
+  // --- checkout ---
+  AdjustmentDto,
+  DiscountDto,
+  ParkedSaleDto,
+  ReasonDto,
 } from '../bindings';
 import { apiError } from '../errors';
 import { formatDate, formatMinor, formatTime } from '../format';
@@ -116,6 +128,9 @@ interface Line {
   quantity: number;
   /** Price-embedded labels carry the line's amount. */
   embeddedAmount: number | null;
+  /** checkout: the line's own discount and an overridden unit price. */
+  discount?: FakeAdjustment | null;
+  override?: { price: number; original: number; reason: string; approvedBy: string | null } | null;
 }
 
 interface SaleState {
@@ -124,6 +139,8 @@ interface SaleState {
   lastLineId: number | null;
   nextLineId: number;
   tenders: { kind: TenderKindDto; amount: number }[];
+  /** checkout: the discount on the whole sale. */
+  orderDiscount?: FakeAdjustment | null;
 }
 
 function emptySale(): SaleState {
@@ -154,7 +171,7 @@ export class FakeRegister implements Backend {
   /** The saved device configuration (JSON text) and the test pages "printed". */
   private deviceConfig = '{}';
   readonly testPages: string[] = [];
-  private handlers: Handlers = { sale_changed: new Set(), scan_rejected: new Set(), status_changed: new Set() };
+  private handlers: Handlers = { sale_changed: new Set(), scan_rejected: new Set(), status_changed: new Set(), shop_import: new Set() };
 
   constructor(opts: Partial<FakeOptions> = {}) {
     this.opts = {
@@ -173,6 +190,7 @@ export class FakeRegister implements Backend {
         ? { ...base, store: { ...base.store, cashIncrement: this.opts.cashIncrement } }
         : base;
     this.catalog = buildCatalog(this.opts.store, this.opts.products);
+    this.catalog.push(weighedByTypedWeight(this.opts.store, this.setup)); // checkout
     for (const p of this.catalog) {
       this.byBarcode.set(p.barcode, p);
       this.bySku.set(p.sku.toUpperCase(), p);
@@ -185,7 +203,7 @@ export class FakeRegister implements Backend {
         { device: 'drawer', state: 'ready', detail: 'drawer_closed', simulated: sim },
         { device: 'scanner', state: 'ready', detail: null, simulated: sim },
       ],
-      sync: { configured: true, online: true, queued: 0, lastSuccess: null, conflicts: 0 },
+      sync: { configured: true, online: true, queued: 0, lastSuccess: null, conflicts: 1 },
     };
   }
 
@@ -238,12 +256,14 @@ export class FakeRegister implements Backend {
 
   private lineAmount(l: Line): number {
     if (l.embeddedAmount !== null) return l.embeddedAmount;
-    if (l.product.byWeight) return divRound(l.product.price * l.quantity, 1000, 'half_up');
-    return l.product.price * l.quantity;
+    const price = l.override?.price ?? l.product.price;
+    if (l.product.byWeight) return divRound(price * l.quantity, 1000, 'half_up');
+    return price * l.quantity;
   }
 
-  private lineDto(l: Line): LineDto {
-    const amount = this.lineAmount(l);
+  private lineDto(l: Line, off: { own: number; order: number } = { own: 0, order: 0 }): LineDto {
+    const extended = this.lineAmount(l);
+    const amount = extended - off.own - off.order;
     return {
       id: l.id,
       variantId: l.product.variantId,
@@ -251,23 +271,27 @@ export class FakeRegister implements Backend {
       names: { ...l.product.names },
       quantity: l.quantity,
       byWeight: l.product.byWeight,
-      unitPrice: this.money(l.product.price),
-      extended: this.money(amount),
-      discount: this.money(0),
+      unitPrice: this.money(l.override?.price ?? l.product.price),
+      extended: this.money(extended),
+      discount: this.money(off.own + off.order),
       amount: this.money(amount),
       taxCode: l.product.tax.code,
       taxLabel: l.product.tax.label,
       reduced: l.product.tax.reduced,
-      priceOverridden: false,
+      priceOverridden: !!l.override,
       note: null,
+      lineDiscount: l.discount ? this.adjustmentDto(l.discount, off.own) : null,
+      originalPrice: l.override ? this.money(l.override.original) : null,
     };
   }
 
   private taxRows(s: SaleState): TaxRowDto[] {
     const by = new Map<string, { rate: FakeProduct['tax']; gross: number }>();
+    const off = this.discountsOf(s);
     for (const l of s.lines) {
       const e = by.get(l.product.tax.code) ?? { rate: l.product.tax, gross: 0 };
-      e.gross += this.lineAmount(l);
+      const d = off.get(l.id)!;
+      e.gross += this.lineAmount(l) - d.own - d.order;
       by.set(l.product.tax.code, e);
     }
     return [...by.values()]
@@ -303,12 +327,15 @@ export class FakeRegister implements Backend {
   }
 
   private saleDto(s: SaleState): SaleDto {
-    const lines = s.lines.map((l) => this.lineDto(l));
-    const items = lines.reduce((a, l) => a + l.amount.minor, 0);
+    const off = this.discountsOf(s); // throws cart.discount_too_large
+    const lines = s.lines.map((l) => this.lineDto(l, off.get(l.id)));
+    const items = lines.reduce((a, l) => a + l.extended.minor, 0);
     if (items > MAX_MINOR) throw apiError('cart.overflow', 'amount out of range');
+    const total = lines.reduce((a, l) => a + l.amount.minor, 0);
+    const orderOff = [...off.values()].reduce((a, d) => a + d.order, 0);
     const taxes = this.taxRows(s);
     const taxTotal = taxes.reduce((a, r) => a + r.tax.minor, 0);
-    const st = this.settlement(s, items);
+    const st = this.settlement(s, total);
     const tenders: TenderDto[] = s.tenders.map((t) => ({ kind: t.kind, amount: this.money(t.amount), reference: null }));
     return {
       revision: ++this.revision,
@@ -317,11 +344,11 @@ export class FakeRegister implements Backend {
       lastLineId: s.lastLineId,
       itemCount: s.lines.reduce((a, l) => a + (l.product.byWeight ? 1 : l.quantity), 0),
       items: this.money(items),
-      discounts: this.money(0),
-      subtotal: this.money(items),
+      discounts: this.money(items - total),
+      subtotal: this.money(total),
       taxes,
       taxTotal: this.money(taxTotal),
-      total: this.money(items),
+      total: this.money(total),
       priceMode: this.setup.store.priceMode,
       payment: {
         tenders,
@@ -331,6 +358,7 @@ export class FakeRegister implements Backend {
         change: this.money(st.change),
         complete: st.complete,
       },
+      orderDiscount: s.orderDiscount ? this.adjustmentDto(s.orderDiscount, orderOff) : null,
     };
   }
 
@@ -359,7 +387,9 @@ export class FakeRegister implements Backend {
       if (grams !== null && (grams < 1 || grams > MAX_GRAMS)) {
         throw apiError('cart.weight_out_of_range', `weight must be between 1 g and ${MAX_GRAMS} g`, { max: MAX_GRAMS });
       }
-      const existing = !p.byWeight ? s.lines.find((l) => l.product.variantId === p.variantId) : undefined;
+      const existing = !p.byWeight
+        ? s.lines.find((l) => l.product.variantId === p.variantId && !l.discount && !l.override && l.embeddedAmount === null)
+        : undefined;
       if (existing) {
         if (existing.quantity + 1 > MAX_UNITS) {
           throw apiError('cart.quantity_out_of_range', `quantity must be between 1 and ${MAX_UNITS}`, { max: MAX_UNITS });
@@ -437,7 +467,7 @@ export class FakeRegister implements Backend {
     }
     lines.push(rule);
     const rows = this.taxRows(s);
-    const total = s.lines.reduce((a, l) => a + this.lineAmount(l), 0);
+    const total = this.saleDto(s).total.minor;
     lines.push(row(jp ? '合計' : 'TOTAL', m(total)));
     if (jp) {
       for (const r of rows) {
@@ -529,11 +559,13 @@ export class FakeRegister implements Backend {
     return this.answer(() => this.scanNow(code));
   }
 
-  addProduct(variantId: string, _quantity: number | null = null): Promise<SaleDto> {
+  addProduct(variantId: string, quantity: number | null = null): Promise<SaleDto> {
     return this.answer(() => {
       this.requireOpen();
       const p = this.byId.get(variantId);
       if (!p) throw apiError('scan.unknown_code', `unknown product ${variantId}`, { code: variantId });
+      // Like the register: a quantity is grams for a product sold by weight (a typed weight).
+      if (p.byWeight && quantity !== null) return this.addToSale(p, quantity, null);
       return this.addToSale(p, null, null);
     });
   }
@@ -582,12 +614,15 @@ export class FakeRegister implements Backend {
   removeLine(lineId: number): Promise<SaleDto> {
     return this.answer(() => {
       this.requireOpen();
-      return this.mutate((s) => {
+      const before = this.sale;
+      const dto = this.mutate((s) => {
         const i = s.lines.findIndex((x) => x.id === lineId);
         if (i < 0) throw apiError('cart.no_such_line', `no line ${lineId}`);
         s.lines.splice(i, 1);
         s.lastLineId = s.lines.length ? s.lines[Math.min(i, s.lines.length - 1)].id : null;
       });
+      this.auditLineVoid(before, lineId);
+      return dto;
     });
   }
 
@@ -825,6 +860,531 @@ export class FakeRegister implements Backend {
       s.sync.online = online;
     });
   }
+
+  // ---- shop: web shop settings, sync details, pickups, stock conflicts --------------------
+
+  private shop = {
+    url: 'http://127.0.0.1:3000',
+    identifier: 'till-1',
+    password: 'terminal-secret',
+    running: true,
+    lastSuccess: null as string | null,
+    lastError: null as { kind: string; text: string; at: string } | null,
+  };
+  private shopImportState: ShopImportDto = { running: false, done: 0, total: 0, finishedAt: null, error: null };
+  /** Variants the fake shop has; the import reports them in pages of `shopPageSize`. */
+  shopCatalogSize = 120;
+  shopPageSize = 40;
+  /** Delay between import pages, ms (the progress bar is visible meanwhile). */
+  shopPageMs = 250;
+  private shopPickups: PickupDto[] | null = null;
+  private shopConflicts: StockConflictDto[] | null = null;
+
+  private requireShopAdmin(): void {
+    this.requireSession();
+    if (this.sessionUser!.role !== 'admin') throw apiError('auth.forbidden', 'only an administrator may change the web shop settings');
+  }
+
+  /** Mirrors pos_sync::config::check_url: https, or plain http only to this machine. */
+  private checkShopUrl(url: string): string {
+    let u: URL;
+    try {
+      u = new URL(url.trim());
+    } catch {
+      throw apiError('shop.invalid_url', `refused shop URL ${url}`);
+    }
+    const local = ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+    if (u.protocol === 'http:' && !local) throw apiError('shop.insecure_url', `refused shop URL ${url}: use https://`);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw apiError('shop.invalid_url', `refused shop URL ${url}`);
+    return u.toString().replace(/\/$/, '');
+  }
+
+  private shopPassword(url: string, identifier: string, password: string | null): string {
+    if (!identifier.trim()) throw apiError('shop.identifier_required', 'enter the terminal identifier');
+    if (password) return password;
+    if (url === this.shop.url && identifier === this.shop.identifier && this.shop.password) return this.shop.password;
+    throw apiError('shop.password_required', 'enter the password');
+  }
+
+  private pickupFixtures(): PickupDto[] {
+    const m = (minor: number) => this.money(minor);
+    const [a, b] = this.catalog;
+    return [
+      {
+        code: 'WEB-1001', customerName: 'Lucía Gómez', placedAt: '2026-03-02T08:10:00Z', state: 'PaymentSettled',
+        locationName: 'Store', total: m(a.price * 2 + b.price), handedOver: false, handOverError: null,
+        lines: [
+          { sku: a.sku, name: a.names.en, quantity: 2, total: m(a.price * 2) },
+          { sku: b.sku, name: b.names.en, quantity: 1, total: m(b.price) },
+        ],
+      },
+      {
+        code: 'WEB-1002', customerName: 'Kenji Ito', placedAt: '2026-03-02T08:40:00Z', state: 'PaymentAuthorized',
+        locationName: 'Store', total: m(b.price), handedOver: false, handOverError: null,
+        lines: [{ sku: b.sku, name: b.names.en, quantity: 1, total: m(b.price) }],
+      },
+    ];
+  }
+
+  private get pickupList(): PickupDto[] {
+    this.shopPickups ??= this.pickupFixtures();
+    return this.shopPickups;
+  }
+
+  private get conflictList(): StockConflictDto[] {
+    const p = this.catalog[2];
+    this.shopConflicts ??= [
+      {
+        id: 1, sku: p.sku, names: { ...p.names }, reason: 'INSUFFICIENT_STOCK', quantity: 2, availableBefore: 0,
+        terminalId: this.opts.terminalId, receipt: `${this.opts.terminalId}-000007`, at: '2026-03-02T09:15:00Z',
+        reviewedAt: null, reviewedBy: null,
+      },
+    ];
+    return this.shopConflicts;
+  }
+
+  private openConflicts(): number {
+    return this.conflictList.filter((c) => c.reviewedAt === null).length;
+  }
+
+  shopSettings(): Promise<ShopSettingsDto> {
+    return this.answer(() => {
+      this.requireDeviceAccess();
+      return {
+        url: this.shop.url, identifier: this.shop.identifier, passwordSaved: this.shop.password !== '',
+        fromEnvironment: false, running: this.shop.running, canEdit: this.sessionUser!.role === 'admin',
+      };
+    });
+  }
+
+  testShopConnection(url: string, identifier: string, password: string | null): Promise<ShopTestDto> {
+    return this.answer(() => {
+      this.requireShopAdmin();
+      const u = this.checkShopUrl(url);
+      const pw = this.shopPassword(u, identifier, password);
+      if (u.includes('unreachable')) throw apiError('shop.unreachable', 'the shop cannot be reached');
+      if (pw === 'wrong') throw apiError('shop.unauthorized', 'the shop refused the terminal credential');
+      return { stockLocationId: '1', millis: 42 };
+    });
+  }
+
+  saveShopSettings(url: string, identifier: string, password: string | null): Promise<ShopSettingsDto> {
+    return this.answer(() => {
+      this.requireShopAdmin();
+      const u = this.checkShopUrl(url);
+      const pw = this.shopPassword(u, identifier, password);
+      this.shop = { ...this.shop, url: u, identifier: identifier.trim(), password: pw, running: true };
+      this.setStatus((s) => {
+        s.sync.configured = true;
+        s.sync.online = pw !== 'wrong';
+      });
+      return {
+        url: u, identifier: identifier.trim(), passwordSaved: true, fromEnvironment: false, running: true, canEdit: true,
+      };
+    });
+  }
+
+  importShopCatalog(): Promise<ShopImportDto> {
+    return this.answer(() => {
+      this.requireShopAdmin();
+      if (!this.shop.running) throw apiError('shop.not_configured', 'no web shop is set up');
+      const total = this.shopCatalogSize;
+      const step = (done: number) => {
+        const finished = done >= total;
+        this.shopImportState = {
+          running: !finished, done, total,
+          finishedAt: finished ? this.opts.now().toISOString() : this.shopImportState.finishedAt, error: null,
+        };
+        this.emit('shop_import', { ...this.shopImportState });
+        if (!finished) setTimeout(() => step(Math.min(total, done + this.shopPageSize)), this.shopPageMs);
+      };
+      this.shopImportState = { ...this.shopImportState, running: true, done: 0, total: 0, error: null };
+      setTimeout(() => step(Math.min(total, this.shopPageSize)), this.shopPageMs);
+      return { ...this.shopImportState };
+    });
+  }
+
+  syncDetails(): Promise<SyncDetailsDto> {
+    return this.answer(() => {
+      this.requireSession();
+      const s = this.statusState.sync;
+      return {
+        configured: s.configured, online: s.online, queued: s.queued, lastSuccess: this.shop.lastSuccess,
+        lastErrorKind: this.shop.lastError?.kind ?? null, lastError: this.shop.lastError?.text ?? null,
+        lastErrorAt: this.shop.lastError?.at ?? null, conflicts: this.openConflicts(),
+        pickups: this.pickupList.length, import: { ...this.shopImportState },
+      };
+    });
+  }
+
+  pickups(): Promise<PickupDto[]> {
+    return this.answer(() => {
+      this.requireSession();
+      return structuredClone(this.pickupList);
+    });
+  }
+
+  handOverPickup(orderCode: string): Promise<PickupDto[]> {
+    return this.answer(() => {
+      this.requireSession();
+      const p = this.pickupList.find((x) => x.code === orderCode.trim());
+      if (!p) throw apiError('shop.pickup_not_found', 'not waiting here', { code: orderCode });
+      if (p.handedOver) throw apiError('shop.already_handed_over', 'already handed over', { code: orderCode });
+      p.handedOver = true;
+      this.setStatus((s) => {
+        s.sync.queued += 1;
+      });
+      this.deliverHandOvers();
+      return structuredClone(this.pickupList);
+    });
+  }
+
+  /** Online: the shop takes queued hand-overs after a moment and the orders leave the list. */
+  private deliverHandOvers(): void {
+    if (!this.statusState.sync.online) return;
+    setTimeout(() => {
+      if (!this.statusState.sync.online) return;
+      const done = this.pickupList.filter((p) => p.handedOver);
+      if (done.length === 0) return;
+      this.shopPickups = this.pickupList.filter((p) => !p.handedOver);
+      this.shop.lastSuccess = this.opts.now().toISOString();
+      this.setStatus((s) => {
+        s.sync.queued = Math.max(0, s.sync.queued - done.length);
+        s.sync.lastSuccess = this.shop.lastSuccess;
+      });
+    }, 300);
+  }
+
+  stockConflicts(includeReviewed: boolean): Promise<StockConflictDto[]> {
+    return this.answer(() => {
+      this.requireDeviceAccess();
+      return structuredClone(this.conflictList.filter((c) => includeReviewed || c.reviewedAt === null));
+    });
+  }
+
+  reviewStockConflict(id: number): Promise<StockConflictDto[]> {
+    return this.answer(() => {
+      this.requireDeviceAccess();
+      const c = this.conflictList.find((x) => x.id === id && x.reviewedAt === null);
+      if (!c) throw apiError('shop.conflict_not_found', 'not open');
+      c.reviewedAt = this.opts.now().toISOString();
+      c.reviewedBy = this.sessionUser!.name;
+      this.setStatus((s) => {
+        s.sync.conflicts = this.openConflicts();
+      });
+      return structuredClone(this.conflictList.filter((x) => x.reviewedAt === null));
+    });
+  }
+
+  /** Test hook: the shop goes away (or comes back); hand-overs queued meanwhile are delivered. */
+  setShopReachable(reachable: boolean): void {
+    if (!reachable) {
+      this.shop.lastError = { kind: 'unreachable', text: 'the shop cannot be reached: connection refused', at: this.opts.now().toISOString() };
+    }
+    this.setOnline(reachable);
+    if (reachable) this.deliverHandOvers();
+  }
+
+  // --- checkout: discounts, approvals, voids, park and resume, reprint (mirrors api/src/checkout.rs) ---
+
+  /** The audit trail as the register writes it (`audit_log`), for tests. */
+  readonly auditLog: { action: string; userId: string | null; approverId: string | null; detail: Record<string, unknown> }[] = [];
+  /** Receipt copies sent to the printer, as text, for tests. */
+  readonly printedCopies: string[][] = [];
+  private parked: { id: string; parkedAt: string; cashier: string; sale: SaleState }[] = [];
+  private parkSeq = 0;
+
+  private audit(action: string, approverId: string | null, detail: Record<string, unknown>): void {
+    this.auditLog.push({ action, userId: this.sessionUser?.id ?? null, approverId, detail });
+  }
+
+  private adjustmentDto(a: FakeAdjustment, amount: number): AdjustmentDto {
+    return {
+      percentBps: a.discount.kind === 'percent' ? a.discount.bps : null,
+      amount: this.money(amount),
+      reason: a.reason,
+      approvedBy: a.approvedBy,
+    };
+  }
+
+  /** Each line's own discount and its share of the order discount (largest remainder), as pos-core's cart. */
+  private discountsOf(s: SaleState): Map<number, { own: number; order: number }> {
+    const out = new Map<number, { own: number; order: number }>();
+    const after: number[] = [];
+    for (const l of s.lines) {
+      const ext = this.lineAmount(l);
+      const own = l.discount ? discountAmount(l.discount.discount, ext) : 0;
+      out.set(l.id, { own, order: 0 });
+      after.push(ext - own);
+    }
+    const base = after.reduce((a, x) => a + x, 0);
+    const order = s.orderDiscount ? discountAmount(s.orderDiscount.discount, base) : 0;
+    allocate(order, after).forEach((share, i) => (out.get(s.lines[i].id)!.order = share));
+    return out;
+  }
+
+  private lineFigures(s: SaleState, lineId: number): Record<string, unknown> | null {
+    const l = s.lines.find((x) => x.id === lineId);
+    if (!l) return null;
+    const dto = this.saleDto(s).lines.find((x) => x.id === lineId)!;
+    return { sku: l.product.sku, quantity: l.quantity, by_weight: l.product.byWeight, unit_price: dto.unitPrice.minor, amount: dto.amount.minor };
+  }
+
+  private auditLineVoid(before: SaleState, lineId: number): void {
+    this.audit('line_void', null, {
+      line: lineId,
+      ...this.lineFigures(before, lineId),
+      total_before: this.saleDto(before).total.minor,
+      total_after: this.saleDto(this.sale).total.minor,
+    });
+  }
+
+  /** Lets the action through for a user who may, or with the PIN of one who may; records failed approvals. */
+  private authorize(permission: string, action: string, pin: string | null, what: Record<string, unknown>): (typeof USERS)[number] | null {
+    const user = this.sessionUser!;
+    if (permissionsOf(user.role).includes(permission)) return null;
+    if (!pin) throw apiError('auth.approval_required', `${permission} needs a manager's approval`, { permission });
+    const fail = (failure: string, approverId: string | null, e: ApiError): never => {
+      this.audit('approval_failed', approverId, { for: action, permission, failure, what });
+      throw e;
+    };
+    const now = this.opts.now();
+    const locked = () => apiError('auth.locked', 'too many wrong PINs', { until: this.lockedUntil!.toISOString() });
+    if (this.lockedUntil && now < this.lockedUntil) fail('locked', null, locked());
+    const approver = USERS.find((u) => u.pin === pin) ?? null;
+    if (approver && permissionsOf(approver.role).includes(permission)) {
+      this.failedPins = 0;
+      return approver;
+    }
+    // A wrong PIN, or a right one of someone who may not approve: both count toward the lock.
+    this.failedPins += 1;
+    if (this.failedPins >= PIN_TRIES) {
+      this.failedPins = 0;
+      this.lockedUntil = new Date(now.getTime() + LOCK_MS);
+      fail('locked', approver?.id ?? null, locked());
+    }
+    if (approver) fail('not_allowed', approver.id, apiError('auth.approver_not_allowed', 'that user may not approve this', { permission }));
+    return fail('wrong_pin', null, apiError('auth.wrong_pin', 'wrong PIN', { attemptsLeft: PIN_TRIES - this.failedPins }));
+  }
+
+  /** A privileged change: checked on a copy, approved, recorded, then applied. */
+  private privileged(
+    permission: string,
+    action: string,
+    lineId: number | null,
+    reason: { code: string; note: string | null },
+    pin: string | null,
+    change: (s: SaleState, approvedBy: string | null) => void,
+  ): SaleDto {
+    this.requireOpen();
+    const probe = cloneSale(this.sale);
+    change(probe, null);
+    this.saleDto(probe); // refuses what pos-core's cart refuses
+    const what = {
+      line: lineId,
+      before: lineId === null ? null : this.lineFigures(this.sale, lineId),
+      after: lineId === null ? null : this.lineFigures(probe, lineId),
+      total_before: this.saleDto(this.sale).total.minor,
+      total_after: this.saleDto(probe).total.minor,
+      reason: reason.code,
+      note: reason.note,
+    };
+    const approver = this.authorize(permission, action, pin, what);
+    const dto = this.mutate((s) => change(s, approver?.name ?? null));
+    this.audit(action, approver?.id ?? null, what);
+    return dto;
+  }
+
+  private fakeDiscount(d: DiscountDto | null): DiscountDto | null {
+    if (!d || (d.kind === 'percent' ? d.bps : d.minor) === 0) return null;
+    if (d.kind === 'percent' && d.bps > 10_000) throw apiError('cart.percent_out_of_range', 'a percentage discount must be between 0 and 100 %');
+    if (d.kind === 'amount' && d.minor < 0) throw apiError('cart.negative_price', 'a price cannot be negative');
+    if (d.kind === 'amount' && d.minor > MAX_MINOR) throw apiError('cart.overflow', 'amount out of range');
+    return d;
+  }
+
+  setLineDiscount(lineId: number, discount: DiscountDto | null, reason: ReasonDto | null, approverPin: string | null): Promise<SaleDto> {
+    return this.answer(() => {
+      this.requireOpen();
+      const line = this.sale.lines.find((l) => l.id === lineId);
+      if (!line) throw apiError('cart.no_such_line', `no line ${lineId}`);
+      const d = this.fakeDiscount(discount);
+      if (!d) {
+        if (!line.discount) return this.saleDto(this.sale);
+        const before = this.lineFigures(this.sale, lineId);
+        const dto = this.mutate((s) => (s.lines.find((l) => l.id === lineId)!.discount = null));
+        this.audit('line_discount_removed', null, { line: lineId, before, after: this.lineFigures(this.sale, lineId) });
+        return dto;
+      }
+      const r = parseReason(reason);
+      return this.privileged('line_discount', 'line_discount', lineId, r, approverPin, (s, approvedBy) => {
+        s.lines.find((l) => l.id === lineId)!.discount = { discount: d, reason: r.code, approvedBy };
+        s.lastLineId = lineId;
+      });
+    });
+  }
+
+  setOrderDiscount(discount: DiscountDto | null, reason: ReasonDto | null, approverPin: string | null): Promise<SaleDto> {
+    return this.answer(() => {
+      this.requireOpen();
+      if (this.sale.lines.length === 0) throw apiError('sale.empty', 'scan something first');
+      const d = this.fakeDiscount(discount);
+      if (!d) {
+        if (!this.sale.orderDiscount) return this.saleDto(this.sale);
+        const before = this.saleDto(this.sale).total.minor;
+        const dto = this.mutate((s) => (s.orderDiscount = null));
+        this.audit('order_discount_removed', null, { total_before: before, total_after: dto.total.minor });
+        return dto;
+      }
+      const r = parseReason(reason);
+      return this.privileged('order_discount', 'order_discount', null, r, approverPin, (s, approvedBy) => {
+        s.orderDiscount = { discount: d, reason: r.code, approvedBy };
+      });
+    });
+  }
+
+  overridePrice(lineId: number, unitPrice: number, reason: ReasonDto | null, approverPin: string | null): Promise<SaleDto> {
+    return this.answer(() => {
+      this.requireOpen();
+      const line = this.sale.lines.find((l) => l.id === lineId);
+      if (!line) throw apiError('cart.no_such_line', `no line ${lineId}`);
+      const r = parseReason(reason);
+      if (!Number.isSafeInteger(unitPrice) || unitPrice > MAX_MINOR) throw apiError('cart.overflow', 'amount out of range');
+      if (unitPrice < 0) throw apiError('cart.negative_price', 'a price cannot be negative');
+      return this.privileged('price_override', 'price_override', lineId, r, approverPin, (s, approvedBy) => {
+        const l = s.lines.find((x) => x.id === lineId)!;
+        l.override = { price: unitPrice, original: l.override?.original ?? l.product.price, reason: r.code, approvedBy };
+        l.embeddedAmount = null;
+        s.lastLineId = lineId;
+      });
+    });
+  }
+
+  voidSale(reason: ReasonDto | null, approverPin: string | null): Promise<SaleDto> {
+    return this.answer(() => {
+      this.requireOpen();
+      if (this.sale.lines.length === 0) throw apiError('sale.empty', 'scan something first');
+      const r = parseReason(reason);
+      const what = {
+        lines: this.sale.lines.map((l) => this.lineFigures(this.sale, l.id)),
+        line_count: this.sale.lines.length,
+        total: this.saleDto(this.sale).total.minor,
+        reason: r.code,
+        note: r.note,
+      };
+      const approver = this.authorize('void_sale', 'sale_void', approverPin, what);
+      this.audit('sale_void', approver?.id ?? null, what);
+      // No receipt number is taken: numbers are only used by completed sales.
+      this.sale = emptySale();
+      return this.saleDto(this.sale);
+    });
+  }
+
+  parkSale(): Promise<SaleDto> {
+    return this.answer(() => this.parkNow());
+  }
+
+  private parkNow(): SaleDto {
+    this.requireOpen();
+    if (this.sale.lines.length === 0) throw apiError('sale.empty', 'scan something first');
+    const total = this.saleDto(this.sale).total.minor;
+    this.parkSeq += 1;
+    this.parked.push({ id: `parked-${this.parkSeq}`, parkedAt: this.opts.now().toISOString(), cashier: this.sessionUser!.name, sale: cloneSale(this.sale) });
+    this.audit('sale_parked', null, { line_count: this.sale.lines.length, total });
+    this.sale = emptySale();
+    return this.saleDto(this.sale);
+  }
+
+  parkedSales(): Promise<ParkedSaleDto[]> {
+    return this.answer(() => {
+      this.requireSession();
+      return this.parked.map((p) => ({
+        id: p.id,
+        parkedAt: p.parkedAt,
+        cashier: p.cashier,
+        lineCount: p.sale.lines.length,
+        total: this.saleDto(p.sale).total,
+      }));
+    });
+  }
+
+  resumeSale(parkedId: string): Promise<SaleDto> {
+    return this.answer(() => {
+      this.requireOpen();
+      if (!this.parked.some((p) => p.id === parkedId)) throw apiError('park.not_found', 'that parked sale is not on this terminal');
+      if (this.sale.lines.length > 0) this.parkNow();
+      const i = this.parked.findIndex((p) => p.id === parkedId);
+      const [p] = this.parked.splice(i, 1);
+      this.sale = p.sale;
+      this.sale.lastLineId = this.sale.lines.at(-1)?.id ?? null;
+      this.audit('sale_resumed', null, { parked_id: parkedId, line_count: this.sale.lines.length });
+      return this.saleDto(this.sale);
+    });
+  }
+
+  reprintLastReceipt(): Promise<ReceiptPreviewDto> {
+    return this.answer(() => {
+      this.requireSession();
+      if (!this.last) throw apiError('receipt.none', 'no sale has been completed on this terminal yet');
+      const mark = this.opts.store === 'jp' ? '【再発行】' : '*** COPIA ***';
+      const copy: ReceiptPreviewDto = { ...this.last, lines: [mark, ...this.last.lines] };
+      this.printedCopies.push(copy.lines);
+      this.audit('receipt_reprinted', null, { receipt: this.last.receiptNumber });
+      return structuredClone(copy);
+    });
+  }
+}
+
+// --- checkout: helpers of the fake (mirror pos-core) ---
+
+type FakeAdjustment = { discount: DiscountDto; reason: string; approvedBy: string | null };
+
+/** The reasons the approval dialog offers (pos_core::auth::ADJUSTMENT_REASONS). */
+export const ADJUSTMENT_REASONS = ['damaged', 'price_match', 'customer_care', 'staff', 'promotion', 'other'] as const;
+
+function parseReason(r: ReasonDto | null): { code: string; note: string | null } {
+  const code = r?.code.trim() ?? '';
+  if (!code) throw apiError('checkout.reason_required', 'pick a reason');
+  if (!(ADJUSTMENT_REASONS as readonly string[]).includes(code)) throw apiError('checkout.reason_unknown', 'unknown reason');
+  const note = r?.note?.trim().slice(0, 200) || null;
+  if (code === 'other' && !note) throw apiError('checkout.reason_required', 'say why');
+  return { code, note };
+}
+
+/** What a discount takes off `base` (percent rounded half up), refused when larger than `base`. */
+function discountAmount(d: DiscountDto, base: number): number {
+  const v = d.kind === 'percent' ? divRound(base * d.bps, 10_000, 'half_up') : d.minor;
+  if (v > base) throw apiError('cart.discount_too_large', 'a discount cannot exceed what it applies to');
+  return v;
+}
+
+/** Splits `amount` over `weights` in proportion by largest remainder (pos_core::cart::allocate). */
+function allocate(amount: number, weights: number[]): number[] {
+  const total = weights.reduce((a, w) => a + w, 0);
+  if (amount === 0 || total <= 0) return weights.map(() => 0);
+  const parts = weights.map((w) => Math.floor((amount * w) / total));
+  const rems = weights.map((w, i) => [(amount * w) % total, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  let left = amount - parts.reduce((a, x) => a + x, 0);
+  for (const [, i] of rems) {
+    if (left === 0) break;
+    parts[i] += 1;
+    left -= 1;
+  }
+  return parts;
+}
+
+/** A product sold by weight with a plain EAN (no weight in the code): the cashier types its weight. */
+function weighedByTypedWeight(kind: StoreKind, setup: StoreSetup): FakeProduct {
+  return {
+    variantId: 'v-cherries',
+    sku: 'FX-099',
+    names: { en: 'Cherries (loose)', es: 'Cerezas a granel', ja: 'さくらんぼ(量り売り)' },
+    barcode: ean13(kind === 'jp' ? '490000000999' : '840000000999'),
+    price: kind === 'jp' ? 1280 : 599,
+    tax: setup.rates.staple,
+    byWeight: true,
+    stock: 40,
+  };
 }
 
 /** Case- and accent-insensitive form for search ("Café" matches "cafe"); kana and kanji kept. */
