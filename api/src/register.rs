@@ -45,6 +45,14 @@ pub(crate) mod shop;
 #[path = "tenders.rs"]
 pub mod tenders;
 
+// E-mailed receipts: the queue, the SMTP worker, Print / E-mail / both (a child module).
+#[path = "email.rs"]
+pub mod email;
+
+// Cash management: register sessions, cash in/out, no sale, X and Z reports (a child module).
+#[path = "cash.rs"]
+pub mod cash;
+
 /// Where the time comes from: the system clock in the app, a fixed or stepping one in tests.
 pub trait Clock: Send + Sync {
     fn now(&self) -> OffsetDateTime;
@@ -141,6 +149,8 @@ pub struct Register {
     shop: shop::ShopLink,
     /// Gift cards, store credit and accounts (tenders.rs).
     ledgers: tenders::Ledgers,
+    /// SMTP settings, the print preference and the e-mail worker (email.rs).
+    mail: email::ReceiptMail,
 }
 
 fn role_dto(r: Role) -> RoleDto {
@@ -346,7 +356,9 @@ impl State {
                     "cart.needs_weight",
                     "weigh the item and enter its weight",
                 )
-                .with("product", item.name(&self.settings.locale)));
+                .with("product", item.name(&self.settings.locale))
+                // checkout: the UI opens the weight entry for this barcode.
+                .with("barcode", item.barcode.as_deref().unwrap_or_default()));
             }
             None => Quantity::Units(1),
         };
@@ -536,6 +548,7 @@ impl Register {
         let ledgers = tenders::Ledgers::local(&config.db_path)?;
         Ok(Register {
             ledgers,
+            mail: email::ReceiptMail::from_env(),
             state: Mutex::new(state),
             events,
             clock,
@@ -614,6 +627,7 @@ impl Register {
     /// the tokio runtime.
     pub fn start(self: &Arc<Self>) {
         self.start_payment_terminal();
+        self.start_email();
         self.start_sync();
         if let Some(scanner) = self.hardware.devices.scanner.clone() {
             let me = Arc::downgrade(self);
@@ -962,7 +976,8 @@ impl Api for Register {
                 .store
                 .last_sale(&self.config.terminal_id)
                 .map_err(store_error)?;
-            st.last_receipt = last.map(|s| receipt::preview(&s, &st.settings));
+            st.last_receipt =
+                last.map(|s| receipt::preview_with_slips(&s, &st.settings, self.card_slips(&s)));
         }
         Ok(st.last_receipt.clone())
     }
@@ -1250,6 +1265,61 @@ impl Api for Register {
     async fn cancel_card_payment(&self) -> Result<bool, ApiError> {
         self.tenders_cancel_card().await
     }
+    // --- tenders: e-mailed receipts (email.rs) ---
+    async fn email_receipt(
+        &self,
+        sale_id: String,
+        address: String,
+    ) -> Result<EmailReceiptDto, ApiError> {
+        self.email_receipt_now(&sale_id, &address)
+    }
+    async fn email_receipts(&self, sale_id: String) -> Result<Vec<EmailReceiptDto>, ApiError> {
+        self.email_receipts_now(&sale_id)
+    }
+    async fn print_receipt(&self, sale_id: String) -> Result<(), ApiError> {
+        self.print_receipt_now(&sale_id)
+    }
+    // --- cash: register sessions, cash in/out, no sale, X and Z reports (cash.rs) ---
+    async fn cash_status(&self) -> Result<CashStatusDto, ApiError> {
+        self.cash_status_now()
+    }
+    async fn open_register(
+        &self,
+        counts: Vec<DenominationCountDto>,
+    ) -> Result<CashStatusDto, ApiError> {
+        self.cash_open(&counts)
+    }
+    async fn cash_movement(
+        &self,
+        direction: CashDirectionDto,
+        amount: i64,
+        reason: Option<ReasonDto>,
+        approver_pin: Option<String>,
+    ) -> Result<CashStatusDto, ApiError> {
+        self.cash_move(direction, amount, reason, approver_pin.as_deref())
+    }
+    async fn no_sale(
+        &self,
+        reason: Option<ReasonDto>,
+        approver_pin: Option<String>,
+    ) -> Result<CashStatusDto, ApiError> {
+        self.cash_no_sale(reason, approver_pin.as_deref())
+    }
+    async fn x_report(&self, print: bool) -> Result<CashReportDto, ApiError> {
+        self.cash_x_report(print)
+    }
+    async fn close_register(
+        &self,
+        counts: Vec<DenominationCountDto>,
+    ) -> Result<CashReportDto, ApiError> {
+        self.cash_close(&counts)
+    }
+    async fn z_report(&self, number: u64, print: bool) -> Result<CashReportDto, ApiError> {
+        self.cash_z_report(number, print)
+    }
+    async fn set_require_opening_float(&self, on: bool) -> Result<CashStatusDto, ApiError> {
+        self.cash_set_require_float(on)
+    }
 }
 
 impl Register {
@@ -1322,17 +1392,22 @@ impl Register {
                 return Err(crate::errors::commit_error(e));
             }
         };
-        let preview = receipt::preview(&sale, &st.settings);
+        let slips = self.card_slips(&sale);
+        let preview = receipt::preview_with_slips(&sale, &st.settings, slips.clone());
         let cash = sale.tenders().iter().any(|t| t.kind == TenderKind::Cash);
         // Print through the durable queue: paper-out or an offline printer hold the receipt,
         // which then prints once. A receipt that cannot be encoded is reported, not lost: the
         // sale is committed and can be reprinted.
-        match receipt::bytes(
+        // With POS_RECEIPT_PRINT=ask it prints only when the cashier picks Print (email.rs).
+        let print = self.mail.auto_print();
+        match receipt::bytes_with_slips(
             &sale,
             &st.settings,
             pos_hardware::escpos::PaperWidth::Mm80,
             false,
+            slips,
         ) {
+            Ok(_) if !print => {}
             Ok(bytes) => {
                 if let Err(e) = self.hardware.print(&sale.id().to_string(), bytes) {
                     tracing::warn!("receipt {} not queued: {}", sale.receipt(), e.message);
@@ -1361,6 +1436,7 @@ impl Register {
             change: sale.settlement().change.into(),
             tenders: sale.tenders().iter().map(tender_dto).collect(),
             receipt: preview,
+            printed: print,
         };
         Ok(PayResultDto {
             sale: st.sale_dto()?,

@@ -490,3 +490,36 @@ fn the_last_receipt_reprints_marked_as_a_copy_and_is_recorded() {
     assert_eq!(audit[0].action, "receipt_reprinted");
     assert_eq!(audit[0].detail["receipt"], "T01-000001");
 }
+
+#[test]
+fn a_product_sold_by_weight_with_a_plain_ean_asks_for_its_weight_and_takes_a_typed_one() {
+    let f = open();
+    let (barcode, variant, price_per_kg): (String, String, i64) = {
+        let c = rusqlite::Connection::open(&f.db).unwrap();
+        c.query_row(
+            "SELECT b.code, v.id, v.price_minor FROM barcode b JOIN variant v ON v.id = b.variant_id \
+             JOIN product p ON p.id = v.product_id WHERE p.by_weight = 1 ORDER BY b.code LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("the demo catalog has a product sold by weight")
+    };
+    f.block(async {
+        let r = &f.register;
+        r.login("1234".into()).await.unwrap();
+        let e = r.scan(barcode.clone()).await.unwrap_err();
+        assert_eq!(e.code, "cart.needs_weight");
+        assert_eq!(
+            e.params["barcode"], barcode,
+            "the screen opens the weight entry for it"
+        );
+        let s = r.add_product(variant, Some(350)).await.unwrap();
+        assert!(s.lines[0].by_weight);
+        assert_eq!(s.lines[0].quantity, 350);
+        assert_eq!(
+            s.lines[0].amount.minor,
+            (price_per_kg * 350 + 500) / 1000,
+            "priced per kg, half up"
+        );
+    });
+}

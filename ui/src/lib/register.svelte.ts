@@ -63,6 +63,8 @@ class Register {
   /** The PIN being entered on the login screen (digits only, never shown). */
   pin = $state('');
   fatal = $state.raw<ApiError | null>(null);
+  /** tenders: while a gift-card number is being entered, scans fill it instead of the sale. */
+  scanTarget: ((code: string) => void) | null = null;
   private unsubscribe: (() => void)[] = [];
 
   get currency(): string {
@@ -117,6 +119,8 @@ class Register {
     this.message = { kind: 'error', error: err };
     // A refusal that a manager can lift sounds different from a plain error.
     if (tone === 'error') beep(err.code === 'auth.forbidden' ? 'approval' : 'error');
+    // checkout: a product sold by weight scanned by its plain EAN (keyboard or scanner device).
+    if (err.code === 'cart.needs_weight' && err.params.barcode) void this.askWeight(err.params.barcode);
   }
 
   say(kind: 'info' | 'ok', key: MessageKey, params?: Record<string, string | number>, names?: Record<string, string>): void {
@@ -228,6 +232,10 @@ class Register {
       beep('error');
       return;
     }
+    if (this.scanTarget) {
+      this.scanTarget(code);
+      return;
+    }
     if (this.completed) this.completed = null;
     try {
       const s = await this.saleCall(() => this.b.scan(code));
@@ -237,7 +245,6 @@ class Register {
       if (line) this.say('ok', 'msg.added', {}, line.names);
     } catch (e) {
       this.fail(e);
-      if (toApiError(e).code === 'cart.needs_weight') void this.askWeight(code);
     }
   }
 

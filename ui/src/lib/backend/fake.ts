@@ -381,6 +381,7 @@ export class FakeRegister implements Backend {
     return this.mutate((s) => {
       if (p.byWeight && grams === null && embeddedAmount === null) {
         throw apiError('cart.needs_weight', 'weigh the item and enter its weight', {
+          barcode: p.barcode, // checkout
           product: p.names[this.setup.store.locale as 'es' | 'ja'] ?? p.names.en,
         });
       }
