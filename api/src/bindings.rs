@@ -54,7 +54,10 @@ pub fn typescript() -> String {
         ShopSettingsDto, ShopTestDto, ShopImportDto, SyncDetailsDto, PickupLineDto, PickupDto,
         StockConflictDto,
         // --- tenders ---
-        GiftCardDto, CustomerDto,
+        GiftCardDto, CustomerDto, EmailReceiptDto,
+        // --- cash ---
+        DenominationDto, DenominationCountDto, CashDirectionDto, CashSessionDto, CashStatusDto,
+        TenderTotalDto, CashMovementDto, CashReportDto,
     );
     for t in types {
         out.push_str(&t);

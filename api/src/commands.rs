@@ -167,6 +167,34 @@ api_commands! {
     /// with `pay.card_cancelled`, or succeeds if the card was already approved (never charged
     /// twice). Returns whether an abort was sent.
     fn cancel_card_payment() -> bool;
+    /// E-mails a completed sale's receipt (HTML in the store's language + a PDF). Validates the
+    /// address, queues the message and returns at once; it is sent in the background (later,
+    /// when offline). The same address for the same sale is queued once.
+    fn email_receipt(sale_id: String, address: String) -> EmailReceiptDto;
+    /// The e-mails queued for a sale and whether each was sent.
+    fn email_receipts(sale_id: String) -> Vec<EmailReceiptDto>;
+    /// Prints a completed sale's receipt (once per sale, through the print queue).
+    fn print_receipt(sale_id: String) -> ();
+    // --- cash: register sessions, cash in/out, no sale, X and Z reports ---
+    /// The cash screen: the currency's coins and notes, the open register session (never the
+    /// expected cash), the store's float policy, the last Z number and the reasons offered.
+    fn cash_status() -> CashStatusDto;
+    /// Opens the register with the float counted by denomination (open_register permission).
+    fn open_register(counts: Vec<DenominationCountDto>) -> CashStatusDto;
+    /// Cash put into or taken out of the drawer (minor units > 0) with a reason; needs
+    /// cash_in_out or `approver_pin` of a user who has it. Opens the drawer.
+    fn cash_movement(direction: CashDirectionDto, amount: i64, reason: Option<ReasonDto>, approver_pin: Option<String>) -> CashStatusDto;
+    /// Opens the drawer without a sale, with a reason (no_sale permission or an approver's PIN).
+    fn no_sale(reason: Option<ReasonDto>, approver_pin: Option<String>) -> CashStatusDto;
+    /// The X report of the open session (end_of_day): the register stays open, no number.
+    fn x_report(print: bool) -> CashReportDto;
+    /// The end of day (end_of_day): the blind count by denomination closes the register and
+    /// makes the numbered Z report (printed, queued for the web shop) with over/short.
+    fn close_register(counts: Vec<DenominationCountDto>) -> CashReportDto;
+    /// A past Z report of this terminal as it was made (end_of_day), printed again if asked.
+    fn z_report(number: u64, print: bool) -> CashReportDto;
+    /// Store setting (manage_settings): sales wait until the register is opened with a float.
+    fn set_require_opening_float(on: bool) -> CashStatusDto;
 }
 
 /// Events the register pushes to the UI: (name, payload type).

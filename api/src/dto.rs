@@ -237,6 +237,9 @@ pub struct CompletedSaleDto {
     pub change: MoneyDto,
     pub tenders: Vec<TenderDto>,
     pub receipt: ReceiptPreviewDto,
+    /// The receipt went to the printer when the sale completed (false when the terminal asks:
+    /// then the cashier picks Print, E-mail or both).
+    pub printed: bool,
 }
 
 /// The answer to a tender: the sale so far and, once it is fully paid, the completed sale.
@@ -414,4 +417,11 @@ pub use crate::register::shop::{
 };
 
 // --- tenders: gift card, store credit, account (defined in tenders.rs) ---
+pub use crate::register::email::EmailReceiptDto;
 pub use crate::register::tenders::{CustomerDto, GiftCardDto};
+
+// --- cash: register sessions, cash in/out, no sale, X and Z reports (defined in cash.rs) ---
+pub use crate::register::cash::{
+    CashDirectionDto, CashMovementDto, CashReportDto, CashSessionDto, CashStatusDto,
+    DenominationCountDto, DenominationDto, TenderTotalDto,
+};

@@ -152,3 +152,131 @@ pub fn no_receipt() -> ApiError {
         "no sale has been completed on this terminal yet",
     )
 }
+
+// --- shop: web shop settings ---
+/// A web-shop error as the user sees it (`url` is what the user typed: plain http and a
+/// malformed address get different messages).
+pub fn shop_error(e: pos_sync::SyncError, url: &str) -> ApiError {
+    use pos_sync::SyncError as S;
+    let msg = e.to_string();
+    match e {
+        S::InsecureUrl(_) if url.trim().to_ascii_lowercase().starts_with("http://") => {
+            ApiError::new("shop.insecure_url", msg)
+        }
+        S::InsecureUrl(_) => ApiError::new("shop.invalid_url", msg),
+        S::Unauthorized(_) => ApiError::new("shop.unauthorized", msg),
+        S::Unreachable(_) | S::Timeout | S::Http { .. } => ApiError::new("shop.unreachable", msg),
+        S::Credential(_) => ApiError::new("shop.credential", msg),
+        S::Store(s) => store_error(s),
+        other => ApiError::new("shop.error", other.to_string()),
+    }
+}
+
+// --- tenders: gift card, store credit, account; e-mailed receipts ---
+use pos_store::customers::CustomerLedger;
+use pos_store::gift_cards::LedgerError;
+
+/// A gift-card ledger refusal (`number` as the cashier entered it; only its last four digits
+/// reach the message).
+pub fn gift_card_error(e: LedgerError, number: &str) -> ApiError {
+    let msg = e.to_string();
+    let masked =
+        crate::register::tenders::mask_number(&pos_store::gift_cards::normalize_number(number));
+    match e {
+        LedgerError::Unknown(_) => {
+            ApiError::new("gift_card.unknown", "no gift card has this number").with("card", masked)
+        }
+        LedgerError::NotUsable(_) => {
+            ApiError::new("gift_card.blocked", "this gift card is blocked").with("card", masked)
+        }
+        LedgerError::Insufficient { available } => {
+            ApiError::new("gift_card.insufficient", msg).with("balance", available.minor)
+        }
+        other => ledger_error(other),
+    }
+}
+
+pub fn customer_error(e: LedgerError, ledger: CustomerLedger, name: &str) -> ApiError {
+    let msg = e.to_string();
+    match (e, ledger) {
+        (LedgerError::Unknown(_), _) => ApiError::new("customer.unknown", "no such customer"),
+        (LedgerError::NotUsable(_), _) => {
+            ApiError::new("customer.no_account", "this customer has no account").with("name", name)
+        }
+        (LedgerError::Insufficient { available }, CustomerLedger::StoreCredit) => {
+            ApiError::new("customer.credit_insufficient", msg)
+                .with("name", name)
+                .with("balance", available.minor)
+        }
+        (LedgerError::Insufficient { available }, CustomerLedger::Account) => {
+            ApiError::new("customer.over_limit", msg)
+                .with("name", name)
+                .with("available", available.minor)
+        }
+        (other, _) => ledger_error(other),
+    }
+}
+
+pub fn ledger_error(e: LedgerError) -> ApiError {
+    let msg = e.to_string();
+    match e {
+        LedgerError::WrongCurrency { .. } => ApiError::new("pay.wrong_currency", msg),
+        LedgerError::NonPositive => ApiError::new("pay.non_positive", msg),
+        LedgerError::Store(s) => store_error(s),
+        _ => ApiError::new("app.internal", msg),
+    }
+}
+
+// --- cash: register sessions, cash in/out, no sale, X and Z reports (cash.rs) ---
+
+/// A cash error as the UI shows it.
+pub fn cash_error(e: pos_store::cash::CashStoreError) -> ApiError {
+    match e {
+        pos_store::cash::CashStoreError::NotOpen => cash_not_open(),
+        pos_store::cash::CashStoreError::AlreadyOpen => ApiError::new(
+            "cash.already_open",
+            "the register is already open: take the Z report to close it first",
+        ),
+        pos_store::cash::CashStoreError::Cash(c) => core_cash_error(c),
+        pos_store::cash::CashStoreError::Store(s) => store_error(s),
+    }
+}
+
+pub fn core_cash_error(e: pos_core::cash::CashError) -> ApiError {
+    use pos_core::cash::CashError as C;
+    let msg = e.to_string();
+    match e {
+        C::UnknownDenomination { value, .. } | C::DuplicateDenomination { value } => {
+            ApiError::new("cash.bad_count", msg).with("value", value)
+        }
+        C::QuantityOutOfRange { value, max } => ApiError::new("cash.bad_count", msg)
+            .with("value", value)
+            .with("max", max),
+        C::NonPositiveAmount => ApiError::new("cash.non_positive_amount", msg),
+        C::Money(_) => ApiError::new("cash.overflow", msg),
+    }
+}
+
+pub fn cash_not_open() -> ApiError {
+    ApiError::new(
+        "cash.not_open",
+        "the register is not open: open it with a float first",
+    )
+}
+
+pub fn cash_forbidden(p: pos_core::auth::Permission) -> ApiError {
+    ApiError::new(
+        "cash.forbidden",
+        format!("{} is for managers and administrators", p.code()),
+    )
+    .with("permission", p.code())
+}
+
+pub fn cash_reason_error(e: pos_core::auth::ReasonError) -> ApiError {
+    match e {
+        pos_core::auth::ReasonError::Missing => {
+            ApiError::new("cash.reason_required", e.to_string())
+        }
+        pos_core::auth::ReasonError::Unknown => ApiError::new("cash.reason_unknown", e.to_string()),
+    }
+}

@@ -1,10 +1,11 @@
 //! Events the register pushes to the UI. The shell forwards them (Tauri `emit`); tests record them.
 
-use crate::dto::{ApiError, SaleDto, StatusDto};
+use crate::dto::{ApiError, SaleDto, ShopImportDto, StatusDto};
 
 pub const SALE_CHANGED: &str = "sale_changed";
 pub const SCAN_REJECTED: &str = "scan_rejected";
 pub const STATUS_CHANGED: &str = "status_changed";
+pub const SHOP_IMPORT: &str = "shop_import";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -13,6 +14,8 @@ pub enum Event {
     /// A device scan could not be added (unknown code, bad check digit, payment in progress).
     ScanRejected(ApiError),
     StatusChanged(StatusDto),
+    /// Progress of the web shop's catalog import (Settings → Web shop).
+    ShopImport(ShopImportDto),
 }
 
 impl Event {
@@ -21,6 +24,7 @@ impl Event {
             Event::SaleChanged(_) => SALE_CHANGED,
             Event::ScanRejected(_) => SCAN_REJECTED,
             Event::StatusChanged(_) => STATUS_CHANGED,
+            Event::ShopImport(_) => SHOP_IMPORT,
         }
     }
     pub fn payload(&self) -> serde_json::Value {
@@ -28,6 +32,7 @@ impl Event {
             Event::SaleChanged(s) => serde_json::to_value(s.as_ref()),
             Event::ScanRejected(e) => serde_json::to_value(e),
             Event::StatusChanged(s) => serde_json::to_value(s),
+            Event::ShopImport(s) => serde_json::to_value(s),
         };
         v.unwrap_or(serde_json::Value::Null)
     }

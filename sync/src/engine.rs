@@ -13,6 +13,7 @@ use crate::{ShopConfig, SyncError, VendureConnector};
 use pos_store::Store;
 use pos_store::sync_state::IMPORT_DONE;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -30,6 +31,24 @@ pub struct SyncStatus {
     /// Open stock conflicts for the manager.
     pub conflicts: u64,
     pub last_error: Option<String>,
+    /// [`SyncError::kind`] of `last_error`, for a message in the user's language.
+    pub last_error_kind: Option<&'static str>,
+    pub last_error_at: Option<OffsetDateTime>,
+    /// The catalog import (the first one, or one asked for with [`SyncHandle::request_import`]).
+    pub import: ImportStatus,
+}
+
+/// Progress of the catalog import, for a progress bar.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportStatus {
+    pub running: bool,
+    /// Variants read so far of `total` (the shop's count; 0 until the first page).
+    pub done: u64,
+    pub total: u64,
+    /// When the last import completed.
+    pub finished_at: Option<OffsetDateTime>,
+    /// Why the last import failed (it is retried).
+    pub error: Option<String>,
 }
 
 /// Tunables of the engine; the defaults suit a register.
@@ -91,6 +110,8 @@ struct Shared<C> {
     hint: Arc<Notify>,
     /// The shop answered again after being unreachable: retry the queue now.
     back_online: Notify,
+    /// An import of the whole catalog was asked for (Settings → Web shop → Import).
+    reimport: AtomicBool,
 }
 
 fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
@@ -131,6 +152,8 @@ impl<C: Connector> Shared<C> {
                         st.online = false;
                     }
                     st.last_error = Some(e.to_string());
+                    st.last_error_kind = Some(e.kind());
+                    st.last_error_at = Some(now);
                 }
             }
         });
@@ -191,6 +214,39 @@ impl<C: Connector> Shared<C> {
         }
     }
 
+    /// Imports the whole catalog, publishing its progress in the status.
+    async fn import_with_progress(&self, settings: &PullSettings) -> Result<(), SyncError> {
+        self.status_tx.send_modify(|st| {
+            st.import.running = true;
+            st.import.done = 0;
+            st.import.total = 0;
+            st.import.error = None;
+        });
+        let tx = self.status_tx.clone();
+        let result = pull::import_catalog(
+            &*self.connector,
+            &self.store,
+            settings,
+            &*self.options.clock,
+            &mut |p| {
+                tx.send_modify(|st| {
+                    st.import.done = p.done;
+                    st.import.total = p.total;
+                })
+            },
+        )
+        .await;
+        let now = self.options.clock.now();
+        self.status_tx.send_modify(|st| {
+            st.import.running = false;
+            match &result {
+                Ok(_) => st.import.finished_at = Some(now),
+                Err(e) => st.import.error = Some(e.to_string()),
+            }
+        });
+        result.map(|_| ())
+    }
+
     async fn pull_loop(self: Arc<Self>) {
         let settings = self.pull_settings();
         loop {
@@ -199,22 +255,20 @@ impl<C: Connector> Shared<C> {
                 .ok()
                 .flatten()
                 .is_some();
-            let result = if imported {
+            let asked = self.reimport.swap(false, Ordering::SeqCst);
+            let result = if asked || !imported {
+                let r = self.import_with_progress(&settings).await;
+                if r.is_err() && asked {
+                    // Asked for and failed (shop offline, say): try again at the next round.
+                    self.reimport.store(true, Ordering::SeqCst);
+                }
+                r
+            } else {
                 pull::pull_changes(
                     &*self.connector,
                     &self.store,
                     &settings,
                     &*self.options.clock,
-                )
-                .await
-                .map(|_| ())
-            } else {
-                pull::import_catalog(
-                    &*self.connector,
-                    &self.store,
-                    &settings,
-                    &*self.options.clock,
-                    &mut |_| {},
                 )
                 .await
                 .map(|_| ())
@@ -293,6 +347,7 @@ impl SyncEngine {
             nudge: Notify::new(),
             hint: Arc::new(Notify::new()),
             back_online: Notify::new(),
+            reimport: AtomicBool::new(false),
         });
         let mut tasks = vec![
             tokio::spawn(shared.clone().outbox_loop()),
@@ -305,7 +360,10 @@ impl SyncEngine {
                 s.connector.push_hints(s.hint.clone()).await;
             }));
         }
-        Ok(SyncHandle { shared, tasks })
+        Ok(SyncHandle {
+            shared,
+            tasks: Mutex::new(tasks),
+        })
     }
 }
 
@@ -313,7 +371,7 @@ impl SyncEngine {
 /// until the runtime shuts down.
 pub struct SyncHandle<C: Connector = VendureConnector> {
     shared: Arc<Shared<C>>,
-    tasks: Vec<JoinHandle<()>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl<C: Connector> SyncHandle<C> {
@@ -350,7 +408,15 @@ impl<C: Connector> SyncHandle<C> {
         r
     }
 
-    /// Imports the catalog again with progress (Settings → Web shop → Import).
+    /// Asks the pull worker to import the whole catalog again (Settings → Web shop → Import);
+    /// progress is published in [`SyncStatus::import`]. Returns at once; selling goes on.
+    /// Asking while an import runs queues one more.
+    pub fn request_import(&self) {
+        self.shared.reimport.store(true, Ordering::SeqCst);
+        self.shared.hint.notify_one();
+    }
+
+    /// Imports the catalog again with progress, in the caller's task (the CLI).
     pub async fn import(
         &self,
         progress: &mut (dyn FnMut(ImportProgress) + Send),
@@ -376,11 +442,12 @@ impl<C: Connector> SyncHandle<C> {
 
     /// Stops the workers. An exchange in flight is abandoned; its outbox rows stay queued
     /// and are resent (idempotently) at the next start.
-    pub async fn stop(self) {
-        for t in &self.tasks {
+    pub async fn stop(&self) {
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        for t in &tasks {
             t.abort();
         }
-        for t in self.tasks {
+        for t in tasks {
             let _ = t.await;
         }
     }

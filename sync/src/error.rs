@@ -56,6 +56,26 @@ impl SyncError {
         )
     }
 
+    /// A stable name of the error's kind for screens that say it in the user's language
+    /// ("unreachable", "timeout", "http", "unauthorized", "malformed", "rejected", "shop",
+    /// "insecure_url", "credential", "unsupported", "store", "stopped").
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SyncError::Unreachable(_) => "unreachable",
+            SyncError::Timeout => "timeout",
+            SyncError::Http { .. } => "http",
+            SyncError::Unauthorized(_) => "unauthorized",
+            SyncError::Malformed { .. } => "malformed",
+            SyncError::Rejected(_) => "rejected",
+            SyncError::Shop(_) => "shop",
+            SyncError::InsecureUrl(_) => "insecure_url",
+            SyncError::Credential(_) => "credential",
+            SyncError::Unsupported(_) => "unsupported",
+            SyncError::Store(_) => "store",
+            SyncError::Stopped => "stopped",
+        }
+    }
+
     pub(crate) fn malformed(context: &str, detail: impl std::fmt::Display) -> Self {
         SyncError::Malformed {
             context: context.to_owned(),

@@ -27,6 +27,8 @@ pub mod vendure;
 
 pub use config::{Secret, ShopConfig};
 pub use connector::{Capabilities, Connector};
-pub use engine::{EngineOptions, SyncEngine, SyncHandle, SyncStatus, TerminalSettings};
+pub use engine::{
+    EngineOptions, ImportStatus, SyncEngine, SyncHandle, SyncStatus, TerminalSettings,
+};
 pub use error::SyncError;
 pub use vendure::VendureConnector;

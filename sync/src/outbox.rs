@@ -9,11 +9,12 @@
 //! Conflicts the shop reports (a sale beyond its stock) are stored for the manager's list.
 
 use crate::clock::{Backoff, Clock, Jitter};
-use crate::connector::{Connector, SaleRecord, StockReason, WriteStatus};
+use crate::connector::{CollectStatus, Connector, SaleRecord, StockReason, WriteStatus};
 use crate::{SyncError, sale};
 use pos_core::CompletedSale;
 use pos_store::Store;
 use pos_store::outbox::{OutboxMessage, SALE_COMPLETED};
+use pos_store::shop::PICKUP_COLLECTED;
 use pos_store::sync_state::StockConflictRecord;
 use std::sync::Mutex;
 use time::OffsetDateTime;
@@ -95,6 +96,9 @@ impl<C: Connector> OutboxContext<'_, C> {
                     },
                     STOCK_ADJUSTED => {
                         self.deliver_adjustment(&msg, &mut report).await?;
+                    }
+                    PICKUP_COLLECTED => {
+                        self.deliver_hand_over(&msg, &mut report).await?;
                     }
                     other => {
                         self.fail(&msg, &format!("unknown outbox kind {other:?}"))?;
@@ -225,6 +229,70 @@ impl<C: Connector> OutboxContext<'_, C> {
                 }
                 store.outbox_mark_delivered(msg.id, now)?;
                 report.delivered += 1;
+                Ok(())
+            }
+            Err(SyncError::Rejected(m)) => {
+                self.fail(msg, &format!("rejected by the shop: {m}"))?;
+                report.failed += 1;
+                Ok(())
+            }
+            Err(e) => {
+                self.fail(msg, &e.to_string())?;
+                report.failed += 1;
+                Err(e)
+            }
+        }
+    }
+
+    /// A pickup handed over at the register: the shop marks the order collected, exactly once
+    /// per key. "Not found", "not a pickup" and "not ready" stay queued with the shop's reason
+    /// (a manager sees it in the pickups list; the shop may still change the order).
+    async fn deliver_hand_over(
+        &self,
+        msg: &OutboxMessage,
+        report: &mut DrainReport,
+    ) -> Result<(), SyncError> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct HandOver {
+            order_code: String,
+        }
+        let h: HandOver = match serde_json::from_str(&msg.payload) {
+            Ok(h) => h,
+            Err(e) => {
+                self.fail(msg, &format!("unreadable hand-over payload: {e}"))?;
+                report.failed += 1;
+                return Ok(());
+            }
+        };
+        match self
+            .connector
+            .mark_collected(&h.order_code, &msg.idempotency_key)
+            .await
+        {
+            Ok(outcome)
+                if matches!(
+                    outcome.status,
+                    CollectStatus::Collected | CollectStatus::AlreadyCollected
+                ) =>
+            {
+                lock(self.store).finish_pickup_hand_over(
+                    msg.id,
+                    &h.order_code,
+                    self.clock.now(),
+                )?;
+                report.delivered += 1;
+                if outcome.duplicate {
+                    report.duplicates += 1;
+                }
+                Ok(())
+            }
+            Ok(outcome) => {
+                let why = outcome
+                    .message
+                    .unwrap_or_else(|| format!("{:?}", outcome.status));
+                self.fail(msg, &format!("the shop did not hand it over: {why}"))?;
+                report.failed += 1;
                 Ok(())
             }
             Err(SyncError::Rejected(m)) => {

@@ -15,9 +15,12 @@
 //! * All times are UTC.
 
 use crate::clock::Clock;
-use crate::connector::{Connector, SetStockOutcome, ShopStock, ShopVariant, WriteStatus};
+use crate::connector::{
+    Connector, SetStockOutcome, ShopOrder, ShopStock, ShopVariant, WriteStatus,
+};
 use crate::{SyncError, mapping};
 use pos_store::Store;
+use pos_store::shop::{PickupLine, PickupOrder};
 use pos_store::sync_state::{CURSOR, StockDrift};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -139,7 +142,70 @@ pub async fn import_catalog<C: Connector>(
         }
     }
     lock(store).finish_import(&who.latest_cursor, &who.stock_location_id, clock.now())?;
+    // Pickups placed before the import's cursor are not in the feed after it: read them now.
+    refresh_pickups(connector, store, clock).await?;
     Ok(report)
+}
+
+/// Splits orders from the shop into open click-and-collect orders at this store and orders to
+/// drop from the local list (collected, cancelled, not a pickup here, not placed).
+fn pickup_changes(
+    orders: impl IntoIterator<Item = ShopOrder>,
+    shop_location: Option<&str>,
+) -> (Vec<PickupOrder>, Vec<String>) {
+    let mut open = Vec::new();
+    let mut closed = Vec::new();
+    for o in orders {
+        let here = o
+            .pickup
+            .as_ref()
+            .is_some_and(|p| shop_location.is_none_or(|l| l == p.location_id));
+        if !here || o.collected || o.state == "Cancelled" || o.placed_at.is_none() {
+            closed.push(o.code);
+            continue;
+        }
+        open.push(PickupOrder {
+            location_name: o.pickup.map(|p| p.location_name).unwrap_or_default(),
+            lines: o
+                .lines
+                .into_iter()
+                .map(|l| PickupLine {
+                    sku: l.sku,
+                    name: l.name,
+                    quantity: l.quantity,
+                    line_total_minor: l.line_price_with_tax_minor,
+                })
+                .collect(),
+            code: o.code,
+            state: o.state,
+            customer_name: o.customer_name,
+            placed_at: o.placed_at,
+            currency: o.currency_code,
+            total_minor: o.total_with_tax_minor,
+        });
+    }
+    (open, closed)
+}
+
+/// Replaces the local list of open pickups with the shop's (`posPickups`), keeping those
+/// handed over here and not yet confirmed.
+pub async fn refresh_pickups<C: Connector>(
+    connector: &C,
+    store: &Mutex<Store>,
+    clock: &dyn Clock,
+) -> Result<usize, SyncError> {
+    let orders = connector.pickups().await?;
+    let mut s = lock(store);
+    let location = s.sync_value(SHOP_LOCATION)?;
+    let (open, _) = pickup_changes(orders, location.as_deref());
+    let stale: Vec<String> = s
+        .pickups()?
+        .into_iter()
+        .filter(|p| p.handed_over_at.is_none() && !open.iter().any(|o| o.code == p.order.code))
+        .map(|p| p.order.code)
+        .collect();
+    s.apply_pickups(&open, &stale, clock.now())?;
+    Ok(open.len())
 }
 
 /// Reads the change feed from the stored cursor until it is exhausted.
@@ -173,6 +239,7 @@ pub async fn pull_changes<C: Connector>(
         // Last state of each entity in the page wins.
         let mut variants: HashMap<String, ShopVariant> = HashMap::new();
         let mut stock: HashMap<String, ShopStock> = HashMap::new();
+        let mut orders: HashMap<String, ShopOrder> = HashMap::new();
         for change in page.items {
             if let Some(v) = change.variant {
                 stock.remove(&v.sku);
@@ -181,9 +248,18 @@ pub async fn pull_changes<C: Connector>(
             if let Some(s) = change.stock {
                 stock.insert(s.sku.clone(), s);
             }
-            if change.order.is_some() {
+            if let Some(o) = change.order {
                 report.orders_changed = true;
+                orders.insert(o.code.clone(), o);
             }
+        }
+        if !orders.is_empty() {
+            // Written before the cursor moves: a crash re-reads the page, and writing the same
+            // state of an order twice changes nothing.
+            let mut s = lock(store);
+            let location = s.sync_value(SHOP_LOCATION)?;
+            let (open, closed) = pickup_changes(orders.into_values(), location.as_deref());
+            s.apply_pickups(&open, &closed, clock.now())?;
         }
         let variants: Vec<ShopVariant> = variants.into_values().collect();
         let stock: Vec<ShopStock> = stock.into_values().collect();

@@ -126,7 +126,12 @@ export type ReceiptPreviewDto = { receiptNumber: string,
  */
 lines: Array<string>, widthChars: number, };
 
-export type CompletedSaleDto = { saleId: string, receiptNumber: string, total: MoneyDto, paid: MoneyDto, change: MoneyDto, tenders: Array<TenderDto>, receipt: ReceiptPreviewDto, };
+export type CompletedSaleDto = { saleId: string, receiptNumber: string, total: MoneyDto, paid: MoneyDto, change: MoneyDto, tenders: Array<TenderDto>, receipt: ReceiptPreviewDto, 
+/**
+ * The receipt went to the printer when the sale completed (false when the terminal asks:
+ * then the cashier picks Print, E-mail or both).
+ */
+printed: boolean, };
 
 export type PayResultDto = { sale: SaleDto, completed: CompletedSaleDto | null, };
 
@@ -379,6 +384,100 @@ accountBalance: MoneyDto,
  */
 accountAvailable: MoneyDto, };
 
+export type EmailReceiptDto = { saleId: string, recipient: string, 
+/**
+ * True once the SMTP server accepted it; false while queued (offline, retrying).
+ */
+sent: boolean, attempts: number, 
+/**
+ * Why the last attempt failed (for the status line; it will be retried).
+ */
+lastError: string | null, };
+
+export type DenominationDto = { 
+/**
+ * Minor units.
+ */
+value: number, 
+/**
+ * "coin" or "note".
+ */
+kind: string, };
+
+export type DenominationCountDto = { 
+/**
+ * The denomination's value in minor units.
+ */
+value: number, quantity: number, };
+
+export type CashDirectionDto = "in" | "out";
+
+export type CashSessionDto = { id: string, 
+/**
+ * RFC 3339, UTC.
+ */
+openedAt: string, openedBy: string, 
+/**
+ * Opened by the first sale, with no float counted.
+ */
+autoOpened: boolean, float: MoneyDto, floatCounts: Array<DenominationCountDto>, };
+
+export type CashStatusDto = { currency: string, 
+/**
+ * The count grid: notes then coins, largest first.
+ */
+denominations: Array<DenominationDto>, 
+/**
+ * None: the register is closed.
+ */
+session: CashSessionDto | null, 
+/**
+ * The store makes sales wait for a counted float.
+ */
+requireOpeningFloat: boolean, 
+/**
+ * The terminal's last Z report number (0: none yet).
+ */
+lastZNumber: number, reasonsIn: Array<string>, reasonsOut: Array<string>, reasonsNoSale: Array<string>, };
+
+export type TenderTotalDto = { kind: TenderKindDto, count: number, 
+/**
+ * Net of change.
+ */
+amount: MoneyDto, };
+
+export type CashMovementDto = { 
+/**
+ * "in", "out" or "no_sale".
+ */
+kind: string, amount: MoneyDto, reason: string, note: string | null, user: string, 
+/**
+ * RFC 3339, UTC.
+ */
+at: string, };
+
+export type CashReportDto = { zNumber: number | null, terminalId: string, 
+/**
+ * RFC 3339, UTC.
+ */
+openedAt: string, 
+/**
+ * The close (Z) or when the X report was made; RFC 3339, UTC.
+ */
+until: string, openedBy: string, closedBy: string | null, autoOpened: boolean, 
+/**
+ * "T01-000001", the first and last receipt of the period.
+ */
+firstReceipt: string | null, lastReceipt: string | null, sales: number, items: MoneyDto, discounts: MoneyDto, total: MoneyDto, taxTotal: MoneyDto, refunds: number, refunded: MoneyDto, tenders: Array<TenderTotalDto>, taxes: Array<TaxRowDto>, float: MoneyDto, cashTaken: MoneyDto, changeGiven: MoneyDto, cashIn: MoneyDto, cashOut: MoneyDto, noSales: number, movements: Array<CashMovementDto>, expected: MoneyDto, counted: MoneyDto | null, 
+/**
+ * Counted minus expected: positive over, negative short.
+ */
+overShort: MoneyDto | null, 
+/**
+ * The report as printed (decoded from the printer bytes).
+ */
+printed: ReceiptPreviewDto, };
+
 /** Every command of the register. `Backend` implementations provide these. */
 export interface Commands {
   /** Store, terminal and version facts for the header and formatting. */
@@ -469,6 +568,28 @@ export interface Commands {
   payOnAccount(customerId: string, amount: number): Promise<PayResultDto>;
   /** Asks the terminal to abort the card payment in progress; the pending `pay` then fails with `pay.card_cancelled`, or succeeds if the card was already approved (never charged twice). Returns whether an abort was sent. */
   cancelCardPayment(): Promise<boolean>;
+  /** E-mails a completed sale's receipt (HTML in the store's language + a PDF). Validates the address, queues the message and returns at once; it is sent in the background (later, when offline). The same address for the same sale is queued once. */
+  emailReceipt(saleId: string, address: string): Promise<EmailReceiptDto>;
+  /** The e-mails queued for a sale and whether each was sent. */
+  emailReceipts(saleId: string): Promise<Array<EmailReceiptDto>>;
+  /** Prints a completed sale's receipt (once per sale, through the print queue). */
+  printReceipt(saleId: string): Promise<null>;
+  /** The cash screen: the currency's coins and notes, the open register session (never the expected cash), the store's float policy, the last Z number and the reasons offered. */
+  cashStatus(): Promise<CashStatusDto>;
+  /** Opens the register with the float counted by denomination (open_register permission). */
+  openRegister(counts: Array<DenominationCountDto>): Promise<CashStatusDto>;
+  /** Cash put into or taken out of the drawer (minor units > 0) with a reason; needs cash_in_out or `approver_pin` of a user who has it. Opens the drawer. */
+  cashMovement(direction: CashDirectionDto, amount: number, reason: ReasonDto | null, approverPin: string | null): Promise<CashStatusDto>;
+  /** Opens the drawer without a sale, with a reason (no_sale permission or an approver's PIN). */
+  noSale(reason: ReasonDto | null, approverPin: string | null): Promise<CashStatusDto>;
+  /** The X report of the open session (end_of_day): the register stays open, no number. */
+  xReport(print: boolean): Promise<CashReportDto>;
+  /** The end of day (end_of_day): the blind count by denomination closes the register and makes the numbered Z report (printed, queued for the web shop) with over/short. */
+  closeRegister(counts: Array<DenominationCountDto>): Promise<CashReportDto>;
+  /** A past Z report of this terminal as it was made (end_of_day), printed again if asked. */
+  zReport(number: number, print: boolean): Promise<CashReportDto>;
+  /** Store setting (manage_settings): sales wait until the register is opened with a float. */
+  setRequireOpeningFloat(on: boolean): Promise<CashStatusDto>;
 }
 
 /** Command names as the Rust side knows them. */
@@ -517,6 +638,17 @@ export const COMMAND_NAMES = [
   "pay_store_credit",
   "pay_on_account",
   "cancel_card_payment",
+  "email_receipt",
+  "email_receipts",
+  "print_receipt",
+  "cash_status",
+  "open_register",
+  "cash_movement",
+  "no_sale",
+  "x_report",
+  "close_register",
+  "z_report",
+  "set_require_opening_float",
 ] as const;
 
 /** A `Commands` client over an invoke function (the Tauri one sends `api { cmd, args }`). */
@@ -566,6 +698,17 @@ export function commandsClient(call: (cmd: string, args: Record<string, unknown>
     payStoreCredit: (customerId: string, amount: number) => call("pay_store_credit", { customerId, amount }) as Promise<PayResultDto>,
     payOnAccount: (customerId: string, amount: number) => call("pay_on_account", { customerId, amount }) as Promise<PayResultDto>,
     cancelCardPayment: () => call("cancel_card_payment", {  }) as Promise<boolean>,
+    emailReceipt: (saleId: string, address: string) => call("email_receipt", { saleId, address }) as Promise<EmailReceiptDto>,
+    emailReceipts: (saleId: string) => call("email_receipts", { saleId }) as Promise<Array<EmailReceiptDto>>,
+    printReceipt: (saleId: string) => call("print_receipt", { saleId }) as Promise<null>,
+    cashStatus: () => call("cash_status", {  }) as Promise<CashStatusDto>,
+    openRegister: (counts: Array<DenominationCountDto>) => call("open_register", { counts }) as Promise<CashStatusDto>,
+    cashMovement: (direction: CashDirectionDto, amount: number, reason: ReasonDto | null, approverPin: string | null) => call("cash_movement", { direction, amount, reason, approverPin }) as Promise<CashStatusDto>,
+    noSale: (reason: ReasonDto | null, approverPin: string | null) => call("no_sale", { reason, approverPin }) as Promise<CashStatusDto>,
+    xReport: (print: boolean) => call("x_report", { print }) as Promise<CashReportDto>,
+    closeRegister: (counts: Array<DenominationCountDto>) => call("close_register", { counts }) as Promise<CashReportDto>,
+    zReport: (number: number, print: boolean) => call("z_report", { number, print }) as Promise<CashReportDto>,
+    setRequireOpeningFloat: (on: boolean) => call("set_require_opening_float", { on }) as Promise<CashStatusDto>,
   };
 }
 

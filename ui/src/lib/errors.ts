@@ -79,6 +79,18 @@ export const ERROR_CODES = [
   'checkout.reason_unknown',
   'park.not_found',
   'receipt.none',
+  // --- tenders: gift card, store credit, account; e-mailed receipts ---
+  'gift_card.unknown', // {card} masked
+  'gift_card.blocked', // {card} masked
+  'gift_card.insufficient', // {balance} minor units
+  'customer.unknown',
+  'customer.no_account', // {name}
+  'customer.credit_insufficient', // {name, balance} minor units
+  'customer.over_limit', // {name, available} minor units
+  'email.invalid_address', // {address}
+  'email.not_configured',
+  'email.unknown_sale',
+  'email.render_failed',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

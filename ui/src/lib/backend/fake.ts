@@ -138,7 +138,7 @@ interface SaleState {
   lines: Line[];
   lastLineId: number | null;
   nextLineId: number;
-  tenders: { kind: TenderKindDto; amount: number }[];
+  tenders: { kind: TenderKindDto; amount: number; reference?: string | null }[];
   /** checkout: the discount on the whole sale. */
   orderDiscount?: FakeAdjustment | null;
 }
@@ -336,7 +336,7 @@ export class FakeRegister implements Backend {
     const taxes = this.taxRows(s);
     const taxTotal = taxes.reduce((a, r) => a + r.tax.minor, 0);
     const st = this.settlement(s, total);
-    const tenders: TenderDto[] = s.tenders.map((t) => ({ kind: t.kind, amount: this.money(t.amount), reference: null }));
+    const tenders: TenderDto[] = s.tenders.map((t) => ({ kind: t.kind, amount: this.money(t.amount), reference: t.reference ?? null }));
     return {
       revision: ++this.revision,
       stage: s.stage,
@@ -484,7 +484,7 @@ export class FakeRegister implements Backend {
     }
     lines.push(rule);
     for (const t of s.tenders) {
-      const label = t.kind === 'cash' ? (jp ? 'お預かり(現金)' : 'Efectivo') : t.kind;
+      const label = this.tenderLabel(t, jp);
       lines.push(row(label, m(t.amount)));
     }
     lines.push(row(jp ? 'お釣り' : 'Cambio', m(change)));
@@ -507,7 +507,7 @@ export class FakeRegister implements Backend {
       store: structuredClone(this.setup.store),
       terminalId: this.opts.terminalId,
       version: '0.1.0-fake',
-      tenders: ['cash'],
+      tenders: ['cash', 'card', 'gift_card', 'store_credit', 'account'],
       locales: ['en', 'es', 'ja'],
       simulatedDevices: this.opts.simulatedDevices,
     }));
@@ -651,42 +651,16 @@ export class FakeRegister implements Backend {
   }
 
   pay(kind: TenderKindDto, amount: number): Promise<PayResultDto> {
+    // tenders: a card goes through the simulated terminal (see the tenders block below).
+    if (kind === 'card') return this.payCard(amount);
     return this.answer(() => {
       this.requireSession();
       if (this.sale.lines.length === 0) throw apiError('sale.empty', 'scan something first');
-      // Like the register: only cash until the other tenders arrive; paying moves to the
-      // payment step if the UI had not asked for it.
+      // Gift card, store credit and account have their own commands (they need a number or a customer).
       if (kind !== 'cash') throw apiError('pay.tender_unavailable', 'this tender is not available on this terminal');
       if (!Number.isSafeInteger(amount) || amount > MAX_MINOR) throw apiError('cart.overflow', 'amount out of range');
       if (amount <= 0) throw apiError('pay.non_positive', 'a tender amount must be positive');
-      const next = cloneSale(this.sale);
-      next.stage = 'paying';
-      next.tenders.push({ kind, amount });
-      const dto = this.saleDto(next);
-      if (!dto.payment.complete) {
-        this.sale = next;
-        return { sale: dto, completed: null };
-      }
-      // Complete: number the receipt, take stock, queue the sale for the web shop.
-      this.receiptSeq += 1;
-      const number = `${this.opts.terminalId}-${String(this.receiptSeq).padStart(6, '0')}`;
-      const at = this.opts.now();
-      const receipt = this.receipt(next, number, this.sessionUser!.name, at, dto.payment.change.minor);
-      for (const l of next.lines) l.product.stock -= l.product.byWeight ? 0 : l.quantity;
-      const completed: CompletedSaleDto = {
-        saleId: `sale-${this.receiptSeq}`,
-        receiptNumber: number,
-        total: dto.total,
-        paid: dto.payment.paid,
-        change: dto.payment.change,
-        tenders: dto.payment.tenders,
-        receipt,
-      };
-      this.last = receipt;
-      this.sale = emptySale();
-      const fresh = this.saleDto(this.sale);
-      this.afterSale(next.tenders.some((t) => t.kind === 'cash'));
-      return { sale: fresh, completed };
+      return this.takeTender({ kind, amount, reference: null });
     });
   }
 
