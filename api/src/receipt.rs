@@ -11,7 +11,8 @@ use pos_hardware::escpos::EncodeError;
 use pos_hardware::escpos::decode::decode;
 use pos_hardware::escpos::profile::{PaperWidth, PrinterProfile};
 use pos_hardware::escpos::receipt::{
-    Language, ReceiptCode, ReceiptCodeKind, ReceiptDocument, ReceiptLine, ReceiptRow, render,
+    Language, PaymentSlip, ReceiptCode, ReceiptCodeKind, ReceiptDocument, ReceiptLine, ReceiptRow,
+    render,
 };
 use pos_store::StoreSettings;
 
@@ -48,6 +49,18 @@ pub struct ReceiptContent {
     /// Printed as a QR code / barcode: scanned later to find the sale for a return.
     pub code: String,
     pub footer: Vec<String>,
+    /// The payment terminal's slip of each card payment (its own lines, masked card number
+    /// only), printed after the tenders under a heading in the store's language.
+    pub payment_slips: Vec<Vec<String>>,
+}
+
+/// The heading above the payment terminal's slip.
+fn payment_slip_heading(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "Card terminal slip",
+        Lang::Es => "Comprobante del datáfono",
+        Lang::Ja => "カード利用控え",
+    }
 }
 
 struct Labels {
@@ -289,6 +302,7 @@ pub fn content(sale: &CompletedSale, settings: &StoreSettings) -> ReceiptContent
         notes,
         code: sale.receipt().to_string(),
         footer: vec![l.thanks.to_owned()],
+        payment_slips: Vec::new(),
     }
 }
 
@@ -322,6 +336,15 @@ pub fn document(c: &ReceiptContent, paper: PaperWidth, open_drawer: bool) -> Rec
             .collect(),
         totals: c.totals.iter().map(row).collect(),
         tenders: c.tenders.iter().map(row).collect(),
+        payment_slips: c
+            .payment_slips
+            .iter()
+            .filter(|lines| !lines.is_empty())
+            .map(|lines| PaymentSlip {
+                heading: payment_slip_heading(c.lang).to_owned(),
+                lines: lines.clone(),
+            })
+            .collect(),
         notes: c.notes.clone(),
         code: Some(ReceiptCode {
             kind: ReceiptCodeKind::Qr,
@@ -349,15 +372,39 @@ pub fn bytes(
     paper: PaperWidth,
     open_drawer: bool,
 ) -> Result<Vec<u8>, EncodeError> {
-    let c = content(sale, settings);
+    bytes_with_slips(sale, settings, paper, open_drawer, Vec::new())
+}
+
+/// The ESC/POS bytes of a sale's receipt with the payment terminal's slips of its card
+/// payments (see [`ReceiptContent::payment_slips`]).
+pub fn bytes_with_slips(
+    sale: &CompletedSale,
+    settings: &StoreSettings,
+    paper: PaperWidth,
+    open_drawer: bool,
+    payment_slips: Vec<Vec<String>>,
+) -> Result<Vec<u8>, EncodeError> {
+    let c = ReceiptContent {
+        payment_slips,
+        ..content(sale, settings)
+    };
     render(&document(&c, paper, open_drawer), &profile(c.lang, paper))
 }
 
 /// The on-screen preview: the receipt's printer bytes decoded back to the text on paper, so the
 /// screen shows exactly what prints. Falls back to a plain layout if the bytes cannot be made.
 pub fn preview(sale: &CompletedSale, settings: &StoreSettings) -> ReceiptPreviewDto {
+    preview_with_slips(sale, settings, Vec::new())
+}
+
+/// [`preview`] with the payment terminal's slips.
+pub fn preview_with_slips(
+    sale: &CompletedSale,
+    settings: &StoreSettings,
+    payment_slips: Vec<Vec<String>>,
+) -> ReceiptPreviewDto {
     let paper = PaperWidth::Mm80;
-    let lines = match bytes(sale, settings, paper, false) {
+    let lines = match bytes_with_slips(sale, settings, paper, false, payment_slips) {
         Ok(b) => decode(&b).lines(paper),
         Err(_) => crate::receipt_text::plain_text(&content(sale, settings), paper.columns()),
     };
@@ -399,6 +446,7 @@ pub fn test_page(settings: &StoreSettings, when: &str) -> Result<Vec<u8>, Encode
         lines: Vec::new(),
         totals: Vec::new(),
         tenders: Vec::new(),
+        payment_slips: Vec::new(),
         notes: vec![sample.to_owned(), ok.to_owned(), when.to_owned()],
         code: None,
         footer: Vec::new(),

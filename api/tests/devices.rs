@@ -486,3 +486,63 @@ async fn wait_for_terminal(r: &Register) {
     }
     r.logout().await.unwrap();
 }
+
+// --- the payment terminal's slip on the customer receipt --------------------------------------
+
+#[test]
+fn the_terminal_slip_prints_after_the_tenders_in_every_language_with_only_the_masked_number() {
+    for (country, heading, card_label) in [
+        (
+            pos_store::Country::Es,
+            "Comprobante del datáfono",
+            "Tarjeta",
+        ),
+        (pos_store::Country::Jp, "カード利用控え", "クレジット"),
+        (pos_store::Country::Us, "Card terminal slip", "Card"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("register.db");
+        let rt = runtime();
+        let r = open(&rt, &db, country);
+        let code = a_barcode(&db);
+        rt.block_on(async {
+            wait_for_terminal(&r).await;
+            r.login("1234".into()).await.unwrap();
+            // The demo terminal reads .01–.05 as "simulate a failure": avoid those totals.
+            let mut sale = r.scan(code.clone()).await.unwrap();
+            while (1..=5).contains(&(sale.total.minor % 100)) {
+                sale = r.scan(code.clone()).await.unwrap();
+            }
+            let paid = r.pay(TenderKindDto::Card, sale.total.minor).await.unwrap();
+            let shown = paid.completed.unwrap().receipt.lines.join("\n");
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while r.printed_receipts().is_empty() && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let printed = r.printed_receipts();
+            assert_eq!(printed.len(), 1);
+            let text = &printed[0];
+            let tender = text.find(card_label).expect("the card tender");
+            let slip = text
+                .find(heading)
+                .unwrap_or_else(|| panic!("{heading} missing:\n{text}"));
+            assert!(tender < slip, "the slip follows the tenders:\n{text}");
+            // The simulated terminal's own lines, verbatim.
+            for line in ["KUNDENBELEG", "Karte: ************1234", "Zahlung erfolgt"] {
+                assert!(text.contains(line), "{line} missing:\n{text}");
+            }
+            // Never a full card number: no run of digits that is a bank card number.
+            assert!(
+                !text
+                    .split(|c: char| !c.is_ascii_digit())
+                    .any(pos_hardware::card::is_bank_card),
+                "{text}"
+            );
+            // The screen shows what prints.
+            assert!(shown.contains(heading), "{shown}");
+            // And the receipt found again after a restart still has the slip.
+            let again = r.last_receipt().await.unwrap().unwrap().lines.join("\n");
+            assert!(again.contains("Karte: ************1234"));
+        });
+    }
+}

@@ -89,6 +89,7 @@ fn receipt(language: Language, n: usize) -> ReceiptDocument {
             ReceiptRow::new("Efectivo", money(5000)),
             ReceiptRow::new("Cambio", money(2696)),
         ],
+        payment_slips: vec![],
         notes: if language == Language::Ja {
             vec!["※は軽減税率対象".into()]
         } else {

@@ -75,6 +75,55 @@ impl Approval {
     }
 }
 
+/// Masks anything in a terminal's slip line that could be a full card number: a run of 13 to
+/// 19 digits (contiguous, or in groups split by single spaces or dashes that pass the Luhn
+/// check) keeps its last four digits and the rest becomes `*`. Terminals print masked numbers
+/// on the customer's copy, but a merchant copy or a misconfigured terminal may not; this keeps
+/// a full number off the POS's paper and out of its database either way.
+pub fn mask_card_numbers(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::with_capacity(line.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        // The longest run of digits with single separators between digit groups.
+        let start = i;
+        let mut end = i;
+        let mut digits = String::new();
+        let mut separated = false;
+        let mut j = i;
+        while j < chars.len() {
+            if chars[j].is_ascii_digit() {
+                digits.push(chars[j]);
+                end = j + 1;
+                j += 1;
+            } else if matches!(chars[j], ' ' | '-')
+                && chars.get(j + 1).is_some_and(char::is_ascii_digit)
+            {
+                separated = true;
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let looks_like_pan =
+            (13..=19).contains(&digits.len()) && (!separated || crate::card::luhn_ok(&digits));
+        if looks_like_pan {
+            let keep = digits.len() - 4;
+            out.push_str(&"*".repeat(keep));
+            out.push_str(&digits[keep..]);
+        } else {
+            out.extend(&chars[start..end]);
+        }
+        i = end;
+    }
+    out
+}
+
 /// The terminal after registration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TerminalInfo {
@@ -299,5 +348,37 @@ impl PendingPaymentStore for InMemoryPendingStore {
     fn set_last_receipt_no(&self, receipt_no: u32) -> Result<(), String> {
         self.inner.lock().map_err(|e| e.to_string())?.1 = Some(receipt_no);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_card_numbers;
+
+    #[test]
+    fn full_card_numbers_are_masked_and_other_numbers_are_left_alone() {
+        assert_eq!(
+            mask_card_numbers("Karte: 5413330089091234"),
+            "Karte: ************1234"
+        );
+        assert_eq!(
+            mask_card_numbers("PAN 4111 1111 1111 1111 exp 12/27"),
+            "PAN ************1111 exp 12/27"
+        );
+        assert_eq!(
+            mask_card_numbers("Karte: ************1234"),
+            "Karte: ************1234",
+            "already masked"
+        );
+        for kept in [
+            "Trace-Nr.: 000001  Beleg-Nr.: 0001",
+            "Terminal-ID: 52523535",
+            "Betrag: EUR 12,50",
+            "22/11/2026 14:05",
+            // Groups that do not pass the Luhn check are not a card number.
+            "1234 5678 9012 3456",
+        ] {
+            assert_eq!(mask_card_numbers(kept), kept);
+        }
     }
 }

@@ -44,6 +44,7 @@ fn document(paper: PaperWidth, items: &[(String, String)]) -> ReceiptDocument {
             .collect(),
         totals: vec![ReceiptRow::emphasized("TOTAL", "1,00 €")],
         tenders: vec![],
+        payment_slips: vec![],
         notes: vec![],
         code: None,
         footer: vec![],

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use pos_hardware::escpos::{
-    Bitmap, Command, FallbackFont, Language, PaperWidth, PrinterProfile, ReceiptCode,
+    Bitmap, Command, FallbackFont, Language, PaperWidth, PaymentSlip, PrinterProfile, ReceiptCode,
     ReceiptCodeKind, ReceiptDocument, ReceiptLine, ReceiptRow, SYSTEM_FALLBACK_FONTS, Symbology,
     decode, render,
 };
@@ -83,6 +83,7 @@ fn english(paper: PaperWidth) -> ReceiptDocument {
             ReceiptRow::new("Cash", "£30.00"),
             ReceiptRow::new("Change", "£5.81"),
         ],
+        payment_slips: vec![],
         notes: vec![],
         code: Some(ReceiptCode {
             kind: ReceiptCodeKind::Code128,
@@ -132,9 +133,23 @@ fn spanish(paper: PaperWidth) -> ReceiptDocument {
             ReceiptRow::emphasized("TOTAL", "23,04 €"),
         ],
         tenders: vec![
-            ReceiptRow::new("Efectivo", "50,00 €"),
-            ReceiptRow::new("Cambio", "26,96 €"),
+            ReceiptRow::new("Tarjeta ************1234", "20,00 €"),
+            ReceiptRow::new("Efectivo", "5,00 €"),
+            ReceiptRow::new("Cambio", "1,96 €"),
         ],
+        payment_slips: vec![PaymentSlip {
+            heading: "Comprobante del datáfono".into(),
+            lines: vec![
+                "COPIA PARA EL CLIENTE".into(),
+                "MASTERCARD".into(),
+                // A terminal that prints the full number: it is masked on paper.
+                "Tarj: 5413330089091234".into(),
+                "Importe: 20,00 EUR".into(),
+                "Terminal: 52523535".into(),
+                "Op: 000001  Aut: 104736".into(),
+                "VENTA AUTORIZADA".into(),
+            ],
+        }],
         notes: vec!["IVA incluido".into()],
         code: Some(ReceiptCode {
             kind: ReceiptCodeKind::Qr,
@@ -184,10 +199,18 @@ fn japanese(paper: PaperWidth) -> ReceiptDocument {
             ReceiptRow::new("  内消費税", "¥47"),
             ReceiptRow::emphasized("合計", "¥1,270"),
         ],
-        tenders: vec![
-            ReceiptRow::new("お預り", "¥2,000"),
-            ReceiptRow::new("お釣り", "¥730"),
-        ],
+        tenders: vec![ReceiptRow::new("クレジット", "¥1,270")],
+        payment_slips: vec![PaymentSlip {
+            heading: "カード利用控え".into(),
+            lines: vec![
+                "お客様控え".into(),
+                "Mastercard".into(),
+                "会員番号 ************1234".into(),
+                "金額 ¥1,270  一括払い".into(),
+                "端末番号 52523535".into(),
+                "伝票番号 0001  承認番号 104736".into(),
+            ],
+        }],
         notes: vec!["※は軽減税率対象".into()],
         code: Some(ReceiptCode {
             kind: ReceiptCodeKind::Qr,
@@ -306,7 +329,15 @@ fn spanish_receipt_80mm() {
     assert_line(&text, "  Descuento 10%                          -0,75 €");
     assert_line(&text, "IVA 21%                                   1,51 €");
     assert_line(&text, "TOTAL            23,04 €");
-    assert_line(&text, "Cambio                                   26,96 €");
+    assert_line(&text, "Tarjeta ************1234                 20,00 €");
+    assert_line(&text, "Cambio                                    1,96 €");
+    // The terminal's slip after the tenders, under a heading in the store's language, with
+    // the card number masked even though the terminal sent it in full.
+    assert_line(&text, "            Comprobante del datáfono");
+    assert_line(&text, "Tarj: ************1234");
+    assert_line(&text, "Op: 000001  Aut: 104736");
+    assert!(!text.contains("5413330089091234"));
+    assert!(text.find("Cambio").unwrap() < text.find("Comprobante del datáfono").unwrap());
     assert_line(&text, "            ¡Gracias por su visita!");
     assert!(text.contains("[QR: T01-2026-000123]"));
     // € goes out as PC858 byte 0xD5 after ESC t 19.
@@ -388,6 +419,9 @@ fn japanese_receipt_80mm() {
     assert_line(&text, "  内消費税                                   ¥56");
     assert_line(&text, "合計              ¥1,270");
     assert_line(&text, "※は軽減税率対象");
+    assert_line(&text, "                 カード利用控え");
+    assert_line(&text, "会員番号 ************1234");
+    assert_line(&text, "伝票番号 0001  承認番号 104736");
     assert!(text.contains("[QR: T01-000789]"));
     let bytes = render(
         &japanese(PaperWidth::Mm80),

@@ -114,3 +114,31 @@ impl Register {
         }
     }
 }
+
+impl Register {
+    /// The payment terminal's slip of each card payment of `sale`, in tender order, from the
+    /// recorded approvals (a card tender of this register is the attempt `<sale id>-<n>`, n
+    /// counting tenders from 1). Missing records give no slip.
+    pub(crate) fn card_slips(&self, sale: &pos_core::sale::CompletedSale) -> Vec<Vec<String>> {
+        use pos_hardware::payment::{PendingPaymentStore, PendingState};
+        sale.tenders()
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.kind == pos_core::TenderKind::Card)
+            .filter_map(|(i, _)| {
+                let ref_id = format!("{}-{}", sale.id(), i + 1);
+                match self.hardware.pending_payments.get(&ref_id) {
+                    Ok(Some(p)) => match p.state {
+                        PendingState::Approved { approval } => Some(approval.slip_lines),
+                        _ => None,
+                    },
+                    Ok(None) => None,
+                    Err(e) => {
+                        tracing::warn!("card slip of {ref_id}: {e}");
+                        None
+                    }
+                }
+            })
+            .collect()
+    }
+}

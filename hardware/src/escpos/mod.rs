@@ -36,6 +36,7 @@ pub use encoder::{
 };
 pub use profile::{FallbackFont, FontError, PaperWidth, PrinterProfile, SYSTEM_FALLBACK_FONTS};
 pub use receipt::{
-    Language, ReceiptCode, ReceiptCodeKind, ReceiptDocument, ReceiptLine, ReceiptRow, render,
+    Language, PaymentSlip, ReceiptCode, ReceiptCodeKind, ReceiptDocument, ReceiptLine, ReceiptRow,
+    render,
 };
 pub use status::{Status, StatusError, StatusKind, parse_status, status_request};

@@ -80,6 +80,16 @@ pub struct ReceiptCode {
     pub data: String,
 }
 
+/// The payment terminal's own slip for one card payment, printed after the tenders.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PaymentSlip {
+    /// In the store's language, e.g. `Comprobante del datáfono`.
+    pub heading: String,
+    /// The terminal's print lines, verbatim (in the terminal's language); any full card
+    /// number is masked before printing.
+    pub lines: Vec<String>,
+}
+
 /// Everything printed on one receipt, already localized.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptDocument {
@@ -97,6 +107,9 @@ pub struct ReceiptDocument {
     pub totals: Vec<ReceiptRow>,
     /// Payments and change.
     pub tenders: Vec<ReceiptRow>,
+    /// The payment terminal's slips of the card payments, after the tenders.
+    #[serde(default)]
+    pub payment_slips: Vec<PaymentSlip>,
     /// Free text, e.g. `※は軽減税率対象`.
     pub notes: Vec<String>,
     pub code: Option<ReceiptCode>,
@@ -179,6 +192,23 @@ impl Layout<'_> {
             self.rule()?;
             for row in &doc.tenders {
                 self.total(row)?;
+            }
+        }
+        for slip in &doc.payment_slips {
+            self.rule()?;
+            self.enc.align(Align::Center);
+            self.enc.bold(true);
+            self.wrapped(&slip.heading, self.cols)?;
+            self.enc.bold(false);
+            self.enc.align(Align::Left);
+            for line in &slip.lines {
+                // The terminal lays its slip out in columns: keep its spacing when it fits.
+                let line = crate::payment::mask_card_numbers(line);
+                if self.width(&line) <= self.cols {
+                    self.enc.line(&line)?;
+                } else {
+                    self.wrapped(&line, self.cols)?;
+                }
             }
         }
         if !doc.notes.is_empty() {

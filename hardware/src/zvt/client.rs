@@ -52,7 +52,7 @@ use super::messages::{
 };
 use crate::payment::{
     Approval, EndOfDayReport, PaymentError, PaymentKind, PaymentTerminal, PendingPayment,
-    PendingPaymentStore, PendingState, TerminalInfo, TerminalStatus,
+    PendingPaymentStore, PendingState, TerminalInfo, TerminalStatus, mask_card_numbers,
 };
 
 /// The largest amount BMP 04 can carry (12 BCD digits).
@@ -295,8 +295,10 @@ impl ZvtTerminal {
                     _ => TerminalStatus::Processing,
                 }),
                 PtMessage::Status(s) => status = Some(*s),
-                PtMessage::PrintLine { text, .. } => slip.push(text),
-                PtMessage::TextBlock { lines, .. } => slip.extend(lines),
+                PtMessage::PrintLine { text, .. } => slip.push(mask_card_numbers(&text)),
+                PtMessage::TextBlock { lines, .. } => {
+                    slip.extend(lines.iter().map(|l| mask_card_numbers(l)))
+                }
                 PtMessage::Completion { terminal_id, .. } => {
                     return TxEnd::Completed {
                         status,
