@@ -3,6 +3,7 @@
 //! adapter over [`commands::dispatch`], and everything here is tested with plain `cargo test`.
 
 pub mod bindings;
+pub mod cash_report;
 pub mod commands;
 pub mod device_queues;
 pub mod dto;
@@ -10,6 +11,7 @@ pub mod errors;
 pub mod events;
 pub mod hardware;
 pub mod locale;
+pub mod pdf;
 pub mod receipt;
 mod receipt_text;
 pub mod register;
