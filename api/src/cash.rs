@@ -23,8 +23,7 @@ use super::{Register, State};
 use crate::cash_report;
 use crate::dto::*;
 use crate::errors::{
-    auth_error, cash_error, cash_forbidden, cash_not_open, cash_reason_error, core_cash_error,
-    store_error,
+    self, auth_error, cash_error, cash_forbidden, cash_not_open, core_cash_error, store_error,
 };
 use pos_core::Money;
 use pos_core::auth::Permission;
@@ -364,22 +363,14 @@ impl State {
             return Ok(None);
         }
         let Some(pin) = approver_pin.map(str::trim).filter(|p| !p.is_empty()) else {
-            return Err(ApiError::new(
-                "cash.approval_required",
-                format!("{} needs a manager's approval", perm.code()),
-            )
-            .with("permission", perm.code()));
+            return Err(errors::approval_required(perm));
         };
         let (failure, approver_id, refusal) = match self.store.verify_pin(pin, now) {
             Ok(a) if a.role.allows(perm) => return Ok(Some(a)),
             Ok(a) => (
                 "not_allowed",
                 Some(a.id),
-                ApiError::new(
-                    "cash.approver_not_allowed",
-                    format!("that user may not approve {}", perm.code()),
-                )
-                .with("permission", perm.code()),
+                errors::approver_not_allowed(perm),
             ),
             Err(e @ (AuthError::WrongPin { .. } | AuthError::Locked { .. })) => {
                 ("wrong_pin", None, auth_error(e))
@@ -517,9 +508,9 @@ impl Register {
         // Inputs first, so a typing mistake never costs a manager a PIN attempt.
         let amount = core_cash::movement_amount(Money::new(amount, st.settings.currency))
             .map_err(core_cash_error)?;
-        let r = reason.ok_or_else(|| cash_reason_error(pos_core::auth::ReasonError::Missing))?;
+        let r = reason.ok_or_else(|| errors::reason_error(pos_core::auth::ReasonError::Missing))?;
         let reason = CashReason::parse(&r.code, r.note.as_deref(), direction.reasons())
-            .map_err(cash_reason_error)?;
+            .map_err(errors::reason_error)?;
         let terminal = self.config.terminal_id.clone();
         if st
             .store
@@ -565,9 +556,9 @@ impl Register {
         let now = self.now();
         let mut st = self.lock();
         st.require_user()?;
-        let r = reason.ok_or_else(|| cash_reason_error(pos_core::auth::ReasonError::Missing))?;
+        let r = reason.ok_or_else(|| errors::reason_error(pos_core::auth::ReasonError::Missing))?;
         let reason = CashReason::parse(&r.code, r.note.as_deref(), &NO_SALE_REASONS)
-            .map_err(cash_reason_error)?;
+            .map_err(errors::reason_error)?;
         if !self.hardware.has_drawer() {
             return Err(
                 ApiError::new("device.not_configured", "no drawer is configured")

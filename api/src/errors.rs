@@ -272,11 +272,24 @@ pub fn cash_forbidden(p: pos_core::auth::Permission) -> ApiError {
     .with("permission", p.code())
 }
 
-pub fn cash_reason_error(e: pos_core::auth::ReasonError) -> ApiError {
-    match e {
-        pos_core::auth::ReasonError::Missing => {
-            ApiError::new("cash.reason_required", e.to_string())
-        }
-        pos_core::auth::ReasonError::Unknown => ApiError::new("cash.reason_unknown", e.to_string()),
-    }
+// --- devices: test actions of Settings → Devices (register/devices.rs) ---
+
+/// "Scan something now" waited and nothing was scanned.
+pub fn no_scan() -> ApiError {
+    ApiError::new("device.no_scan", "nothing was scanned in time")
+}
+
+/// "Swipe a card" waited and no card was swiped.
+pub fn no_swipe() -> ApiError {
+    ApiError::new("device.no_swipe", "no card was swiped in time")
+}
+
+/// The test payment was authorized but its reversal failed: the manager must void `receipt` on
+/// the terminal.
+pub fn test_payment_not_reversed(receipt: u32, why: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        "device.test_payment_not_reversed",
+        format!("test payment {receipt} authorized but not reversed: {why}"),
+    )
+    .with("receipt", receipt)
 }

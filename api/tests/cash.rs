@@ -173,21 +173,21 @@ fn a_cashier_may_open_the_register_but_needs_a_manager_for_the_rest() {
             .cash_movement(CashDirectionDto::Out, 2_000, reason("safe_drop"), None)
             .await
             .unwrap_err();
-        assert_eq!(out.code, "cash.approval_required");
+        assert_eq!(out.code, "auth.approval_required");
         assert_eq!(out.params["permission"], "cash_in_out");
         assert_eq!(
             r.no_sale(reason("give_change"), None)
                 .await
                 .unwrap_err()
                 .code,
-            "cash.approval_required"
+            "auth.approval_required"
         );
         assert_eq!(
             r.no_sale(reason("give_change"), Some(CASHIER.into()))
                 .await
                 .unwrap_err()
                 .code,
-            "cash.approver_not_allowed",
+            "auth.approver_not_allowed",
             "a cashier cannot approve herself"
         );
         assert_eq!(
@@ -222,14 +222,14 @@ fn a_cashier_may_open_the_register_but_needs_a_manager_for_the_rest() {
                 .await
                 .unwrap_err()
                 .code,
-            "cash.reason_unknown"
+            "checkout.reason_unknown"
         );
         assert_eq!(
             r.cash_movement(CashDirectionDto::Out, 500, reason("other"), None)
                 .await
                 .unwrap_err()
                 .code,
-            "cash.reason_required",
+            "checkout.reason_required",
             "\"other\" needs words"
         );
         assert_eq!(
