@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # pos-sync against the real Vendure test shop: starts webshop/test-shop on 127.0.0.1 (SQLite),
-# runs `cargo test -p pos-sync --features real-shop --test vendure` with the shop's URL and the
+# runs `cargo test -p pos-sync --features real-shop --test vendure` and then the register-level
+# `cargo test -p pos-api --features real-shop --test shop_real` with the shop's URL and the
 # terminal credential in the environment, and stops the shop by its PID at the end, even on
 # failure. Needs Node 20 + npm (the test shop installs its npm packages on first use).
 #   [PORT=3600] [N=120] bash tests/sync/run.sh   (without PORT: the first free port from 3600)
@@ -37,8 +38,15 @@ cd "$ROOT"
 set +e
 cargo test -p pos-sync --features real-shop --test vendure -- --test-threads=1 --nocapture 2>&1 | tee "$RUN_DIR/cargo-test.log"
 rc=${PIPESTATUS[0]}
+# The register configured through its Api (Settings → Web shop), selling and handing over
+# pickups against the same shop (its own SKUs).
+echo "### register against the shop after $(( $(date +%s) - t0 )) s"
+cargo test -p pos-api --features real-shop --test shop_real -- --test-threads=1 --nocapture 2>&1 | tee "$RUN_DIR/cargo-test-register.log"
+rc_register=${PIPESTATUS[0]}
+[ "$rc" -eq 0 ] && rc=$rc_register
 set -e
 echo "### sync tests took $(( $(date +%s) - t0 )) s in all"
-grep -o 'BENCH.*' "$RUN_DIR/cargo-test.log" || true
-grep -E '^test result:' "$RUN_DIR/cargo-test.log" | tail -1 || true
+grep -ho 'BENCH.*' "$RUN_DIR/cargo-test.log" "$RUN_DIR/cargo-test-register.log" || true
+grep -hE '^test result:' "$RUN_DIR/cargo-test.log" | tail -1 || true
+grep -hE '^test result:' "$RUN_DIR/cargo-test-register.log" | tail -1 || true
 exit "$rc"

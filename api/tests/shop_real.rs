@@ -1,0 +1,407 @@
+//! The register against the real Vendure test shop, configured the way an owner does it: through
+//! the Api commands (Settings → Web shop: test, save → the engine starts with no restart; import
+//! with progress events), then a sale rung up and paid through the Register API, and a
+//! click-and-collect order handed over at the register. tests/sync/run.sh starts the shop and
+//! exports SHOP_URL, SHOP_IDENTIFIER, SHOP_PASSWORD, TEST_SHOP_DIR; run with `--test-threads=1`.
+//! SKUs used here (TS-00057-S, TS-00059-S) are not used by pos-sync's tests on the same shop.
+
+use pos_api::Api;
+use pos_api::dto::{ShopImportDto, TenderKindDto};
+use pos_api::events::{Event, EventSink};
+use pos_api::register::{Register, RegisterConfig, SystemClock};
+use pos_sync::connector::Connector;
+use pos_sync::{Secret, ShopConfig, VendureConnector};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run these tests through tests/sync/run.sh, which starts the Vendure test shop")
+    })
+}
+
+#[derive(Default)]
+struct Recorded(Mutex<Vec<Event>>);
+impl EventSink for Recorded {
+    fn emit(&self, e: Event) {
+        self.0.lock().unwrap().push(e);
+    }
+}
+impl Recorded {
+    fn imports(&self) -> Vec<ShopImportDto> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|e| match e {
+                Event::ShopImport(p) => Some(p.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+struct Shop {
+    url: String,
+    identifier: String,
+    password: String,
+    scripts: PathBuf,
+}
+
+impl Shop {
+    fn from_env() -> Shop {
+        Shop {
+            url: env("SHOP_URL"),
+            identifier: env("SHOP_IDENTIFIER"),
+            password: env("SHOP_PASSWORD"),
+            scripts: PathBuf::from(env("TEST_SHOP_DIR")),
+        }
+    }
+    /// The terminal's own connection, to read the shop's side (stock, an order's state).
+    fn connector(&self) -> VendureConnector {
+        let c = ShopConfig::new(&self.url, &self.identifier, Secret::new(&self.password)).unwrap();
+        VendureConnector::new(&c).unwrap()
+    }
+    fn script(&self, args: &[&str]) -> Value {
+        let out = std::process::Command::new("node")
+            .arg(self.scripts.join(args[0]))
+            .args(&args[1..])
+            .args(["--url", &self.url])
+            .output()
+            .expect("node (Node 20) must be installed for the test shop scripts");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(text.lines().last().unwrap_or("null")).unwrap_or(Value::Null)
+    }
+    /// Orders with the POS source and this sale id, as the superadmin sees them.
+    async fn pos_orders(&self, sale_id: &str) -> u64 {
+        let http = reqwest::Client::new();
+        let login = http
+            .post(format!("{}/admin-api", self.url))
+            .json(&json!({"query":"mutation{ login(username:\"superadmin\",password:\"superadmin\"){ __typename } }"}))
+            .send()
+            .await
+            .unwrap();
+        let token = login.headers()["vendure-auth-token"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let v: Value = http
+            .post(format!("{}/admin-api", self.url))
+            .bearer_auth(&token)
+            .json(&json!({"query":"query($i:[String!]!){ orders(options:{filter:{posSaleId:{in:$i}, source:{eq:\"pos\"}}, take:0}){ totalItems } }","variables":{"i":[sale_id]}}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["data"]["orders"]["totalItems"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{v}"))
+    }
+}
+
+/// A register on a real SQLite file in a US store (the test shop sells in USD, tax on top), with
+/// the demo users and no shop settings: as after installation.
+fn open_register(db: &Path, events: Arc<Recorded>) -> Arc<Register> {
+    let config = RegisterConfig {
+        db_path: db.to_owned(),
+        terminal_id: "T01".into(),
+        location_id: "main".into(),
+        demo_products: Some(5),
+        demo_country: pos_store::Country::Us,
+        devices: Default::default(),
+    };
+    let r = Arc::new(Register::open(config, events, Arc::new(SystemClock)).unwrap());
+    r.start();
+    r
+}
+
+async fn wait_for<F: AsyncFnMut() -> bool>(what: &str, timeout: Duration, mut ok: F) -> Duration {
+    let t0 = Instant::now();
+    loop {
+        if ok().await {
+            return t0.elapsed();
+        }
+        assert!(t0.elapsed() < timeout, "{what}: not within {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn sellable(c: &VendureConnector, sku: &str) -> i64 {
+    c.stock(&[sku.to_owned()]).await.unwrap()[0].sellable
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_through_settings_the_register_imports_sells_once_and_hands_over_a_pickup() {
+    let shop = Shop::from_env();
+    let shop_side = shop.connector(); // also installs the TLS provider reqwest needs
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("register.db");
+    let events = Arc::new(Recorded::default());
+    let r = open_register(&db, events.clone());
+    let (url, id) = (shop.url.clone(), shop.identifier.clone());
+
+    r.login("0000".into()).await.unwrap();
+    let s = r.shop_settings().await.unwrap();
+    assert!(!s.running && s.url.is_empty(), "nothing set up yet: {s:?}");
+    assert!(!r.status().await.unwrap().sync.configured);
+
+    // Plain http to another machine and a wrong password are refused with codes the UI words.
+    let e = r
+        .save_shop_settings(
+            "http://shop.example.com".into(),
+            id.clone(),
+            Some("x".into()),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "shop.insecure_url");
+    let e = r
+        .test_shop_connection(url.clone(), id.clone(), Some("wrong password".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "shop.unauthorized", "{e:?}");
+    let tested = r
+        .test_shop_connection(url.clone(), id.clone(), Some(shop.password.clone()))
+        .await
+        .unwrap();
+    assert!(!tested.stock_location_id.is_empty());
+    assert!(
+        !r.status().await.unwrap().sync.configured,
+        "a test saves nothing"
+    );
+
+    // Save: the credential is sealed at rest and the engine runs at once (no restart).
+    let t_save = Instant::now();
+    let s = r
+        .save_shop_settings(url.clone(), id.clone(), Some(shop.password.clone()))
+        .await
+        .unwrap();
+    assert!(s.running && s.password_saved && s.can_edit, "{s:?}");
+    let stored: Vec<u8> = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT ciphertext FROM shop_credential", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert!(
+        !stored
+            .windows(shop.password.len())
+            .any(|w| w == shop.password.as_bytes()),
+        "the password is not stored in plain text"
+    );
+    let online = wait_for("online after save", Duration::from_secs(20), async || {
+        r.status().await.unwrap().sync.online
+    })
+    .await;
+    println!(
+        "BENCH register save -> sync online: {} ms",
+        (t_save.elapsed().max(online)).as_millis()
+    );
+
+    // The first import starts by itself; then "Import catalog" runs it again, with progress.
+    wait_for("first import", Duration::from_secs(60), async || {
+        let d = r.sync_details().await.unwrap();
+        d.import.finished_at.is_some() && !d.import.running
+    })
+    .await;
+    let before_rerun = events.imports().len();
+    let t_import = Instant::now();
+    r.import_shop_catalog().await.unwrap();
+    wait_for("re-import", Duration::from_secs(60), async || {
+        events.imports()[before_rerun..]
+            .iter()
+            .any(|p| !p.running && p.finished_at.is_some() && p.done > 0)
+    })
+    .await;
+    let progress: Vec<ShopImportDto> = events.imports()[before_rerun..].to_vec();
+    let last = progress.last().unwrap();
+    assert!(last.total >= 120, "the whole test catalog: {last:?}");
+    assert_eq!(last.done, last.total, "the bar reaches the end");
+    assert!(
+        progress
+            .iter()
+            .any(|p| p.running && p.done > 0 && p.done <= p.total),
+        "progress while running: {progress:?}"
+    );
+    let dones: Vec<i64> = progress.iter().map(|p| p.done).collect();
+    assert!(
+        dones.windows(2).all(|w| w[1] >= w[0]),
+        "the bar never goes back within a run: {dones:?}"
+    );
+    println!(
+        "BENCH register re-import of {} variants: {} ms, {} progress events",
+        last.total,
+        t_import.elapsed().as_millis(),
+        progress.len()
+    );
+
+    // A sale through the Register API lowers the shop's stock by exactly its quantity, once.
+    let sku = "TS-00057-S";
+    let hit = r
+        .search_products(sku.into(), 5)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.sku == sku)
+        .expect("the imported variant is sellable at the register");
+    let before = sellable(&shop_side, sku).await;
+    r.add_product(hit.variant_id.clone(), Some(2))
+        .await
+        .unwrap();
+    let sale = r.current_sale().await.unwrap();
+    assert_eq!(sale.lines[0].quantity, 2);
+    let paid = r
+        .pay(TenderKindDto::Cash, sale.total.minor)
+        .await
+        .unwrap()
+        .completed
+        .expect("paid in full");
+    let t_sale = Instant::now();
+    let took = wait_for("shop stock lower", Duration::from_secs(10), async || {
+        sellable(&shop_side, sku).await == before - 2
+    })
+    .await;
+    println!(
+        "BENCH register sale -> shop stock updated: {} ms",
+        took.max(t_sale.elapsed()).as_millis()
+    );
+    wait_for("queue empty", Duration::from_secs(10), async || {
+        r.status().await.unwrap().sync.queued == 0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        sellable(&shop_side, sku).await,
+        before - 2,
+        "lower by exactly the quantity"
+    );
+    assert_eq!(
+        shop.pos_orders(&paid.sale_id).await,
+        1,
+        "exactly one POS order"
+    );
+
+    // A click-and-collect order appears at the register (from the change feed), is handed over
+    // through the Api, and the shop shows it collected.
+    let order = shop.script(&[
+        "storefront.js",
+        "order",
+        "--sku",
+        "TS-00059-S",
+        "--qty",
+        "1",
+        "--pickup",
+    ]);
+    let code = order["code"].as_str().expect("order code").to_owned();
+    let appeared = wait_for("pickup listed", Duration::from_secs(15), async || {
+        r.pickups().await.unwrap().iter().any(|p| p.code == code)
+    })
+    .await;
+    println!(
+        "BENCH pickup placed -> listed at the register: {} ms",
+        appeared.as_millis()
+    );
+    let listed = r.pickups().await.unwrap();
+    let p = listed.iter().find(|p| p.code == code).unwrap();
+    assert_eq!(p.lines[0].sku, "TS-00059-S");
+    assert_eq!(p.lines[0].quantity, 1);
+    assert!(p.customer_name.is_some() && !p.handed_over);
+    assert!(r.sync_details().await.unwrap().pickups >= 1);
+
+    let after = r.hand_over_pickup(code.clone()).await.unwrap();
+    assert!(
+        after.iter().all(|p| p.code != code || p.handed_over),
+        "shown as handed over until the shop confirms"
+    );
+    assert_eq!(
+        r.hand_over_pickup(code.clone())
+            .await
+            .map(|_| ())
+            .unwrap_err()
+            .code,
+        "shop.already_handed_over",
+        "a double tap is refused, not sent twice"
+    );
+    wait_for(
+        "collected in the shop",
+        Duration::from_secs(15),
+        async || {
+            shop_side
+                .order(&code)
+                .await
+                .unwrap()
+                .is_some_and(|o| o.collected)
+        },
+    )
+    .await;
+    let shown = shop_side.order(&code).await.unwrap().unwrap();
+    assert_eq!(shown.state, "Delivered");
+    wait_for("left the list", Duration::from_secs(10), async || {
+        r.pickups().await.unwrap().iter().all(|p| p.code != code)
+    })
+    .await;
+    let details = r.sync_details().await.unwrap();
+    assert!(
+        details.online && details.last_success.is_some(),
+        "{details:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saved_settings_start_the_sync_at_the_next_start_without_environment_variables() {
+    let shop = Shop::from_env();
+    let _ = shop.connector();
+    assert!(
+        std::env::var("POS_SHOP_URL").is_err(),
+        "this test is about the saved settings"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("register.db");
+    {
+        let r = open_register(&db, Arc::new(Recorded::default()));
+        r.login("0000".into()).await.unwrap();
+        r.save_shop_settings(
+            shop.url.clone(),
+            shop.identifier.clone(),
+            Some(shop.password.clone()),
+        )
+        .await
+        .unwrap();
+        // Saving again without a password keeps the saved one.
+        let s = r
+            .save_shop_settings(shop.url.clone(), shop.identifier.clone(), None)
+            .await
+            .unwrap();
+        assert!(s.password_saved && s.running);
+    }
+    let r = open_register(&db, Arc::new(Recorded::default()));
+    wait_for(
+        "online after a restart",
+        Duration::from_secs(20),
+        async || {
+            let st = r.status().await.unwrap().sync;
+            st.configured && st.online
+        },
+    )
+    .await;
+    r.login("9999".into()).await.unwrap();
+    let s = r.shop_settings().await.unwrap();
+    assert_eq!(s.url, shop.url);
+    assert!(!s.can_edit, "a manager sees the settings read-only");
+    assert_eq!(
+        r.save_shop_settings(shop.url.clone(), shop.identifier.clone(), None)
+            .await
+            .unwrap_err()
+            .code,
+        "auth.forbidden"
+    );
+}
