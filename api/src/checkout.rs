@@ -164,18 +164,27 @@ impl State {
         let Some(pin) = approver_pin.map(str::trim).filter(|p| !p.is_empty()) else {
             return Err(errors::approval_required(perm));
         };
+        if let Some(until) = self.approvals_locked_until(now)? {
+            self.audit(
+                now,
+                "approval_failed",
+                None,
+                json!({"for": action, "permission": perm.code(), "failure": "locked", "what": what}),
+            )?;
+            return Err(auth_error(AuthError::Locked { until }));
+        }
         let (failure, approver_id, refusal) = match self.store.verify_pin(pin, now) {
             Ok(approver) if approver.role.allows(perm) => return Ok(Some(approver)),
             Ok(approver) => {
-                // A right PIN of someone who may not approve resets the terminal's count (as
-                // at login); counted here as a wrong one, so that typing one's own PIN between
-                // guesses cannot keep the lock away for ever. (It still loses the earlier
-                // count: see the report; a non-resetting check belongs in pos-store's users.)
-                let refusal = match self.store.verify_pin("", now) {
-                    Err(e @ AuthError::Locked { .. }) => auth_error(e),
-                    _ => errors::approver_not_allowed(perm),
-                };
-                ("not_allowed", Some(approver.id), refusal)
+                // A right PIN of someone who may not approve resets the login count (as at
+                // login), so it is also counted there as a wrong one; the approval streak
+                // below counts it in any case.
+                let _ = self.store.verify_pin("", now);
+                (
+                    "not_allowed",
+                    Some(approver.id),
+                    errors::approver_not_allowed(perm),
+                )
             }
             Err(e @ AuthError::WrongPin { .. }) => ("wrong_pin", None, auth_error(e)),
             Err(e @ AuthError::Locked { .. }) => ("locked", None, auth_error(e)),
@@ -192,7 +201,33 @@ impl State {
                 "what": what,
             }),
         )?;
+        // The approval that completes a streak of failures locks approvals right away.
+        if let Some(until) = self.approvals_locked_until(now)? {
+            return Err(auth_error(AuthError::Locked { until }));
+        }
         Err(refusal)
+    }
+
+    /// Approvals have their own lock, kept in the audit trail so that nothing but a successful
+    /// approval ends a streak: after the lockout policy's number of failed approvals in a row
+    /// on this terminal (wrong PINs, or PINs of users who may not approve — a cashier typing
+    /// their own PIN between guesses counts too), approvals are refused until the lock time has
+    /// passed since the last failure; each further failure locks again.
+    fn approvals_locked_until(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Option<OffsetDateTime>, ApiError> {
+        let policy = self.store.lockout_policy();
+        let max = policy.max_attempts.max(1) as usize;
+        let recent = self
+            .store
+            .recent_approvals(&self.terminal_id, max)
+            .map_err(store_error)?;
+        if recent.len() < max || recent.iter().any(|(ok, _)| *ok) {
+            return Ok(None);
+        }
+        let until = recent[0].1 + policy.lock_for;
+        Ok((until > now).then_some(until))
     }
 
     /// Appends one row for the logged-in user's action on the sale in progress.

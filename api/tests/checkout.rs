@@ -37,12 +37,16 @@ struct Fixture {
 }
 
 fn start(rt: &tokio::runtime::Runtime, db: &Path) -> Arc<Register> {
+    start_in(rt, db, pos_store::Country::Es)
+}
+
+fn start_in(rt: &tokio::runtime::Runtime, db: &Path, country: pos_store::Country) -> Arc<Register> {
     let config = RegisterConfig {
         db_path: db.to_owned(),
         terminal_id: "T01".into(),
         location_id: "main".into(),
         demo_products: Some(100),
-        demo_country: pos_store::Country::Es,
+        demo_country: country,
         devices: Default::default(),
     };
     let _inside = rt.enter();
@@ -54,6 +58,10 @@ fn start(rt: &tokio::runtime::Runtime, db: &Path) -> Arc<Register> {
 }
 
 fn open() -> Fixture {
+    open_in(pos_store::Country::Es)
+}
+
+fn open_in(country: pos_store::Country) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("register.db");
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -61,7 +69,7 @@ fn open() -> Fixture {
         .enable_all()
         .build()
         .unwrap();
-    let register = start(&rt, &db);
+    let register = start_in(&rt, &db, country);
     Fixture {
         _dir: dir,
         db,
@@ -521,5 +529,89 @@ fn a_product_sold_by_weight_with_a_plain_ean_asks_for_its_weight_and_takes_a_typ
             (price_per_kg * 350 + 500) / 1000,
             "priced per kg, half up"
         );
+    });
+}
+
+#[test]
+fn typing_ones_own_pin_between_guesses_does_not_keep_the_approval_lock_away() {
+    let f = open();
+    f.block(async {
+        let r = &f.register;
+        let sale = two_lines(r, &f.db).await;
+        let line = sale.lines[0].id;
+        let mut codes = Vec::new();
+        for pin in ["1234", "5555", "1234", "5556", "1234", "9999"] {
+            let e = r
+                .set_line_discount(line, TEN_PERCENT, reason("staff"), Some(pin.into()))
+                .await
+                .unwrap_err();
+            codes.push(e.code);
+        }
+        assert_eq!(
+            codes,
+            [
+                "auth.approver_not_allowed",
+                "auth.wrong_pin",
+                "auth.approver_not_allowed",
+                "auth.wrong_pin",
+                "auth.locked",
+                "auth.locked"
+            ],
+            "the fifth failure in a row locks approvals, even for the manager's right PIN"
+        );
+        assert_eq!(r.current_sale().await.unwrap().lines, sale.lines);
+    });
+}
+
+#[test]
+fn a_successful_approval_ends_a_streak_of_failures() {
+    let f = open();
+    f.block(async {
+        let r = &f.register;
+        let sale = two_lines(r, &f.db).await;
+        let line = sale.lines[0].id;
+        for pin in ["5555", "5556", "5557", "5558"] {
+            let e = r
+                .override_price(line, 100, reason("damaged"), Some(pin.into()))
+                .await
+                .unwrap_err();
+            assert_eq!(e.code, "auth.wrong_pin");
+        }
+        r.override_price(line, 100, reason("damaged"), Some("9999".into()))
+            .await
+            .unwrap();
+        let e = r
+            .override_price(line, 90, reason("damaged"), Some("5555".into()))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, "auth.wrong_pin", "a fresh count");
+    });
+}
+
+#[test]
+fn a_japanese_stores_copy_says_saihakkou() {
+    let f = open_in(pos_store::Country::Jp);
+    f.block(async {
+        let r = &f.register;
+        r.login("1234".into()).await.unwrap();
+        let code: String = rusqlite::Connection::open(&f.db)
+            .unwrap()
+            .query_row(
+                "SELECT b.code FROM barcode b JOIN variant v ON v.id = b.variant_id \
+                 JOIN product p ON p.id = v.product_id WHERE p.by_weight = 0 ORDER BY b.code LIMIT 1",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        let s = r.scan(code).await.unwrap();
+        r.pay(TenderKindDto::Cash, s.total.minor).await.unwrap();
+        let copy = r.reprint_last_receipt().await.unwrap();
+        assert!(
+            copy.lines.iter().any(|l| l.contains("【再発行】")),
+            "{:#?}",
+            copy.lines
+        );
+        assert!(copy.lines.iter().any(|l| l.contains("再発行日時")));
+        assert!(copy.lines.iter().any(|l| l.contains("領収書")));
     });
 }

@@ -228,6 +228,32 @@ impl Store {
             .collect()
     }
 
+    /// The terminal's manager approvals, newest first, as far back as `limit` rows: `false` for
+    /// a failed one (a wrong PIN, or the PIN of someone who may not approve), `true` for an
+    /// approved action, with its time. Refusals while locked are not attempts and are skipped.
+    pub fn recent_approvals(
+        &self,
+        terminal_id: &str,
+        limit: usize,
+    ) -> Result<Vec<(bool, OffsetDateTime)>> {
+        let rows = self
+            .conn
+            .prepare_cached(
+                "SELECT action = 'approval_failed', at FROM audit_log \
+                 WHERE terminal_id = ?1 AND ( \
+                   (action = 'approval_failed' AND json_extract(detail, '$.failure') IN ('wrong_pin', 'not_allowed')) \
+                   OR (action <> 'approval_failed' AND approver_id IS NOT NULL)) \
+                 ORDER BY seq DESC LIMIT ?2",
+            )?
+            .query_map(params![terminal_id, limit as i64], |r| {
+                Ok((r.get::<_, bool>(0)?, r.get::<_, i64>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(failed, at)| Ok((!failed, from_unix_ms(at)?)))
+            .collect()
+    }
+
     /// Walks the whole chain and recomputes every hash. Reports the first row that does not
     /// match (a changed value, a deleted or inserted row, a broken link).
     pub fn verify_audit(&self) -> Result<AuditCheck> {
@@ -371,6 +397,38 @@ mod tests {
                 first_broken: Some(2)
             }
         );
+    }
+
+    #[test]
+    fn recent_approvals_are_newest_first_and_skip_refusals_while_locked() {
+        let mut s = Store::open_in_memory().unwrap();
+        let t1 = T0 + time::Duration::minutes(1);
+        s.append_audit(&entry("line_discount", serde_json::json!({})), T0)
+            .unwrap();
+        for failure in ["wrong_pin", "locked", "not_allowed"] {
+            s.append_audit(
+                &NewAuditEntry {
+                    approver_id: None,
+                    ..entry("approval_failed", serde_json::json!({"failure": failure}))
+                },
+                t1,
+            )
+            .unwrap();
+        }
+        // Own permission: no approval, not listed.
+        s.append_audit(
+            &NewAuditEntry {
+                approver_id: None,
+                ..entry("line_void", serde_json::json!({}))
+            },
+            t1,
+        )
+        .unwrap();
+        assert_eq!(
+            s.recent_approvals("T01", 10).unwrap(),
+            vec![(false, t1), (false, t1), (true, T0)]
+        );
+        assert_eq!(s.recent_approvals("T02", 10).unwrap(), vec![]);
     }
 
     #[test]
