@@ -91,6 +91,16 @@ export const ERROR_CODES = [
   'email.not_configured',
   'email.unknown_sale',
   'email.render_failed',
+  // --- cash: register sessions, cash in/out, no sale, X and Z reports ---
+  'cash.not_open',
+  'cash.already_open',
+  'cash.bad_count', // {value} minor units, {max}
+  'cash.non_positive_amount',
+  'cash.overflow',
+  'cash.forbidden', // {permission}
+  'cash.float_required',
+  'cash.sale_in_progress',
+  'cash.no_such_report', // {number}
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -12,6 +12,9 @@ import type {
   AppInfoDto,
   ApiError,
   CompletedSaleDto,
+  CustomerDto,
+  EmailReceiptDto,
+  GiftCardDto,
   DeviceSettingsDto,
   DiagnosisDto,
   Events,
@@ -39,6 +42,12 @@ import type {
   DiscountDto,
   ParkedSaleDto,
   ReasonDto,
+  // cash
+  CashDirectionDto,
+  CashMovementDto,
+  CashReportDto,
+  CashStatusDto,
+  DenominationCountDto,
 } from '../bindings';
 import { apiError } from '../errors';
 import { formatDate, formatMinor, formatTime } from '../format';
@@ -67,6 +76,8 @@ export interface FakeOptions {
   now: () => Date;
   /** Cash rounding increment in minor units (1 = none; 5 = to 0,05 € as in Finland or the Netherlands). */
   cashIncrement: number;
+  /** tenders: 'ask' prints a receipt only when the cashier picks Print (POS_RECEIPT_PRINT=ask). */
+  printMode?: 'auto' | 'ask';
 }
 
 export function fakeOptionsFromUrl(search: string): Partial<FakeOptions> {
@@ -80,6 +91,7 @@ export function fakeOptionsFromUrl(search: string): Partial<FakeOptions> {
   if (q.get('devices') === 'real') o.simulatedDevices = false;
   const inc = Number(q.get('cash'));
   if (Number.isInteger(inc) && inc > 1 && inc <= 100) o.cashIncrement = inc;
+  if (q.get('print') === 'ask') o.printMode = 'ask'; // tenders
   return o;
 }
 
@@ -92,12 +104,13 @@ const USERS: { id: string; name: string; pin: string; role: RoleDto }[] = [
 const ALL_PERMISSIONS = [
   'sell', 'line_discount', 'order_discount', 'price_override', 'void_line', 'void_sale',
   'no_sale', 'refund', 'cash_in_out', 'end_of_day', 'manage_users', 'manage_settings',
+  'open_register', // cash
 ];
 
 function permissionsOf(role: RoleDto): string[] {
   if (role === 'admin') return ALL_PERMISSIONS;
   if (role === 'manager') return ALL_PERMISSIONS.filter((p) => p !== 'manage_users' && p !== 'manage_settings');
-  return ['sell', 'void_line'];
+  return ['sell', 'void_line', 'open_register'];
 }
 
 /** Variable-measure prefixes as in pos-core's default rules: 20–24 price, 02 and 25–29 grams. */
@@ -238,6 +251,7 @@ export class FakeRegister implements Backend {
 
   private requireOpen(): void {
     this.requireSession();
+    this.cashGate(); // cash: no ringing up before the float is counted, when the store says so
     if (this.sale.stage === 'paying') {
       throw apiError('sale.payment_in_progress', 'the sale is at the payment step');
     }
@@ -1308,6 +1322,557 @@ export class FakeRegister implements Backend {
       return structuredClone(copy);
     });
   }
+
+  // --- tenders: card with cancel, gift card, store credit, account, e-mailed receipts (mirrors api/src/tenders.rs, email.rs) ---
+
+  /** Gift cards of the demo data (pos_store::demo::DEMO_GIFT_CARDS): minor units of the store's currency. */
+  private giftCards = new Map<string, { balance: number; active: boolean }>([
+    ['6006490000000017', { balance: 5_000, active: true }],
+    ['6006490000000024', { balance: 500, active: true }],
+    ['6006490000000031', { balance: 0, active: true }],
+    ['6006490000000048', { balance: 2_000, active: false }],
+  ]);
+  private fakeCustomers: { id: string; name: string; email: string | null; phone: string | null; credit: number; limit: number | null; owed: number }[] | null = null;
+  private cardWait: { cancel: () => void } | null = null;
+  private completedSales = new Set<string>();
+  private emailsBySale = new Map<string, EmailReceiptDto[]>();
+  /** Receipts printed through `printReceipt` or at completion (sale ids), once each. */
+  readonly printedSales: string[] = [];
+
+  /** The demo customers (pos_store::demo::demo_customers). */
+  private customers() {
+    if (!this.fakeCustomers) {
+      const jp = this.opts.store === 'jp';
+      this.fakeCustomers = [
+        { id: 'c-0001', name: jp ? '佐藤 花子' : 'Lucía Martín', email: 'cliente@example.com', phone: '600 000 000', credit: 1_500, limit: 20_000, owed: 0 },
+        { id: 'c-0002', name: jp ? '鈴木 一郎' : 'Pablo Ruiz', email: null, phone: '600 000 001', credit: 0, limit: null, owed: 0 },
+        { id: 'c-0003', name: jp ? '喫茶さくら' : 'Bar El Sol', email: null, phone: '600 000 002', credit: 0, limit: 50_000, owed: 0 },
+      ];
+    }
+    return this.fakeCustomers;
+  }
+
+  private customerDto(c: ReturnType<FakeRegister['customers']>[number]): CustomerDto {
+    return {
+      id: c.id,
+      name: c.name,
+      email: c.email,
+      phone: c.phone,
+      storeCredit: this.money(c.credit),
+      hasAccount: c.limit !== null,
+      accountLimit: c.limit === null ? null : this.money(c.limit),
+      accountBalance: this.money(c.owed),
+      accountAvailable: this.money(c.limit === null ? 0 : Math.max(0, c.limit - c.owed)),
+    };
+  }
+
+  private tenderLabel(t: SaleState['tenders'][number], jp: boolean): string {
+    const kinds: Record<TenderKindDto, [string, string]> = {
+      cash: ['Efectivo', 'お預かり(現金)'],
+      card: ['Tarjeta', 'クレジット'],
+      gift_card: ['Tarjeta regalo', 'ギフトカード'],
+      store_credit: ['Vale', 'ストアクレジット'],
+      account: ['A cuenta', '売掛'],
+    };
+    const label = kinds[t.kind][jp ? 1 : 0];
+    if (t.kind === 'gift_card' && t.reference) return `${label} ${t.reference}`;
+    if ((t.kind === 'store_credit' || t.kind === 'account') && t.reference) return `${label} ${t.reference.split(' ').slice(1).join(' ')}`;
+    return label;
+  }
+
+  /** Refuses a non-cash tender that is not allowed now; changes nothing. */
+  private checkNonCash(amount: number): void {
+    this.requireSession();
+    if (this.sale.lines.length === 0) throw apiError('sale.empty', 'scan something first');
+    if (!Number.isSafeInteger(amount) || amount > MAX_MINOR) throw apiError('cart.overflow', 'amount out of range');
+    if (amount <= 0) throw apiError('pay.non_positive', 'a tender amount must be positive');
+    if (amount > this.saleDto(this.sale).payment.remaining.minor) {
+      throw apiError('pay.non_cash_overpaid', 'non-cash tenders exceed what is due; change is only given in cash');
+    }
+  }
+
+  /** Adds a tender; completes the sale once it is paid (receipt number, stock, outbox). */
+  private takeTender(tender: SaleState['tenders'][number]): PayResultDto {
+    const next = cloneSale(this.sale);
+    next.stage = 'paying';
+    next.tenders.push(tender);
+    const dto = this.saleDto(next);
+    if (!dto.payment.complete) {
+      this.sale = next;
+      return { sale: dto, completed: null };
+    }
+    this.cashSessionForSale(); // cash: the first sale opens the register (zero float) unless a float is required
+    this.receiptSeq += 1;
+    const number = `${this.opts.terminalId}-${String(this.receiptSeq).padStart(6, '0')}`;
+    const at = this.opts.now();
+    const receipt = this.receipt(next, number, this.sessionUser!.name, at, dto.payment.change.minor);
+    for (const l of next.lines) l.product.stock -= l.product.byWeight ? 0 : l.quantity;
+    const saleId = `sale-${this.receiptSeq}`;
+    const printed = this.opts.printMode !== 'ask';
+    if (printed) this.printedSales.push(saleId);
+    this.completedSales.add(saleId);
+    const completed: CompletedSaleDto = {
+      saleId,
+      receiptNumber: number,
+      total: dto.total,
+      paid: dto.payment.paid,
+      change: dto.payment.change,
+      tenders: dto.payment.tenders,
+      receipt,
+      printed,
+    };
+    this.last = receipt;
+    this.cashRecordSale(dto, number); // cash
+    this.sale = emptySale();
+    const fresh = this.saleDto(this.sale);
+    this.afterSale(next.tenders.some((t) => t.kind === 'cash'));
+    return { sale: fresh, completed };
+  }
+
+  giftCardBalance(number: string): Promise<GiftCardDto> {
+    return this.answer(() => {
+      this.requireSession();
+      const n = normalizeCardNumber(number);
+      const c = this.giftCards.get(n);
+      if (!c) throw apiError('gift_card.unknown', 'no gift card has this number', { card: maskNumber(n) });
+      return { masked: maskNumber(n), balance: this.money(c.balance), active: c.active };
+    });
+  }
+
+  findCustomers(query: string, limit: number): Promise<CustomerDto[]> {
+    return this.answer(() => {
+      this.requireSession();
+      const q = fold(query.trim());
+      if (!q) return [];
+      return this.customers()
+        .filter((c) => [c.name, c.email ?? '', c.phone ?? '', c.id].some((f) => fold(f).includes(q)))
+        .slice(0, Math.max(1, Math.min(50, limit)))
+        .map((c) => this.customerDto(c));
+    });
+  }
+
+  payGiftCard(number: string, amount: number): Promise<PayResultDto> {
+    return this.answer(() => {
+      this.checkNonCash(amount);
+      const n = normalizeCardNumber(number);
+      const c = this.giftCards.get(n);
+      if (!c) throw apiError('gift_card.unknown', 'no gift card has this number', { card: maskNumber(n) });
+      if (!c.active) throw apiError('gift_card.blocked', 'this gift card is blocked', { card: maskNumber(n) });
+      if (amount > c.balance) throw apiError('gift_card.insufficient', 'not enough on the card', { balance: c.balance });
+      const r = this.takeTender({ kind: 'gift_card', amount, reference: maskNumber(n) });
+      c.balance -= amount;
+      return r;
+    });
+  }
+
+  private payCustomer(kind: 'store_credit' | 'account', id: string, amount: number): PayResultDto {
+    this.checkNonCash(amount);
+    const c = this.customers().find((x) => x.id === id);
+    if (!c) throw apiError('customer.unknown', 'no such customer');
+    if (kind === 'store_credit' && amount > c.credit) {
+      throw apiError('customer.credit_insufficient', 'not enough credit', { name: c.name, balance: c.credit });
+    }
+    if (kind === 'account') {
+      if (c.limit === null) throw apiError('customer.no_account', 'no account', { name: c.name });
+      if (c.owed + amount > c.limit) {
+        throw apiError('customer.over_limit', 'over the limit', { name: c.name, available: Math.max(0, c.limit - c.owed) });
+      }
+    }
+    const r = this.takeTender({ kind, amount, reference: `${c.id} ${c.name}` });
+    if (kind === 'store_credit') c.credit -= amount;
+    else c.owed += amount;
+    return r;
+  }
+
+  payStoreCredit(customerId: string, amount: number): Promise<PayResultDto> {
+    return this.answer(() => this.payCustomer('store_credit', customerId, amount));
+  }
+
+  payOnAccount(customerId: string, amount: number): Promise<PayResultDto> {
+    return this.answer(() => this.payCustomer('account', customerId, amount));
+  }
+
+  /**
+   * The simulated payment terminal, like the ZVT simulator's amounts: ending in ,01 declines,
+   * ,05 waits for a card for 10 s (cancellable), anything else is approved after 400 ms.
+   */
+  private payCard(amount: number): Promise<PayResultDto> {
+    return this.answer(() => this.checkNonCash(amount)).then(
+      () =>
+        new Promise<PayResultDto>((resolve, reject) => {
+          if (this.cardWait) {
+            reject(apiError('pay.terminal_busy', 'the payment terminal is busy'));
+            return;
+          }
+          const cents = amount % 100;
+          const finish = (f: () => void) => {
+            clearTimeout(timer);
+            this.cardWait = null;
+            f();
+          };
+          const timer = setTimeout(
+            () =>
+              finish(() => {
+                if (cents === 1) {
+                  reject(apiError('pay.card_declined', 'declined', { code: '5', text: 'Denegada' }));
+                  return;
+                }
+                try {
+                  resolve(this.takeTender({ kind: 'card', amount, reference: '123456 ************1234' }));
+                } catch (e) {
+                  reject(e);
+                }
+              }),
+            cents === 5 ? 10_000 : 400,
+          );
+          this.cardWait = { cancel: () => finish(() => reject(apiError('pay.card_cancelled', 'the payment was cancelled'))) };
+        }),
+    );
+  }
+
+  cancelCardPayment(): Promise<boolean> {
+    return this.answer(() => {
+      this.requireSession();
+      if (!this.cardWait) return false;
+      this.cardWait.cancel();
+      return true;
+    });
+  }
+
+  emailReceipt(saleId: string, address: string): Promise<EmailReceiptDto> {
+    return this.answer(() => {
+      this.requireSession();
+      const a = address.trim();
+      if (!validEmail(a)) throw apiError('email.invalid_address', 'this is not an e-mail address', { address: a });
+      if (!this.completedSales.has(saleId)) throw apiError('email.unknown_sale', 'no such sale');
+      const list = this.emailsBySale.get(saleId) ?? [];
+      let e = list.find((x) => x.recipient === a);
+      if (!e) {
+        e = { saleId, recipient: a, sent: false, attempts: 0, lastError: null };
+        list.push(e);
+        this.emailsBySale.set(saleId, list);
+        // The background sender: goes when online, waits (and retries) while offline.
+        const mail = e;
+        const timer = setInterval(() => {
+          mail.attempts += 1;
+          if (this.statusState.sync.online) {
+            mail.sent = true;
+            mail.lastError = null;
+            clearInterval(timer);
+          } else mail.lastError = 'offline';
+        }, 500);
+      }
+      return { ...e };
+    });
+  }
+
+  emailReceipts(saleId: string): Promise<EmailReceiptDto[]> {
+    return this.answer(() => {
+      this.requireSession();
+      return (this.emailsBySale.get(saleId) ?? []).map((e) => ({ ...e }));
+    });
+  }
+
+  printReceipt(saleId: string): Promise<null> {
+    return this.answer(() => {
+      this.requireSession();
+      if (!this.completedSales.has(saleId)) throw apiError('email.unknown_sale', 'no such sale');
+      if (!this.printedSales.includes(saleId)) this.printedSales.push(saleId);
+      return null;
+    });
+  }
+  // ---- cash: register sessions, cash in/out, no sale, X and Z reports (mirrors api/src/cash.rs) ----
+
+  /** The open register session; closed ones live on as their Z reports. */
+  private cashSession: {
+    id: string;
+    openedAt: Date;
+    openedBy: string;
+    autoOpened: boolean;
+    float: number;
+    floatCounts: DenominationCountDto[];
+    sales: { number: string; dto: SaleDto }[];
+    movements: CashMovementDto[];
+  } | null = null;
+  private cashRequireFloat = false;
+  readonly zReports: CashReportDto[] = [];
+  /** Reports sent to the printer, for tests. */
+  readonly printedReports: CashReportDto[] = [];
+
+  private cashDenominations(): DenominationCountDto['value'][] {
+    return this.currency === 'JPY'
+      ? [10_000, 5_000, 2_000, 1_000, 500, 100, 50, 10, 5, 1]
+      : [50_000, 20_000, 10_000, 5_000, 2_000, 1_000, 500, 200, 100, 50, 20, 10, 5, 2, 1];
+  }
+
+  private cashNotesFrom(): number {
+    return this.currency === 'JPY' ? 1_000 : 500;
+  }
+
+  private cashGate(): void {
+    if (this.cashRequireFloat && !this.cashSession) {
+      throw apiError('cash.float_required', 'count the float and open the register before selling');
+    }
+  }
+
+  private cashSessionForSale(): void {
+    if (this.cashSession) return;
+    this.cashGate();
+    this.audit('register_opened', null, { auto: true, float: 0 });
+    this.cashOpenNow(true, []);
+  }
+
+  private cashOpenNow(auto: boolean, counts: DenominationCountDto[]): void {
+    this.cashSession = {
+      id: `session-${this.zReports.length + 1}`,
+      openedAt: this.opts.now(),
+      openedBy: this.sessionUser!.name,
+      autoOpened: auto,
+      float: counts.reduce((a, c) => a + c.value * c.quantity, 0),
+      floatCounts: counts,
+      sales: [],
+      movements: [],
+    };
+  }
+
+  private cashRecordSale(dto: SaleDto, number: string): void {
+    this.cashSession?.sales.push({ number, dto });
+  }
+
+  private cashCounts(counts: DenominationCountDto[]): DenominationCountDto[] {
+    const known = this.cashDenominations();
+    const seen = new Set<number>();
+    for (const c of counts) {
+      if (!known.includes(c.value) || seen.has(c.value)) throw apiError('cash.bad_count', 'not a coin or note', { value: c.value });
+      if (!Number.isSafeInteger(c.quantity) || c.quantity < 0 || c.quantity > 1_000_000) {
+        throw apiError('cash.bad_count', 'quantity out of range', { value: c.value, max: 1_000_000 });
+      }
+      seen.add(c.value);
+    }
+    return counts.filter((c) => c.quantity > 0).sort((a, b) => b.value - a.value);
+  }
+
+  private cashRequire(permission: string): void {
+    this.requireSession();
+    if (!permissionsOf(this.sessionUser!.role).includes(permission)) {
+      throw apiError('cash.forbidden', `${permission} is for managers and administrators`, { permission });
+    }
+  }
+
+  private cashStatusDto(): CashStatusDto {
+    const s = this.cashSession;
+    const notesFrom = this.cashNotesFrom();
+    return {
+      currency: this.currency,
+      denominations: this.cashDenominations().map((value) => ({ value, kind: value >= notesFrom ? 'note' : 'coin' })),
+      session: s
+        ? {
+            id: s.id,
+            openedAt: s.openedAt.toISOString(),
+            openedBy: s.openedBy,
+            autoOpened: s.autoOpened,
+            float: this.money(s.float),
+            floatCounts: s.floatCounts.map((c) => ({ ...c })),
+          }
+        : null,
+      requireOpeningFloat: this.cashRequireFloat,
+      lastZNumber: this.zReports.length,
+      reasonsIn: ['change_top_up', 'float_correction', 'other'],
+      reasonsOut: ['safe_drop', 'bank_deposit', 'petty_cash', 'supplier_payment', 'other'],
+      reasonsNoSale: ['give_change', 'check_drawer', 'correct_change', 'other'],
+    };
+  }
+
+  /** The X figures of the open session; with a count, the Z figures. */
+  private cashReport(counted: number | null, zNumber: number | null): CashReportDto {
+    const s = this.cashSession!;
+    const sum = (xs: number[]) => xs.reduce((a, x) => a + x, 0);
+    const tenders = new Map<TenderKindDto, { count: number; amount: number }>();
+    const taxes = new Map<string, TaxRowDto>();
+    let cashTaken = 0;
+    let change = 0;
+    for (const { dto } of s.sales) {
+      change += dto.payment.change.minor;
+      for (const kind of ['cash', 'card', 'gift_card', 'store_credit', 'account'] as TenderKindDto[]) {
+        const paid = dto.payment.tenders.filter((t) => t.kind === kind);
+        if (paid.length === 0) continue;
+        let amount = sum(paid.map((t) => t.amount.minor));
+        if (kind === 'cash') {
+          cashTaken += amount;
+          amount -= dto.payment.change.minor;
+        }
+        const row = tenders.get(kind) ?? { count: 0, amount: 0 };
+        tenders.set(kind, { count: row.count + 1, amount: row.amount + amount });
+      }
+      for (const tx of dto.taxes) {
+        const row = taxes.get(tx.code);
+        if (!row) taxes.set(tx.code, structuredClone(tx));
+        else {
+          row.net.minor += tx.net.minor;
+          row.tax.minor += tx.tax.minor;
+          row.gross.minor += tx.gross.minor;
+        }
+      }
+    }
+    const cashIn = sum(s.movements.filter((m) => m.kind === 'in').map((m) => m.amount.minor));
+    const cashOut = sum(s.movements.filter((m) => m.kind === 'out').map((m) => m.amount.minor));
+    const expected = s.float + cashTaken - change + cashIn - cashOut;
+    const now = this.opts.now();
+    const title = zNumber === null ? 'X' : `Z ${this.opts.terminalId}-Z${String(zNumber).padStart(4, '0')}`;
+    const m = (minor: number) => formatMinor(minor, this.currency, this.opts.store === 'jp' ? 'ja' : 'es');
+    const lines = [
+      this.setup.store.name,
+      title,
+      `${s.sales.length} / ${m(sum(s.sales.map((x) => x.dto.total.minor)))}`,
+      `${m(s.float)} + ${m(cashTaken)} - ${m(change)} + ${m(cashIn)} - ${m(cashOut)} = ${m(expected)}`,
+      ...(counted === null ? [] : [`${m(counted)} (${m(counted - expected)})`]),
+    ];
+    return {
+      zNumber,
+      terminalId: this.opts.terminalId,
+      openedAt: s.openedAt.toISOString(),
+      until: now.toISOString(),
+      openedBy: s.openedBy,
+      closedBy: zNumber === null ? null : this.sessionUser!.name,
+      autoOpened: s.autoOpened,
+      firstReceipt: s.sales[0]?.number ?? null,
+      lastReceipt: s.sales.at(-1)?.number ?? null,
+      sales: s.sales.length,
+      items: this.money(sum(s.sales.map((x) => x.dto.items.minor))),
+      discounts: this.money(sum(s.sales.map((x) => x.dto.discounts.minor))),
+      total: this.money(sum(s.sales.map((x) => x.dto.total.minor))),
+      taxTotal: this.money(sum(s.sales.map((x) => x.dto.taxTotal.minor))),
+      refunds: 0,
+      refunded: this.money(0),
+      tenders: [...tenders].map(([kind, t]) => ({ kind, count: t.count, amount: this.money(t.amount) })),
+      taxes: [...taxes.values()].sort((a, b) => b.tax.minor - a.tax.minor),
+      float: this.money(s.float),
+      cashTaken: this.money(cashTaken),
+      changeGiven: this.money(change),
+      cashIn: this.money(cashIn),
+      cashOut: this.money(cashOut),
+      noSales: s.movements.filter((x) => x.kind === 'no_sale').length,
+      movements: s.movements.map((x) => ({ ...x })),
+      expected: this.money(expected),
+      counted: counted === null ? null : this.money(counted),
+      overShort: counted === null ? null : this.money(counted - expected),
+      printed: { receiptNumber: title, lines, widthChars: 48 },
+    };
+  }
+
+  private cashReason(r: ReasonDto | null, allowed: string[]): { code: string; note: string | null } {
+    const code = r?.code.trim() ?? '';
+    if (!code) throw apiError('checkout.reason_required', 'pick a reason');
+    if (!allowed.includes(code)) throw apiError('checkout.reason_unknown', 'unknown reason');
+    const note = r?.note?.trim().slice(0, 200) || null;
+    if (code === 'other' && !note) throw apiError('checkout.reason_required', 'say why');
+    return { code, note };
+  }
+
+  private cashMove(kind: 'in' | 'out' | 'no_sale', amount: number, reason: { code: string; note: string | null }, pin: string | null): CashStatusDto {
+    if (!this.cashSession) throw apiError('cash.not_open', 'the register is not open');
+    const permission = kind === 'no_sale' ? 'no_sale' : 'cash_in_out';
+    const action = kind === 'no_sale' ? 'no_sale' : `cash_${kind}`;
+    const approver = this.authorize(permission, action, pin, { amount, reason: reason.code });
+    this.audit(action, approver?.id ?? null, { amount, reason: reason.code, note: reason.note });
+    this.cashSession.movements.push({
+      kind,
+      amount: this.money(amount),
+      reason: reason.code,
+      note: reason.note,
+      user: this.sessionUser!.name,
+      at: this.opts.now().toISOString(),
+    });
+    this.setDevice('drawer', 'warning', 'drawer_open');
+    return this.cashStatusDto();
+  }
+
+  cashStatus(): Promise<CashStatusDto> {
+    return this.answer(() => {
+      this.requireSession();
+      return this.cashStatusDto();
+    });
+  }
+
+  openRegister(counts: DenominationCountDto[]): Promise<CashStatusDto> {
+    return this.answer(() => {
+      this.cashRequire('open_register');
+      const kept = this.cashCounts(counts);
+      if (this.cashSession) throw apiError('cash.already_open', 'the register is already open');
+      this.audit('register_opened', null, { auto: false, float: kept.reduce((a, c) => a + c.value * c.quantity, 0) });
+      this.cashOpenNow(false, kept);
+      return this.cashStatusDto();
+    });
+  }
+
+  cashMovement(direction: CashDirectionDto, amount: number, reason: ReasonDto | null, approverPin: string | null): Promise<CashStatusDto> {
+    return this.answer(() => {
+      this.requireSession();
+      if (!Number.isSafeInteger(amount) || amount <= 0) throw apiError('cash.non_positive_amount', 'the amount must be greater than zero');
+      if (amount > MAX_MINOR) throw apiError('cash.overflow', 'amount out of range');
+      const allowed = direction === 'in' ? this.cashStatusDto().reasonsIn : this.cashStatusDto().reasonsOut;
+      return this.cashMove(direction, amount, this.cashReason(reason, allowed), approverPin);
+    });
+  }
+
+  noSale(reason: ReasonDto | null, approverPin: string | null): Promise<CashStatusDto> {
+    return this.answer(() => {
+      this.requireSession();
+      return this.cashMove('no_sale', 0, this.cashReason(reason, this.cashStatusDto().reasonsNoSale), approverPin);
+    });
+  }
+
+  xReport(print: boolean): Promise<CashReportDto> {
+    return this.answer(() => {
+      this.cashRequire('end_of_day');
+      if (!this.cashSession) throw apiError('cash.not_open', 'the register is not open');
+      const r = this.cashReport(null, null);
+      this.audit('x_report', null, { expected: r.expected.minor, printed: print });
+      if (print) this.printedReports.push(r);
+      return r;
+    });
+  }
+
+  closeRegister(counts: DenominationCountDto[]): Promise<CashReportDto> {
+    return this.answer(() => {
+      this.cashRequire('end_of_day');
+      const kept = this.cashCounts(counts);
+      if (this.sale.lines.length > 0 || this.sale.tenders.length > 0) {
+        throw apiError('cash.sale_in_progress', 'finish, park or void the sale in progress first');
+      }
+      if (!this.cashSession) throw apiError('cash.not_open', 'the register is not open');
+      const counted = kept.reduce((a, c) => a + c.value * c.quantity, 0);
+      const z = this.cashReport(counted, this.zReports.length + 1);
+      this.zReports.push(z);
+      this.printedReports.push(z);
+      this.cashSession = null;
+      this.audit('register_closed', null, { z_number: z.zNumber, over_short: z.overShort?.minor });
+      this.setStatus((s) => {
+        s.sync.queued += 1; // the Z report waits in the outbox for the shop
+      });
+      return structuredClone(z);
+    });
+  }
+
+  zReport(number: number, print: boolean): Promise<CashReportDto> {
+    return this.answer(() => {
+      this.cashRequire('end_of_day');
+      const z = this.zReports[number - 1];
+      if (!z) throw apiError('cash.no_such_report', `there is no Z report ${number}`, { number });
+      if (print) this.printedReports.push(z);
+      return structuredClone(z);
+    });
+  }
+
+  setRequireOpeningFloat(on: boolean): Promise<CashStatusDto> {
+    return this.answer(() => {
+      this.cashRequire('manage_settings');
+      this.audit('setting_changed', null, { key: 'cash.require_opening_float', value: on });
+      this.cashRequireFloat = on;
+      return this.cashStatusDto();
+    });
+  }
+
 }
 
 // --- checkout: helpers of the fake (mirror pos-core) ---
@@ -1379,4 +1944,28 @@ export function width(s: string): number {
       : 1;
   }
   return w;
+}
+
+// --- tenders: helpers of the fake (mirror pos_store::gift_cards and api/src/email.rs) ---
+
+/** Spaces and dashes dropped, upper case; a magnetic track (`;6006…=…?`, `%B…^…?`) gives its number. */
+export function normalizeCardNumber(raw: string): string {
+  const s = raw.trim();
+  let body = s;
+  if (s.startsWith(';')) body = s.slice(1).split(/[=?]/)[0];
+  else if (/^%[Bb]/.test(s)) body = s.slice(2).split(/[\^?]/)[0];
+  return body.replace(/[\s-]/g, '').toUpperCase();
+}
+
+/** "****0017": the last four characters only. */
+export function maskNumber(n: string): string {
+  return `****${n.slice(-4)}`;
+}
+
+/** An address a customer can receive mail at (api/src/email.rs `valid_address`). */
+export function validEmail(a: string): boolean {
+  const at = a.indexOf('@');
+  if (at <= 0 || at !== a.lastIndexOf('@') || a.length > 254 || /[\s<>]/.test(a)) return false;
+  const domain = a.slice(at + 1);
+  return domain.includes('.') && !domain.startsWith('.') && !domain.endsWith('.') && !domain.includes('..');
 }
