@@ -367,11 +367,17 @@ impl State {
         };
         let (failure, approver_id, refusal) = match self.store.verify_pin(pin, now) {
             Ok(a) if a.role.allows(perm) => return Ok(Some(a)),
-            Ok(a) => (
-                "not_allowed",
-                Some(a.id),
-                errors::approver_not_allowed(perm),
-            ),
+            Ok(a) => {
+                // A right PIN of someone who may not approve must not reset the terminal's
+                // count of wrong PINs (a cashier typing her own PIN between guesses): it is
+                // counted as a wrong one, as checkout does.
+                let _ = self.store.verify_pin("", now);
+                (
+                    "not_allowed",
+                    Some(a.id),
+                    errors::approver_not_allowed(perm),
+                )
+            }
             Err(e @ (AuthError::WrongPin { .. } | AuthError::Locked { .. })) => {
                 ("wrong_pin", None, auth_error(e))
             }

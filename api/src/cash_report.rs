@@ -48,6 +48,7 @@ struct Labels {
     auto_opened: &'static str,
     audit: &'static str,
     none: &'static str,
+    counted_piece: &'static str,
 }
 
 fn labels(lang: Lang) -> Labels {
@@ -82,6 +83,7 @@ fn labels(lang: Lang) -> Labels {
             auto_opened: "Caja abierta con la primera venta, sin fondo contado.",
             audit: "Registro de auditoría",
             none: "ninguno",
+            counted_piece: "Contado:",
         },
         Lang::Ja => Labels {
             x_title: "Xレポート（点検・締めなし）",
@@ -113,6 +115,7 @@ fn labels(lang: Lang) -> Labels {
             auto_opened: "最初の売上で開局（釣銭準備金の計数なし）",
             audit: "監査ログ",
             none: "なし",
+            counted_piece: "実査:",
         },
         Lang::En => Labels {
             x_title: "X REPORT (REGISTER STAYS OPEN)",
@@ -144,6 +147,7 @@ fn labels(lang: Lang) -> Labels {
             auto_opened: "Opened by the first sale, no float counted.",
             audit: "Audit trail",
             none: "none",
+            counted_piece: "Counted:",
         },
     }
 }
@@ -339,6 +343,18 @@ pub fn document(r: &SessionReport, settings: &StoreSettings, paper: PaperWidth) 
         notes.push(l.auto_opened.to_owned());
     }
     notes.push(format!("{}: {}", l.no_sales, r.no_sales));
+    if let Some(c) = &r.count {
+        for piece in c.count.counts() {
+            let value = Money::new(piece.value, c.count.currency());
+            notes.push(format!(
+                "{} {} x {} = {}",
+                l.counted_piece,
+                piece.quantity,
+                m(value),
+                m(Money::new(piece.value * piece.quantity, value.currency))
+            ));
+        }
+    }
     for mv in &r.movements {
         let t = mv.at.to_offset(utc_offset(settings, mv.at));
         let reason = match (&mv.reason.note, mv.reason.code.as_str()) {

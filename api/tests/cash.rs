@@ -411,6 +411,12 @@ fn a_day_of_cash_and_card_sales_closes_with_the_right_over_short_and_a_spanish_z
         "DESCUADRE".to_owned(),
         "-1,50 €".to_owned(),
         "Retirada a caja fuerte".to_owned(),
+        // The count as it was keyed, piece by piece.
+        format!(
+            "Contado: {} x 0,10 € = {}",
+            (expected - 150) / 10,
+            money((expected - 150) / 10 * 10)
+        ),
     ] {
         assert!(text.contains(&want), "the Z report lacks {want:?}:\n{text}");
     }

@@ -474,6 +474,7 @@ export const en = {
   'error.cash.float_required': 'Open the register first: count the float in Cash (F1), then sell.',
   'error.cash.sale_in_progress': 'A sale is in progress. Finish, park or void it before closing the register.',
   'error.cash.no_such_report': 'There is no Z report no. {number} on this terminal.',
+  'cash.stale': 'The register was opened on an earlier day: take the Z report (end of day) to start today’s.',
 } as const satisfies Record<`error.${ErrorCode}`, string> & Record<string, string>;
 
 export type MessageKey = keyof typeof en;

@@ -470,4 +470,5 @@ export const es: Catalog = {
   'error.cash.float_required': 'Abra primero la caja: cuente el fondo en Caja (F1) y después venda.',
   'error.cash.sale_in_progress': 'Hay una venta en curso. Termínela, apárquela o anúlela antes de cerrar la caja.',
   'error.cash.no_such_report': 'No hay informe Z nº {number} en este terminal.',
+  'cash.stale': 'La caja se abrió otro día: haga el cierre (informe Z) para empezar el de hoy.',
 };

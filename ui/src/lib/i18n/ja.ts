@@ -470,4 +470,5 @@ export const ja: Catalog = {
   'error.cash.float_required': '先にレジを開けてください:現金管理(F1)で釣銭準備金を数えてから販売します。',
   'error.cash.sale_in_progress': '取引中です。精算の前に会計・保留・取消のいずれかを行ってください。',
   'error.cash.no_such_report': 'このレジに精算レポート {number}番はありません。',
+  'cash.stale': 'レジは前日以前に開局されています。精算(Zレポート)をしてから本日の営業を始めてください。',
 };
