@@ -58,6 +58,8 @@ pub fn typescript() -> String {
         // --- cash ---
         DenominationDto, DenominationCountDto, CashDirectionDto, CashSessionDto, CashStatusDto,
         TenderTotalDto, CashMovementDto, CashReportDto,
+        // --- devices ---
+        ScanTestDto, SwipeTestDto, TestPaymentDto,
     );
     for t in types {
         out.push_str(&t);

@@ -195,6 +195,16 @@ api_commands! {
     fn z_report(number: u64, print: bool) -> CashReportDto;
     /// Store setting (manage_settings): sales wait until the register is opened with a float.
     fn set_require_opening_float(on: bool) -> CashStatusDto;
+    // --- devices: test actions of Settings → Devices ---
+    /// "Scan something now" (manager or admin): the next scan of the configured scanner within
+    /// `timeout_ms`, with its check-digit verdict; it is not added to the sale.
+    fn device_scan_test(timeout_ms: u32) -> ScanTestDto;
+    /// "Swipe a card" (manager or admin): the next swipe within `timeout_ms`: a gift or loyalty
+    /// card's masked number, or that a bank card was refused (nothing kept).
+    fn device_swipe_test(timeout_ms: u32) -> SwipeTestDto;
+    /// A small test payment (manager or admin): authorizes 0.10 (¥10) on the payment terminal
+    /// and reverses it.
+    fn device_test_payment() -> TestPaymentDto;
 }
 
 /// Events the register pushes to the UI: (name, payload type).

@@ -425,3 +425,6 @@ pub use crate::register::cash::{
     CashDirectionDto, CashMovementDto, CashReportDto, CashSessionDto, CashStatusDto,
     DenominationCountDto, DenominationDto, TenderTotalDto,
 };
+
+// --- devices: test actions of Settings → Devices (defined in register/devices.rs) ---
+pub use crate::register::devices::{ScanTestDto, SwipeTestDto, TestPaymentDto};

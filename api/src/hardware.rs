@@ -10,10 +10,12 @@ use crate::dto::{
     FoundDeviceDto,
 };
 use pos_hardware::config::{Connection, DeviceConfig, Devices, DrawerConnection};
+use pos_hardware::device::ScanEvent;
 use pos_hardware::device::{DisplayLines, DrawerStatus, LinkStatus, PrintJob, PrinterStatus};
 use pos_hardware::sim::SimCommand;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::oneshot;
 
 pub struct Hardware {
     pub devices: Devices,
@@ -22,6 +24,8 @@ pub struct Hardware {
     pub pending_payments: Arc<crate::device_queues::SqlitePendingStore>,
     /// The in-process ZVT simulator, when the payment terminal is simulated (developer panel).
     pub payment_sim: Arc<OnceLock<pos_hardware::zvt::sim::Simulator>>,
+    /// "Scan something now": the next scan goes here instead of into the sale.
+    scan_capture: Mutex<Option<oneshot::Sender<ScanEvent>>>,
 }
 
 fn dto(
@@ -58,7 +62,38 @@ impl Hardware {
             config: config.clone(),
             pending_payments: Arc::new(pending),
             payment_sim: Arc::new(OnceLock::new()),
+            scan_capture: Mutex::new(None),
         })
+    }
+
+    /// The next scan from the scanner is delivered to the returned receiver instead of the
+    /// sale (Settings → Devices, "scan something now").
+    pub fn capture_next_scan(&self) -> oneshot::Receiver<ScanEvent> {
+        let (tx, rx) = oneshot::channel();
+        *self.scan_capture.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        rx
+    }
+
+    pub fn stop_capturing_scans(&self) {
+        self.scan_capture
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+    }
+
+    /// Hands a scan to a waiting "scan something now"; returns it if nobody waits (then it
+    /// goes into the sale).
+    pub fn capture_scan(&self, event: ScanEvent) -> Option<ScanEvent> {
+        let waiting = self
+            .scan_capture
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        match waiting {
+            // If the waiter gave up just now, the scan is the sale's.
+            Some(tx) => tx.send(event).err(),
+            None => Some(event),
+        }
     }
 
     /// The device configuration from `POS_DEVICES` (JSON, see pos_hardware::config), else all
@@ -207,6 +242,10 @@ pub fn summary(config: &DeviceConfig) -> Vec<DeviceSummaryDto> {
         s("scanner", config.scanner.connection.describe()),
         s("card_reader", config.card_reader.connection.describe()),
         s("display", config.display.connection.describe()),
+        s(
+            "payment_terminal",
+            config.payment_terminal.connection.describe(),
+        ),
     ]
 }
 

@@ -8,7 +8,7 @@
 //!   lines, the payments and the outbox row are then on disk together.
 //! * The time comes from the injected [`Clock`]; nothing below this layer reads the clock.
 
-mod devices;
+pub mod devices;
 
 use crate::commands::Api;
 use crate::dto::*;
@@ -640,6 +640,10 @@ impl Register {
                         Err(_) => break,
                     };
                     let Some(me) = me.upgrade() else { break };
+                    // "Scan something now" in Settings → Devices takes it instead of the sale.
+                    let Some(event) = me.hardware.capture_scan(event) else {
+                        continue;
+                    };
                     match event {
                         ScanEvent::Scanned(c) => me.device_scan(&c.code),
                         ScanEvent::Rejected(e) => me.events.emit(Event::ScanRejected(
@@ -997,36 +1001,7 @@ impl Api for Register {
     }
 
     async fn simulate_device(&self, command: String, value: Option<i64>) -> Result<(), ApiError> {
-        let cmd = match command.as_str() {
-            "swipe" => {
-                return Err(ApiError::new(
-                    "device.bad_command",
-                    "use a swipe with its track data",
-                ));
-            }
-            "paper_out" => SimCommand::PaperOut,
-            "paper_runs_out" => SimCommand::PaperRunsOutAfter {
-                bytes: value.unwrap_or(200).max(0) as usize,
-            },
-            "paper_near_end" => SimCommand::PaperNearEnd,
-            "paper_replaced" => SimCommand::PaperReplaced,
-            "cover_open" => SimCommand::CoverOpen,
-            "cover_closed" => SimCommand::CoverClosed,
-            "printer_offline" => SimCommand::PrinterOffline,
-            "printer_online" => SimCommand::PrinterOnline,
-            "close_drawer" => SimCommand::CloseDrawer,
-            other => {
-                return Err(ApiError::new(
-                    "device.bad_command",
-                    format!("unknown simulator command {other}"),
-                ));
-            }
-        };
-        self.hardware.simulate(cmd)?;
-        if let Some(q) = &self.hardware.devices.print_queue {
-            q.retry_now();
-        }
-        Ok(())
+        self.simulate_device_command(&command, value)
     }
 
     async fn device_settings(&self) -> Result<DeviceSettingsDto, ApiError> {
@@ -1319,6 +1294,16 @@ impl Api for Register {
     }
     async fn set_require_opening_float(&self, on: bool) -> Result<CashStatusDto, ApiError> {
         self.cash_set_require_float(on)
+    }
+    // --- devices: test actions of Settings → Devices (register/devices.rs) ---
+    async fn device_scan_test(&self, timeout_ms: u32) -> Result<ScanTestDto, ApiError> {
+        self.device_scan_test_now(timeout_ms).await
+    }
+    async fn device_swipe_test(&self, timeout_ms: u32) -> Result<SwipeTestDto, ApiError> {
+        self.device_swipe_test_now(timeout_ms).await
+    }
+    async fn device_test_payment(&self) -> Result<TestPaymentDto, ApiError> {
+        self.device_test_payment_now().await
     }
 }
 

@@ -546,3 +546,184 @@ fn the_terminal_slip_prints_after_the_tenders_in_every_language_with_only_the_ma
         });
     }
 }
+
+// --- developer panel and the test actions of Settings → Devices -------------------------------
+
+#[test]
+fn scan_something_now_shows_the_code_and_its_check_digit_without_touching_the_sale() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("register.db");
+    let rt = runtime();
+    let r = open(&rt, &db, pos_store::Country::Es);
+    let code = a_barcode(&db);
+    rt.block_on(async {
+        r.login("1234".into()).await.unwrap();
+        let e = r.device_scan_test(500).await.unwrap_err();
+        assert_eq!(e.code, "auth.forbidden", "a cashier may not");
+        r.logout().await.unwrap();
+        r.login("9999".into()).await.unwrap();
+
+        let scan_soon = |code: String| {
+            let r = r.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                r.simulate_scan(code).await.unwrap();
+            })
+        };
+        scan_soon(code.clone());
+        let seen = r.device_scan_test(5000).await.unwrap();
+        assert_eq!(seen.code.as_deref(), Some(code.as_str()));
+        assert_eq!(seen.verdict, "valid");
+        // A wrong check digit: the scanner refuses it and the test says which digit is right.
+        let last = code.as_bytes()[12] - b'0';
+        let wrong = format!("{}{}", &code[..12], (last + 1) % 10);
+        scan_soon(wrong);
+        let seen = r.device_scan_test(5000).await.unwrap();
+        assert_eq!(seen.verdict, "wrong_check_digit");
+        assert_eq!(seen.expected_digit, Some(last));
+        scan_soon("SKU-ABC".into());
+        let seen = r.device_scan_test(5000).await.unwrap();
+        assert_eq!(seen.verdict, "no_check_digit");
+        // None of these went into the sale.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(r.current_sale().await.unwrap().lines.is_empty());
+        // Nothing scanned: told so.
+        let e = r.device_scan_test(200).await.unwrap_err();
+        assert_eq!(e.code, "device.no_scan");
+        // And afterwards a scan goes into the sale again.
+        r.simulate_scan(code.clone()).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while r.current_sale().await.unwrap().lines.is_empty() {
+            assert!(Instant::now() < deadline, "the scan did not reach the sale");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+}
+
+#[test]
+fn swipe_a_card_shows_a_masked_gift_card_and_refuses_a_bank_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("register.db");
+    let rt = runtime();
+    let r = open(&rt, &db, pos_store::Country::Es);
+    rt.block_on(async {
+        r.login("9999".into()).await.unwrap();
+        let swipe_soon = |what: &'static str| {
+            let r = r.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                r.simulate_device(what.into(), None).await.unwrap();
+            })
+        };
+        swipe_soon("swipe_gift");
+        let seen = r.device_swipe_test(5000).await.unwrap();
+        assert_eq!(seen.result, "read");
+        assert_eq!(seen.masked_number.as_deref(), Some("************0017"));
+        swipe_soon("swipe_loyalty");
+        let seen = r.device_swipe_test(5000).await.unwrap();
+        assert_eq!(seen.holder.as_deref(), Some("GARCIA/ANA"));
+        swipe_soon("swipe_bank");
+        let seen = r.device_swipe_test(5000).await.unwrap();
+        assert_eq!(seen.result, "bank_card_refused");
+        assert_eq!(seen.masked_number, None, "nothing of a bank card is kept");
+        let e = r.device_swipe_test(200).await.unwrap_err();
+        assert_eq!(e.code, "device.no_swipe");
+    });
+}
+
+#[test]
+fn the_developer_panel_makes_the_next_payment_decline_busy_time_out_or_lose_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("register.db");
+    let rt = runtime();
+    let r = open(&rt, &db, pos_store::Country::Es);
+    let code = a_barcode(&db);
+    rt.block_on(async {
+        wait_for_terminal(&r).await;
+        let sim = r
+            .payment_simulator()
+            .expect("the demo terminal is simulated");
+        r.login("1234".into()).await.unwrap();
+        let mut sale = r.scan(code.clone()).await.unwrap();
+        while (1..=5).contains(&(sale.total.minor % 100)) {
+            sale = r.scan(code.clone()).await.unwrap();
+        }
+        let total = sale.total.minor;
+        for (command, error) in [
+            ("terminal_decline", "pay.card_declined"),
+            ("terminal_busy", "pay.terminal_busy"),
+        ] {
+            r.simulate_device(command.into(), None).await.unwrap();
+            let e = r.pay(TenderKindDto::Card, total).await.unwrap_err();
+            assert_eq!(e.code, error);
+        }
+        assert_eq!(sim.net_charged(), 0, "nothing was charged");
+        // Connection lost after the acknowledgement on this terminal's very first payment: the
+        // charge found on the terminal cannot be told from an older one, so it is reversed and
+        // the cashier is told nothing was charged.
+        r.simulate_device("terminal_lost_after_ack".into(), None)
+            .await
+            .unwrap();
+        let e = r.pay(TenderKindDto::Card, total).await.unwrap_err();
+        assert_eq!(e.code, "pay.terminal_lost");
+        assert_eq!(sim.net_charged(), 0, "booked and reversed");
+        let paid = r.pay(TenderKindDto::Card, total).await.unwrap();
+        assert!(paid.completed.is_some());
+        assert_eq!(sim.net_charged(), total);
+        // With a known last transaction, a lost link is recovered: approved, charged once.
+        let mut sale = r.scan(code.clone()).await.unwrap();
+        while (1..=5).contains(&(sale.total.minor % 100)) {
+            sale = r.scan(code.clone()).await.unwrap();
+        }
+        r.simulate_device("terminal_lost_after_ack".into(), None)
+            .await
+            .unwrap();
+        let paid = r.pay(TenderKindDto::Card, sale.total.minor).await.unwrap();
+        assert!(paid.completed.is_some());
+        let total = total + sale.total.minor;
+        assert_eq!(sim.net_charged(), total, "charged exactly once");
+        // A test payment: authorized and reversed, so nothing stays charged.
+        let e = r.device_test_payment().await.unwrap_err();
+        assert_eq!(e.code, "auth.forbidden");
+        r.logout().await.unwrap();
+        r.login("9999".into()).await.unwrap();
+        let t = r.device_test_payment().await.unwrap();
+        assert_eq!(t.amount.minor, 10);
+        assert_ne!(t.receipt_no, t.reversal_receipt_no);
+        assert_eq!(t.card.as_deref(), Some("Mastercard ************1234"));
+        assert_eq!(sim.net_charged(), total, "the test payment was reversed");
+    });
+}
+
+#[test]
+fn a_silent_terminal_times_out_and_nothing_is_charged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("register.db");
+    let rt = runtime();
+    let r = open(&rt, &db, pos_store::Country::Es);
+    let code = a_barcode(&db);
+    rt.block_on(async {
+        wait_for_terminal(&r).await;
+        let sim = r.payment_simulator().unwrap();
+        r.login("1234".into()).await.unwrap();
+        let mut sale = r.scan(code.clone()).await.unwrap();
+        while (1..=5).contains(&(sale.total.minor % 100)) {
+            sale = r.scan(code.clone()).await.unwrap();
+        }
+        r.simulate_device("terminal_timeout".into(), None)
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let e = r
+            .pay(TenderKindDto::Card, sale.total.minor)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, "pay.terminal_timeout");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(sim.net_charged(), 0);
+    });
+}

@@ -478,6 +478,45 @@ overShort: MoneyDto | null,
  */
 printed: ReceiptPreviewDto, };
 
+export type ScanTestDto = { 
+/**
+ * The code as the scanner sent it (absent when the frame was refused).
+ */
+code: string | null, 
+/**
+ * "ean13", "code128", … when the scanner tells (AIM identifier).
+ */
+symbology: string | null, 
+/**
+ * "valid" (a GTIN with the right check digit), "wrong_check_digit", "no_check_digit"
+ * (not a GTIN: an internal code, CODE128 text), "garbled" (the frame was refused).
+ */
+verdict: string, 
+/**
+ * For a wrong check digit: the digit expected and the one scanned.
+ */
+expectedDigit: number | null, foundDigit: number | null, };
+
+export type SwipeTestDto = { 
+/**
+ * "read" (a gift or loyalty card), "bank_card_refused", "unreadable".
+ */
+result: string, 
+/**
+ * Only the last four digits are shown: "************0017".
+ */
+maskedNumber: string | null, holder: string | null, };
+
+export type TestPaymentDto = { amount: MoneyDto, 
+/**
+ * The terminal's receipt numbers of the authorization and of its reversal.
+ */
+receiptNo: number, reversalReceiptNo: number, 
+/**
+ * "Mastercard ************1234" when the terminal tells.
+ */
+card: string | null, };
+
 /** Every command of the register. `Backend` implementations provide these. */
 export interface Commands {
   /** Store, terminal and version facts for the header and formatting. */
@@ -590,6 +629,12 @@ export interface Commands {
   zReport(number: number, print: boolean): Promise<CashReportDto>;
   /** Store setting (manage_settings): sales wait until the register is opened with a float. */
   setRequireOpeningFloat(on: boolean): Promise<CashStatusDto>;
+  /** "Scan something now" (manager or admin): the next scan of the configured scanner within `timeout_ms`, with its check-digit verdict; it is not added to the sale. */
+  deviceScanTest(timeoutMs: number): Promise<ScanTestDto>;
+  /** "Swipe a card" (manager or admin): the next swipe within `timeout_ms`: a gift or loyalty card's masked number, or that a bank card was refused (nothing kept). */
+  deviceSwipeTest(timeoutMs: number): Promise<SwipeTestDto>;
+  /** A small test payment (manager or admin): authorizes 0.10 (¥10) on the payment terminal and reverses it. */
+  deviceTestPayment(): Promise<TestPaymentDto>;
 }
 
 /** Command names as the Rust side knows them. */
@@ -649,6 +694,9 @@ export const COMMAND_NAMES = [
   "close_register",
   "z_report",
   "set_require_opening_float",
+  "device_scan_test",
+  "device_swipe_test",
+  "device_test_payment",
 ] as const;
 
 /** A `Commands` client over an invoke function (the Tauri one sends `api { cmd, args }`). */
@@ -709,6 +757,9 @@ export function commandsClient(call: (cmd: string, args: Record<string, unknown>
     closeRegister: (counts: Array<DenominationCountDto>) => call("close_register", { counts }) as Promise<CashReportDto>,
     zReport: (number: number, print: boolean) => call("z_report", { number, print }) as Promise<CashReportDto>,
     setRequireOpeningFloat: (on: boolean) => call("set_require_opening_float", { on }) as Promise<CashStatusDto>,
+    deviceScanTest: (timeoutMs: number) => call("device_scan_test", { timeoutMs }) as Promise<ScanTestDto>,
+    deviceSwipeTest: (timeoutMs: number) => call("device_swipe_test", { timeoutMs }) as Promise<SwipeTestDto>,
+    deviceTestPayment: () => call("device_test_payment", {  }) as Promise<TestPaymentDto>,
   };
 }
 
