@@ -218,3 +218,26 @@ test('touch targets of the new actions are at least 44 px, and each shows its ke
     expect(box.width, id).toBeGreaterThanOrEqual(44);
   }
 });
+
+test('a copy of the last receipt goes to the printer marked COPIA, and is recorded', async ({ page }) => {
+  await loggedIn(page);
+  await page.keyboard.press('Shift+F9');
+  await expect(page.getByTestId('message')).toContainText('no hay nada que reimprimir');
+  await scanBurst(page, MILK);
+  await page.keyboard.press('F12');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('completed')).toBeVisible();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('cart-empty')).toBeVisible();
+  await page.keyboard.press('Shift+F9');
+  const receipt = page.getByTestId('last-receipt').getByTestId('receipt');
+  await expect(receipt).toContainText('*** COPIA ***');
+  await expect(receipt).toContainText('FACTURA SIMPLIFICADA');
+  await expect(page.getByTestId('message')).toContainText('Copia de la factura T02-000001 enviada a la impresora');
+  const copies = await page.evaluate(() => (window as unknown as { __fakeRegister: { printedCopies: string[][] } }).__fakeRegister.printedCopies);
+  expect(copies).toHaveLength(1);
+  expect(copies[0][0]).toBe('*** COPIA ***');
+  // (The cash drawer's own rows, e.g. the register opening, may come first.)
+  const reprints = (await audit(page)).filter((a) => a.action === 'receipt_reprinted');
+  expect(reprints).toEqual([{ action: 'receipt_reprinted', userId: 'u-ana', approverId: null, detail: { receipt: 'T02-000001' } }]);
+});
