@@ -271,7 +271,7 @@ async fn configured_through_settings_the_register_imports_sells_once_and_hands_o
     })
     .await;
     println!(
-        "BENCH register sale -> shop stock updated: {} ms",
+        "BENCH Register API sale -> shop stock updated: {} ms",
         took.max(t_sale.elapsed()).as_millis()
     );
     wait_for("queue empty", Duration::from_secs(10), async || {

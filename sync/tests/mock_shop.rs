@@ -88,6 +88,7 @@ fn mock_shop(
                     "posRecordSale",
                     "posWhoAmI",
                     "posStock",
+                    "posMarkCollected",
                 ]
                 .into_iter()
                 .find(|op| query.contains(op))
@@ -401,5 +402,88 @@ fn the_register_shows_shop_sellable_minus_undelivered_sales_whatever_arrives_fir
         store.stock_on_hand("v1", LOC).unwrap(),
         Some(6),
         "converged"
+    );
+}
+
+#[tokio::test]
+async fn a_pickup_handed_over_offline_reaches_the_shop_once_when_it_answers_again() {
+    use pos_store::shop::{HandOver, PickupLine, PickupOrder};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("pos.db")).unwrap();
+    store
+        .apply_pickups(
+            &[PickupOrder {
+                code: "WEB7".into(),
+                state: "PaymentSettled".into(),
+                customer_name: Some("Ana".into()),
+                placed_at: Some("2026-11-22T09:00:00Z".into()),
+                currency: "EUR".into(),
+                total_minor: 999,
+                location_name: "Store".into(),
+                lines: vec![PickupLine {
+                    sku: "A".into(),
+                    name: "A".into(),
+                    quantity: 1,
+                    line_total_minor: 999,
+                }],
+            }],
+            &[],
+            T0,
+        )
+        .unwrap();
+    assert_eq!(
+        store.hand_over_pickup("WEB7", T0).unwrap(),
+        HandOver::Queued
+    );
+    let up = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let keys = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (up2, keys2) = (up.clone(), keys.clone());
+    let (url, seen) = mock_shop(move |op, body| match op {
+        "login" => login_ok(),
+        "posMarkCollected" if up2.load(std::sync::atomic::Ordering::SeqCst) => {
+            keys2
+                .lock()
+                .unwrap()
+                .push(body["variables"]["k"].as_str().unwrap_or("").to_owned());
+            (
+                200,
+                json!({"data":{"posMarkCollected":{"status":"COLLECTED","duplicate":false,"orderCode":"WEB7","message":null}}})
+                    .to_string(),
+            )
+        }
+        _ => (503, "{}".into()),
+    });
+    let c = connector(&url);
+    let store = Mutex::new(store);
+    let err = ctx(&c, &store).drain().await.unwrap_err();
+    assert!(err.is_offline(), "{err:?}");
+    {
+        let s = store.lock().unwrap();
+        assert_eq!(s.outbox_len().unwrap(), 1, "kept while the shop is down");
+        let p = &s.pickups().unwrap()[0];
+        assert!(p.handed_over_at.is_some(), "shown as handed over");
+        assert!(p.hand_over_error.as_deref().unwrap().contains("503"));
+    }
+    up.store(true, std::sync::atomic::Ordering::SeqCst);
+    store.lock().unwrap().outbox_retry_all_now(T0).unwrap();
+    let report = ctx(&c, &store).drain().await.unwrap();
+    assert_eq!(report.delivered, 1);
+    let again = ctx(&c, &store).drain().await.unwrap();
+    assert_eq!(again.delivered, 0, "nothing left to send");
+    assert_eq!(
+        *keys.lock().unwrap(),
+        ["pickup:WEB7"],
+        "the shop was told once, with the order's key"
+    );
+    let s = store.lock().unwrap();
+    assert_eq!(s.outbox_len().unwrap(), 0);
+    assert!(s.pickups().unwrap().is_empty(), "it left the list");
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .filter(|o| *o == "posMarkCollected")
+            .count()
+            >= 2
     );
 }
