@@ -216,6 +216,34 @@ async fn configured_through_settings_the_register_imports_sells_once_and_hands_o
     let before_rerun = events.imports().len();
     let t_import = Instant::now();
     r.import_shop_catalog().await.unwrap();
+    // Selling goes on while the catalog imports: a sale rung up and paid through the Register
+    // API right after "Import catalog" (it lowers the shop's stock by exactly its quantity, once).
+    let sku = "TS-00057-S";
+    let hit = r
+        .search_products(sku.into(), 5)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.sku == sku)
+        .expect("the imported variant is sellable at the register");
+    let before = sellable(&shop_side, sku).await;
+    r.add_product(hit.variant_id.clone(), Some(2))
+        .await
+        .unwrap();
+    let sale = r.current_sale().await.unwrap();
+    assert_eq!(sale.lines[0].quantity, 2);
+    let importing = r.sync_details().await.unwrap().import.running;
+    let t_pay = Instant::now();
+    let paid = r
+        .pay(TenderKindDto::Cash, sale.total.minor)
+        .await
+        .unwrap()
+        .completed
+        .expect("paid in full");
+    println!(
+        "BENCH Register API pay during the import (import running: {importing}): {} ms",
+        t_pay.elapsed().as_millis()
+    );
     wait_for("re-import", Duration::from_secs(60), async || {
         events.imports()[before_rerun..]
             .iter()
@@ -244,27 +272,6 @@ async fn configured_through_settings_the_register_imports_sells_once_and_hands_o
         progress.len()
     );
 
-    // A sale through the Register API lowers the shop's stock by exactly its quantity, once.
-    let sku = "TS-00057-S";
-    let hit = r
-        .search_products(sku.into(), 5)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|p| p.sku == sku)
-        .expect("the imported variant is sellable at the register");
-    let before = sellable(&shop_side, sku).await;
-    r.add_product(hit.variant_id.clone(), Some(2))
-        .await
-        .unwrap();
-    let sale = r.current_sale().await.unwrap();
-    assert_eq!(sale.lines[0].quantity, 2);
-    let paid = r
-        .pay(TenderKindDto::Cash, sale.total.minor)
-        .await
-        .unwrap()
-        .completed
-        .expect("paid in full");
     let t_sale = Instant::now();
     let took = wait_for("shop stock lower", Duration::from_secs(10), async || {
         sellable(&shop_side, sku).await == before - 2

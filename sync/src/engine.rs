@@ -223,16 +223,28 @@ impl<C: Connector> Shared<C> {
             st.import.error = None;
         });
         let tx = self.status_tx.clone();
+        let clock = self.options.clock.clone();
+        let back_online = &self.back_online;
         let result = pull::import_catalog(
             &*self.connector,
             &self.store,
             settings,
             &*self.options.clock,
             &mut |p| {
+                // A page arrived: the shop answers (a large first import takes minutes, and the
+                // indicator must not say "offline" meanwhile).
+                let now = clock.now();
+                let mut came_back = false;
                 tx.send_modify(|st| {
                     st.import.done = p.done;
                     st.import.total = p.total;
-                })
+                    came_back = !st.online;
+                    st.online = true;
+                    st.last_success = Some(now);
+                });
+                if came_back {
+                    back_online.notify_one();
+                }
             },
         )
         .await;

@@ -140,6 +140,7 @@ export const adminSchema = gql`
     type PosCollectResult { status: PosCollectStatus!, duplicate: Boolean!, orderCode: String!, message: String, order: PosOrder }
     type PosTerminalInfo { id: ID!, terminalId: String!, name: String!, administratorId: ID!, stockLocationId: ID, createdAt: DateTime! }
     type PosWhoAmI { terminal: PosTerminalInfo, stockLocationId: ID!, latestCursor: String! }
+    type PosPruneResult { deleted: Int!, horizonCursor: String! }
 
     extend type Query {
         posWhoAmI: PosWhoAmI!
@@ -160,6 +161,7 @@ export const adminSchema = gql`
         posResolveStockConflict(id: ID!, resolution: String!): PosStockConflict!
         posMarkCollected(orderCode: String!, idempotencyKey: String!): PosCollectResult!
         posCreateTerminal(input: PosCreateTerminalInput!): PosTerminalInfo!
+        posPruneChangeLog(olderThanSeconds: Int!): PosPruneResult!
     }
 `;
 
@@ -337,5 +339,12 @@ export class PosResolver {
     @Allow(Permission.CreateAdministrator)
     posCreateTerminal(@Ctx() ctx: RequestContext, @Args() args: { input: any }) {
         return this.terminals.create(ctx, args.input);
+    }
+
+    /** Prunes the change log now (it is also pruned hourly by the retention window). */
+    @Mutation()
+    @Allow(Permission.UpdateSettings)
+    posPruneChangeLog(@Args() args: { olderThanSeconds: number }) {
+        return this.changeLog.prune(Math.max(0, args.olderThanSeconds) * 1000);
     }
 }

@@ -12,6 +12,11 @@
  * - A page never hands out a cursor past an id gap younger than `GAP_GRACE_MS`: on PostgreSQL a
  *   transaction that took id 10 can commit after the one that took id 11, and a reader that moved
  *   its cursor to 11 would lose 10 forever. Gaps older than that are rolled-back ids.
+ * - Pruning (rows older than the retention window, see `prune`) first records the horizon (the
+ *   newest pruned id, setting `feedPrunedThrough`) and then deletes up to it. A cursor below the
+ *   horizon gets `resetRequired` (re-import), never a page with changes silently missing; a cursor
+ *   at or above it reads on. The horizon is read from the database on every page, so every
+ *   server process agrees. A reader without a cursor (from the beginning) reads what is kept.
  */
 import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import {
@@ -37,6 +42,23 @@ import { PosChange, PosChangeKind, PosSetting } from './entities';
 
 const LOG = 'PosChangeLog';
 export const GAP_GRACE_MS = 5000;
+const PRUNED_THROUGH = 'feedPrunedThrough';
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+
+/**
+ * How long change-log rows are kept (ms). A terminal offline for longer re-imports its catalog.
+ * `POS_CHANGE_LOG_RETENTION_DAYS` (default 30; 0 keeps everything).
+ */
+export function retentionMs(): number {
+    const days = Number(process.env.POS_CHANGE_LOG_RETENTION_DAYS ?? 30);
+    return Number.isFinite(days) && days > 0 ? days * 24 * 60 * 60 * 1000 : 0;
+}
+
+export interface PruneResult {
+    deleted: number;
+    /** Cursor of the newest pruned change: cursors below it must re-import. */
+    horizonCursor: string;
+}
 /** States of an order that is still a cart: nothing a terminal needs to know yet. */
 const CART_STATES = new Set(['Created', 'Draft', 'AddingItems', 'ArrangingPayment']);
 
@@ -69,6 +91,7 @@ export class ChangeLog implements OnApplicationBootstrap, OnApplicationShutdown 
     /** Events this plugin published itself and already logged inside its own transaction. */
     private readonly selfPublished = new WeakSet<VendureEvent>();
     private poller?: NodeJS.Timeout;
+    private pruner?: NodeJS.Timeout;
 
     constructor(private connection: TransactionalConnection, private eventBus: EventBus) {}
 
@@ -81,6 +104,13 @@ export class ChangeLog implements OnApplicationBootstrap, OnApplicationShutdown 
             if (this.latest$.observed) this.notify().catch(() => undefined);
         }, 2000);
         this.poller.unref();
+        const keep = retentionMs();
+        if (keep > 0) {
+            const prune = () => this.prune(keep).catch(e => Logger.error(`change log pruning failed: ${e}`, LOG));
+            void prune();
+            this.pruner = setInterval(prune, PRUNE_EVERY_MS);
+            this.pruner.unref();
+        }
         const log = (entries: ChangeEntry[]) =>
             this.appendCommitted(entries).catch(e => Logger.error(`change log write failed: ${e}`, LOG));
         this.eventBus.ofType(ProductVariantEvent).subscribe(e => {
@@ -115,6 +145,7 @@ export class ChangeLog implements OnApplicationBootstrap, OnApplicationShutdown 
 
     onApplicationShutdown() {
         if (this.poller) clearInterval(this.poller);
+        if (this.pruner) clearInterval(this.pruner);
     }
 
     /** Marks an event this plugin publishes after logging its changes itself. */
@@ -180,6 +211,10 @@ export class ChangeLog implements OnApplicationBootstrap, OnApplicationShutdown 
                 after = Number(id);
             }
         }
+        if (cursor && !resetRequired && after < (await this.prunedThrough())) {
+            // Changes after this cursor were pruned: reading on would skip them.
+            resetRequired = true;
+        }
         const take = Math.max(1, Math.min(limit || 500, 1000));
         const rows = await this.connection.getRepository(ctx, PosChange).find({
             where: { id: MoreThan(after) },
@@ -208,6 +243,50 @@ export class ChangeLog implements OnApplicationBootstrap, OnApplicationShutdown 
             byKey.set(key, { id: row.id, kind: row.kind, entityId: row.entityId, atMs: row.atMs });
         }
         return { rows: [...byKey.values()], nextCursor: this.cursorFor(last), hasMore, resetRequired };
+    }
+
+    /** The newest pruned change id (0: nothing pruned yet). */
+    async prunedThrough(): Promise<number> {
+        const row = await this.connection.rawConnection
+            .getRepository(PosSetting)
+            .findOne({ where: { name: PRUNED_THROUGH } });
+        return Number(row?.value ?? 0);
+    }
+
+    /**
+     * Deletes the changes older than `olderThanMs`. The horizon is stored before the rows go, so a
+     * reader never sees rows missing without also seeing the horizon that tells it to re-import.
+     */
+    async prune(olderThanMs: number): Promise<PruneResult> {
+        const repo = this.connection.rawConnection.getRepository(PosChange);
+        const cutoff = Date.now() - Math.max(0, olderThanMs);
+        const row = await repo
+            .createQueryBuilder('c')
+            .select('MAX(c.id)', 'max')
+            .where('c.atMs < :cutoff', { cutoff })
+            .getRawOne();
+        const horizon = Number(row?.max ?? 0);
+        const before = await this.prunedThrough();
+        if (horizon <= before) return { deleted: 0, horizonCursor: this.cursorFor(before) };
+        const settings = this.connection.rawConnection.getRepository(PosSetting);
+        const updated = await settings.update({ name: PRUNED_THROUGH }, { value: String(horizon) });
+        if (!updated.affected) {
+            try {
+                await settings.insert({ name: PRUNED_THROUGH, value: String(horizon) });
+            } catch {
+                // Another process inserted it meanwhile: take the larger horizon.
+                await settings.update({ name: PRUNED_THROUGH }, { value: String(horizon) });
+            }
+        }
+        const result = await repo
+            .createQueryBuilder()
+            .delete()
+            .from(PosChange)
+            .where('id <= :horizon', { horizon })
+            .execute();
+        const deleted = Number(result.affected ?? 0);
+        Logger.info(`pruned ${deleted} change log rows through id ${horizon}`, LOG);
+        return { deleted, horizonCursor: this.cursorFor(horizon) };
     }
 
     private async loadEpoch() {

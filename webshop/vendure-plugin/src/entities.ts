@@ -3,7 +3,8 @@
  *
  * Invariants:
  * - `PosChange` is append-only; its autoincrement id is the change-feed cursor. Rows are never
- *   updated or deleted, so a cursor always means "everything after this point".
+ *   updated; rows older than the retention window are deleted only below a recorded horizon
+ *   (see ChangeLog.prune), so a cursor means "everything after this point" or asks for a reset.
  * - `PosOperation` holds one row per (kind, idempotencyKey): the first result of an idempotent
  *   stock write or hand-over. Its unique index is what makes concurrent repeats safe.
  * - `PosStockConflict` rows are never dropped: a resolved conflict keeps its data plus the resolution.

@@ -465,3 +465,39 @@ test('renaming, disabling a product and deleting a variant in the shop reach the
   const { posCatalogPage } = await c.terminal('{ posCatalogPage(take: 1000) { items { sku } } }');
   assert.ok(!posCatalogPage.items.some(v => v.sku === sku(17, 'M')), 'and is no longer imported');
 });
+
+// Runs last: it prunes the whole log of this shop.
+test('pruning the change log: a cursor older than the horizon is told to re-import, a newer one reads on', async () => {
+  const adjust = `mutation($i: PosAdjustStockInput!) { posAdjustStock(input: $i) { status } }`;
+  const feed = `query($a:String){ posChanges(after:$a) { resetRequired nextCursor items { kind stock { sku } } } }`;
+  const old = await latestCursor(c);
+  await c.terminal(adjust, { i: { idempotencyKey: crypto.randomUUID(), sku: sku(55), delta: -1, reason: 'WRITE_OFF' } });
+  await new Promise(r => setTimeout(r, 1200));
+  const current = await latestCursor(c);
+  assert.ok(Number(current.split('.')[1]) > Number(old.split('.')[1]), 'the change is in the log');
+
+  const denied = await c.raw('mutation{ posPruneChangeLog(olderThanSeconds: 0) { deleted } }', {}, c.terminalToken);
+  assert.equal(denied.body.errors?.[0]?.extensions?.code, 'FORBIDDEN', 'a terminal cannot prune');
+  const { posPruneChangeLog: pruned } = await c.superadmin('mutation{ posPruneChangeLog(olderThanSeconds: 1) { deleted horizonCursor } }');
+  assert.ok(pruned.deleted > 0, 'old rows are deleted');
+  const id = cur => Number(cur.split('.')[1]);
+  assert.ok(id(pruned.horizonCursor) >= id(current) && id(pruned.horizonCursor) > id(old), 'through the change');
+
+  const stale = (await c.terminal(feed, { a: old })).posChanges;
+  assert.equal(stale.resetRequired, true, 'the pruned change is not silently skipped: re-import');
+  assert.equal(stale.items.length, 0);
+  const fresh = (await c.terminal(feed, { a: pruned.horizonCursor })).posChanges;
+  assert.equal(fresh.resetRequired, false, 'a cursor at the horizon reads on');
+
+  // Changes after pruning reach a terminal that follows from the horizon, exactly once.
+  await c.terminal(adjust, { i: { idempotencyKey: crypto.randomUUID(), sku: sku(56), delta: -1, reason: 'WRITE_OFF' } });
+  let seen = [];
+  for (let i = 0; i < 50 && !seen.length; i++) {
+    const { items } = await drainChanges(c, pruned.horizonCursor);
+    seen = items.filter(x => x.kind === 'STOCK' && x.stock.sku === sku(56));
+    if (!seen.length) await new Promise(r => setTimeout(r, 100));
+  }
+  assert.equal(seen.length, 1, 'the new change is read once');
+  const again = (await c.superadmin('mutation{ posPruneChangeLog(olderThanSeconds: 3600) { deleted } }')).posPruneChangeLog;
+  assert.equal(again.deleted, 0, 'nothing newer than the window is pruned');
+});
