@@ -391,6 +391,58 @@ pub fn bytes_with_slips(
     render(&document(&c, paper, open_drawer), &profile(c.lang, paper))
 }
 
+/// The receipt for the terminal's configured printer: its paper width and model (see
+/// [`configured_profile`]), with the payment terminal's slips.
+pub fn bytes_for_printer(
+    sale: &CompletedSale,
+    settings: &StoreSettings,
+    printer: &pos_hardware::config::PrinterConfig,
+    payment_slips: Vec<Vec<String>>,
+) -> Result<Vec<u8>, EncodeError> {
+    let c = ReceiptContent {
+        payment_slips,
+        ..content(sale, settings)
+    };
+    render(
+        &document(&c, printer.paper, false),
+        &configured_profile(c.lang, printer.paper, printer.model),
+    )
+}
+
+/// The printer profile for a configured model. A Western printer in a Japanese store prints
+/// Japanese text as raster images, with the first system CJK font found (fonts-noto-cjk).
+pub fn configured_profile(
+    lang: Lang,
+    paper: PaperWidth,
+    model: pos_hardware::config::PrinterModel,
+) -> PrinterProfile {
+    use pos_hardware::config::PrinterModel;
+    match (model, lang) {
+        (PrinterModel::Auto, _) => profile(lang, paper),
+        (PrinterModel::Japanese, _) => PrinterProfile::japanese(paper),
+        (PrinterModel::Western, Lang::Ja) => match system_fallback_font() {
+            Some(font) => PrinterProfile::western(paper).with_fallback_font(font),
+            None => PrinterProfile::western(paper),
+        },
+        (PrinterModel::Western, _) => PrinterProfile::western(paper),
+    }
+}
+
+/// The first of the system's CJK fonts, read once.
+fn system_fallback_font() -> Option<pos_hardware::escpos::FallbackFont> {
+    static FONT: std::sync::OnceLock<Option<pos_hardware::escpos::FallbackFont>> =
+        std::sync::OnceLock::new();
+    FONT.get_or_init(|| {
+        pos_hardware::escpos::SYSTEM_FALLBACK_FONTS
+            .iter()
+            .find_map(|path| {
+                let data = std::fs::read(path).ok()?;
+                pos_hardware::escpos::FallbackFont::from_bytes(&data, 0).ok()
+            })
+    })
+    .clone()
+}
+
 /// The on-screen preview: the receipt's printer bytes decoded back to the text on paper, so the
 /// screen shows exactly what prints. Falls back to a plain layout if the bytes cannot be made.
 pub fn preview(sale: &CompletedSale, settings: &StoreSettings) -> ReceiptPreviewDto {

@@ -765,7 +765,7 @@ impl Register {
         p.printed_jobs()
             .iter()
             .map(|j| {
-                pos_hardware::escpos::decode(&j.bytes).text(pos_hardware::escpos::PaperWidth::Mm80)
+                pos_hardware::escpos::decode(&j.bytes).text(self.hardware.config().printer.paper)
             })
             .collect()
     }
@@ -1385,11 +1385,10 @@ impl Register {
         // sale is committed and can be reprinted.
         // With POS_RECEIPT_PRINT=ask it prints only when the cashier picks Print (email.rs).
         let print = self.mail.auto_print();
-        match receipt::bytes_with_slips(
+        match receipt::bytes_for_printer(
             &sale,
             &st.settings,
-            pos_hardware::escpos::PaperWidth::Mm80,
-            false,
+            &self.hardware.config().printer,
             slips,
         ) {
             Ok(_) if !print => {}

@@ -727,3 +727,40 @@ fn a_silent_terminal_times_out_and_nothing_is_charged() {
         assert_eq!(sim.net_charged(), 0);
     });
 }
+
+#[test]
+fn a_58_mm_printer_chosen_in_the_settings_gets_receipts_laid_out_for_58_mm_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("register.db");
+    let rt = runtime();
+    {
+        let r = open(&rt, &db, pos_store::Country::Es);
+        rt.block_on(async {
+            r.login("0000".into()).await.unwrap();
+            let saved = r
+                .save_device_settings(
+                    r#"{"printer": {"paper": "mm58", "model": "western"}}"#.into(),
+                )
+                .await
+                .unwrap();
+            assert!(saved.restart_needed, "applies at the next start");
+        });
+    }
+    let r = open(&rt, &db, pos_store::Country::Es);
+    let code = a_barcode(&db);
+    rt.block_on(async {
+        r.login("1234".into()).await.unwrap();
+        let sale = r.scan(code).await.unwrap();
+        r.pay(TenderKindDto::Cash, sale.total.minor + 500)
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while r.printed_receipts().is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let text = &r.printed_receipts()[0];
+        let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
+        assert_eq!(widest, 32, "58 mm paper has 32 columns:\n{text}");
+        assert!(text.contains("Efectivo"), "{text}");
+    });
+}

@@ -98,10 +98,27 @@ impl Connection {
     }
 }
 
+/// Which character sets the receipt printer has (its firmware), which decides how text is
+/// encoded: see [`crate::escpos::PrinterProfile`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrinterModel {
+    /// By the store's language: Japanese stores have a Japanese model, others a Western one.
+    #[default]
+    Auto,
+    /// PC858 / WPC1252 / PC437, no Kanji: Japanese text prints as raster images.
+    Western,
+    /// Kanji mode with Shift_JIS.
+    Japanese,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PrinterConfig {
     pub connection: Connection,
+    /// The paper roll: 58 or 80 mm.
+    pub paper: crate::escpos::PaperWidth,
+    pub model: PrinterModel,
     pub status_timeout_ms: u64,
     pub write_timeout_ms: u64,
     /// How often a held print job checks the printer again.
@@ -112,6 +129,8 @@ impl Default for PrinterConfig {
     fn default() -> Self {
         Self {
             connection: Connection::Simulated,
+            paper: crate::escpos::PaperWidth::Mm80,
+            model: PrinterModel::Auto,
             status_timeout_ms: 1000,
             write_timeout_ms: 20_000,
             retry_every_ms: 2000,
