@@ -337,6 +337,9 @@ pub struct FoundDeviceDto {
     pub description: String,
     /// For input devices: has digit keys and Enter and a scanner-like name.
     pub looks_like_scanner: bool,
+    /// For USB printers: the ids the device settings use to find it again.
+    pub vid: Option<u16>,
+    pub pid: Option<u16>,
 }
 
 /// Whether one configured device answered.

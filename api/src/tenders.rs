@@ -23,7 +23,10 @@
 
 use super::{Register, State, cash_rounding};
 use crate::dto::*;
-use crate::errors::{checkout_error, store_error};
+use crate::errors::{
+    checkout_error, customer_error, gift_card_error, ledger_error as common_ledger_error,
+    store_error,
+};
 use pos_core::{Money, Tender, TenderKind};
 use pos_store::Store;
 use pos_store::customers::{Customer, CustomerLedger};
@@ -188,54 +191,6 @@ pub fn mask_number(number: &str) -> String {
     let chars: Vec<char> = number.chars().collect();
     let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
     format!("****{tail}")
-}
-
-fn gift_card_error(e: LedgerError, number: &str) -> ApiError {
-    let msg = e.to_string();
-    let masked = mask_number(&pos_store::gift_cards::normalize_number(number));
-    match e {
-        LedgerError::Unknown(_) => {
-            ApiError::new("gift_card.unknown", "no gift card has this number").with("card", masked)
-        }
-        LedgerError::NotUsable(_) => {
-            ApiError::new("gift_card.blocked", "this gift card is blocked").with("card", masked)
-        }
-        LedgerError::Insufficient { available } => {
-            ApiError::new("gift_card.insufficient", msg).with("balance", available.minor)
-        }
-        other => common_ledger_error(other),
-    }
-}
-
-fn customer_error(e: LedgerError, ledger: CustomerLedger, name: &str) -> ApiError {
-    let msg = e.to_string();
-    match (e, ledger) {
-        (LedgerError::Unknown(_), _) => ApiError::new("customer.unknown", "no such customer"),
-        (LedgerError::NotUsable(_), _) => {
-            ApiError::new("customer.no_account", "this customer has no account").with("name", name)
-        }
-        (LedgerError::Insufficient { available }, CustomerLedger::StoreCredit) => {
-            ApiError::new("customer.credit_insufficient", msg)
-                .with("name", name)
-                .with("balance", available.minor)
-        }
-        (LedgerError::Insufficient { available }, CustomerLedger::Account) => {
-            ApiError::new("customer.over_limit", msg)
-                .with("name", name)
-                .with("available", available.minor)
-        }
-        (other, _) => common_ledger_error(other),
-    }
-}
-
-fn common_ledger_error(e: LedgerError) -> ApiError {
-    let msg = e.to_string();
-    match e {
-        LedgerError::WrongCurrency { .. } => ApiError::new("pay.wrong_currency", msg),
-        LedgerError::NonPositive => ApiError::new("pay.non_positive", msg),
-        LedgerError::Store(s) => store_error(s),
-        _ => ApiError::new("app.internal", msg),
-    }
 }
 
 fn customer_dto(c: &Customer) -> CustomerDto {

@@ -190,7 +190,11 @@ export type FoundDeviceDto = { path: string, description: string,
 /**
  * For input devices: has digit keys and Enter and a scanner-like name.
  */
-looksLikeScanner: boolean, };
+looksLikeScanner: boolean, 
+/**
+ * For USB printers: the ids the device settings use to find it again.
+ */
+vid: number | null, pid: number | null, };
 
 export type DeviceCheckDto = { device: string, connection: string, 
 /**

@@ -78,7 +78,8 @@ export function errorMessage(e: ApiError, currency?: string): string {
     const d = new Date(params.until);
     if (!Number.isNaN(d.getTime())) params.until = formatTime(d, i18n.locale);
   }
-  for (const k of ['remaining', 'paid'] as const) {
+  // balance, available: gift card / store credit / account amounts (tenders).
+  for (const k of ['remaining', 'paid', 'balance', 'available'] as const) {
     if (params[k] && currency && /^-?\d+$/.test(params[k])) {
       params[k] = formatMoney({ minor: Number(params[k]), currency }, i18n.locale);
     }
