@@ -192,7 +192,11 @@ fn count_dtos(count: &DrawerCount) -> Vec<DenominationCountDto> {
         .collect()
 }
 
-fn report_dto(r: &SessionReport, settings: &pos_store::StoreSettings) -> CashReportDto {
+fn report_dto(
+    r: &SessionReport,
+    settings: &pos_store::StoreSettings,
+    printer: &pos_hardware::config::PrinterConfig,
+) -> CashReportDto {
     let receipt = |n: u64| format!("{}-{n:06}", r.terminal_id);
     let s = &r.sales;
     CashReportDto {
@@ -254,7 +258,7 @@ fn report_dto(r: &SessionReport, settings: &pos_store::StoreSettings) -> CashRep
         expected: r.expected.into(),
         counted: r.count.as_ref().map(|c| c.count.total().into()),
         over_short: r.over_short.map(Into::into),
-        printed: cash_report::preview(r, settings),
+        printed: cash_report::preview(r, settings, printer),
     }
 }
 
@@ -449,7 +453,7 @@ impl Register {
     /// Prints a report through the print queue; a report that cannot be printed is logged (it
     /// is stored and shown on screen anyway).
     fn print_report(&self, job: &str, r: &SessionReport, settings: &pos_store::StoreSettings) {
-        match cash_report::bytes(r, settings) {
+        match cash_report::bytes(r, settings, &self.hardware.config().printer) {
             Ok(bytes) => {
                 if let Err(e) = self.hardware.print(job, bytes) {
                     tracing::warn!("report {job} not queued: {}", e.message);
@@ -622,7 +626,11 @@ impl Register {
         if print {
             self.print_report(&format!("x-{}", Uuid::now_v7()), &report, &st.settings);
         }
-        Ok(report_dto(&report, &st.settings))
+        Ok(report_dto(
+            &report,
+            &st.settings,
+            &self.hardware.config().printer,
+        ))
     }
 
     pub(crate) fn cash_close(
@@ -663,7 +671,11 @@ impl Register {
         self.print_report(&format!("z-{terminal}-{number}"), &z, &st.settings);
         // The Z report is in the outbox: wake the worker (it may not deliver this kind yet).
         self.shop.nudge();
-        Ok(report_dto(&z, &st.settings))
+        Ok(report_dto(
+            &z,
+            &st.settings,
+            &self.hardware.config().printer,
+        ))
     }
 
     pub(crate) fn cash_z_report(
@@ -695,7 +707,11 @@ impl Register {
                 &st.settings,
             );
         }
-        Ok(report_dto(&z, &st.settings))
+        Ok(report_dto(
+            &z,
+            &st.settings,
+            &self.hardware.config().printer,
+        ))
     }
 
     pub(crate) fn cash_set_require_float(&self, on: bool) -> Result<CashStatusDto, ApiError> {

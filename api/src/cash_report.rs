@@ -10,6 +10,7 @@ use crate::dto::ReceiptPreviewDto;
 use crate::locale::{Lang, format_datetime, format_money, utc_offset};
 use pos_core::Money;
 use pos_core::TenderKind;
+use pos_hardware::config::PrinterConfig;
 use pos_hardware::escpos::EncodeError;
 use pos_hardware::escpos::decode::decode;
 use pos_hardware::escpos::profile::PaperWidth;
@@ -412,24 +413,32 @@ pub fn document(r: &SessionReport, settings: &StoreSettings, paper: PaperWidth) 
     }
 }
 
-/// The ESC/POS bytes of the report, for the store's printer.
-pub fn bytes(r: &SessionReport, settings: &StoreSettings) -> Result<Vec<u8>, EncodeError> {
-    let paper = PaperWidth::Mm80;
+/// The ESC/POS bytes of the report for the terminal's printer (its paper width and model, as
+/// sale receipts: see `receipt::configured_profile`).
+pub fn bytes(
+    r: &SessionReport,
+    settings: &StoreSettings,
+    printer: &PrinterConfig,
+) -> Result<Vec<u8>, EncodeError> {
     let lang = Lang::parse(&settings.locale);
     render(
-        &document(r, settings, paper),
-        &crate::receipt::profile(lang, paper),
+        &document(r, settings, printer.paper),
+        &crate::receipt::configured_profile(lang, printer.paper, printer.model),
     )
 }
 
 /// The report as the screen shows it: the printed bytes decoded back to lines.
-pub fn preview(r: &SessionReport, settings: &StoreSettings) -> ReceiptPreviewDto {
-    let paper = PaperWidth::Mm80;
+pub fn preview(
+    r: &SessionReport,
+    settings: &StoreSettings,
+    printer: &PrinterConfig,
+) -> ReceiptPreviewDto {
+    let paper = printer.paper;
     let number = r
         .z_number
         .map(|n| format!("{}-Z{n:04}", r.terminal_id))
         .unwrap_or_else(|| format!("{}-X", r.terminal_id));
-    let lines = match bytes(r, settings) {
+    let lines = match bytes(r, settings, printer) {
         Ok(b) => decode(&b).lines(paper),
         Err(e) => vec![format!("{number}: {e}")],
     };
