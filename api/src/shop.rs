@@ -167,6 +167,9 @@ struct Running {
 /// status channel the header, the panel and the events read.
 pub(crate) struct ShopLink {
     running: Mutex<Option<Running>>,
+    /// Held while an engine is stopped and another started, so two saves at once never leave
+    /// an engine running without its handle.
+    restarting: tokio::sync::Mutex<()>,
     pub(crate) status: watch::Sender<SyncStatus>,
 }
 
@@ -174,6 +177,7 @@ impl ShopLink {
     pub(crate) fn new() -> Self {
         ShopLink {
             running: Mutex::new(None),
+            restarting: tokio::sync::Mutex::new(()),
             status: watch::channel(SyncStatus::default()).0,
         }
     }
@@ -293,6 +297,7 @@ impl Register {
 
     /// Starts the engine with `config` (stopping the one running, if any).
     async fn run_engine(&self, config: ShopConfig, source: Source) -> Result<(), ApiError> {
+        let _one_at_a_time = self.shop.restarting.lock().await;
         let old = self.shop.guard().take();
         if let Some(old) = old {
             old.handle.stop().await;
