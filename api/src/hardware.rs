@@ -264,6 +264,8 @@ pub fn diagnosis_dto(r: pos_hardware::diagnose::Report) -> DiagnosisDto {
                 path: p.path,
                 description: p.description,
                 looks_like_scanner: false,
+                vid: None,
+                pid: None,
             })
             .collect(),
         usb_printers: r
@@ -280,6 +282,8 @@ pub fn diagnosis_dto(r: pos_hardware::diagnose::Report) -> DiagnosisDto {
                     .collect::<Vec<_>>()
                     .join(" "),
                 looks_like_scanner: false,
+                vid: Some(u.vid),
+                pid: Some(u.pid),
             })
             .collect(),
         usb_error: r.usb_error,
@@ -290,6 +294,8 @@ pub fn diagnosis_dto(r: pos_hardware::diagnose::Report) -> DiagnosisDto {
                 path: i.path,
                 description: i.name,
                 looks_like_scanner: i.looks_like_scanner,
+                vid: None,
+                pid: None,
             })
             .collect(),
         configured: r

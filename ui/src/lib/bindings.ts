@@ -773,4 +773,5 @@ export interface Events {
   scan_rejected: ApiError;
   status_changed: StatusDto;
   shop_import: ShopImportDto;
+  card_swiped: string;
 }

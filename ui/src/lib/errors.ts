@@ -91,6 +91,8 @@ export const ERROR_CODES = [
   'email.not_configured',
   'email.unknown_sale',
   'email.render_failed',
+  'gift_card.bank_card',
+  'gift_card.unreadable',
   // --- cash: register sessions, cash in/out, no sale, X and Z reports ---
   'cash.not_open',
   'cash.already_open',
@@ -101,6 +103,10 @@ export const ERROR_CODES = [
   'cash.float_required',
   'cash.sale_in_progress',
   'cash.no_such_report', // {number}
+  // --- devices: test actions of Settings → Devices ---
+  'device.no_scan',
+  'device.no_swipe',
+  'device.test_payment_not_reversed', // {receipt}
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

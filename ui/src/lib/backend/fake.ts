@@ -48,6 +48,10 @@ import type {
   CashReportDto,
   CashStatusDto,
   DenominationCountDto,
+  // devices
+  ScanTestDto,
+  SwipeTestDto,
+  TestPaymentDto,
 } from '../bindings';
 import { apiError } from '../errors';
 import { formatDate, formatMinor, formatTime } from '../format';
@@ -184,7 +188,7 @@ export class FakeRegister implements Backend {
   /** The saved device configuration (JSON text) and the test pages "printed". */
   private deviceConfig = '{}';
   readonly testPages: string[] = [];
-  private handlers: Handlers = { sale_changed: new Set(), scan_rejected: new Set(), status_changed: new Set(), shop_import: new Set() };
+  private handlers: Handlers = { sale_changed: new Set(), scan_rejected: new Set(), status_changed: new Set(), shop_import: new Set(), card_swiped: new Set() };
 
   constructor(opts: Partial<FakeOptions> = {}) {
     this.opts = {
@@ -706,6 +710,7 @@ export class FakeRegister implements Backend {
   simulateDevice(command: string, _value: number | null = null): Promise<null> {
     return this.answer(() => {
       if (!this.opts.simulatedDevices) throw apiError('device.not_simulated', 'no simulated devices');
+      if (this.devicesSimulate(command)) return null;
       const printer: Record<string, [DeviceStatusDto['state'], string | null]> = {
         paper_out: ['error', 'paper_out'],
         paper_runs_out: ['error', 'paper_out'],
@@ -731,6 +736,8 @@ export class FakeRegister implements Backend {
   simulateScan(code: string): Promise<null> {
     return this.answer(() => {
       if (!this.opts.simulatedDevices) throw apiError('device.unavailable', 'no simulated scanner');
+      // "Scan something now" in Settings → Devices takes the scan instead of the sale.
+      if (this.devicesCaptureScan(code)) return null;
       // The device path: the result arrives as an event, like a real scanner's would.
       setTimeout(() => {
         try {
@@ -762,7 +769,7 @@ export class FakeRegister implements Backend {
     };
     return {
       configJson: JSON.stringify(c, null, 2),
-      devices: ['printer', 'drawer', 'scanner', 'card_reader', 'display'].map((device) => ({
+      devices: ['printer', 'drawer', 'scanner', 'card_reader', 'display', 'payment_terminal'].map((device) => ({
         device,
         connection: describe(c[device]?.connection),
       })),
@@ -782,10 +789,10 @@ export class FakeRegister implements Backend {
       this.requireDeviceAccess();
       const sim = this.opts.simulatedDevices;
       return {
-        serialPorts: [{ path: '/dev/ttyUSB0', description: 'usb 0403:6001 FTDI', looksLikeScanner: false }],
-        usbPrinters: [],
+        serialPorts: [{ path: '/dev/ttyUSB0', description: 'usb 0403:6001 FTDI', looksLikeScanner: false, vid: null, pid: null }],
+        usbPrinters: [{ path: 'usb 04b8:0e28 (bus 1 address 4)', description: 'EPSON TM-T20III', looksLikeScanner: false, vid: 0x04b8, pid: 0x0e28 }],
         usbError: null,
-        inputDevices: [],
+        inputDevices: [{ path: '/dev/input/by-id/usb-Honeywell_Scanner-event-kbd', description: 'Honeywell Scanner', looksLikeScanner: true, vid: null, pid: null }],
         configured: ['printer', 'drawer', 'scanner', 'card_reader', 'display'].map((device) => ({
           device,
           connection: 'simulated',
@@ -1504,6 +1511,12 @@ export class FakeRegister implements Backend {
             reject(apiError('pay.terminal_busy', 'the payment terminal is busy'));
             return;
           }
+          // devices: an outcome set in the developer panel for this payment.
+          const scripted = this.devicesTerminalOutcome();
+          if (scripted) {
+            reject(scripted);
+            return;
+          }
           const cents = amount % 100;
           const finish = (f: () => void) => {
             clearTimeout(timer);
@@ -1571,6 +1584,11 @@ export class FakeRegister implements Backend {
       this.requireSession();
       return (this.emailsBySale.get(saleId) ?? []).map((e) => ({ ...e }));
     });
+  }
+
+  /** Test and demo hook: a gift card swiped on the (simulated) card reader. */
+  swipeGiftCard(number: string): void {
+    setTimeout(() => this.emit('card_swiped', normalizeCardNumber(number)), 0);
   }
 
   printReceipt(saleId: string): Promise<null> {
@@ -1873,6 +1891,112 @@ export class FakeRegister implements Backend {
     });
   }
 
+  // ---- devices: developer panel, scan-something-now, swipe-a-card, test payment (mirrors api/src/register/devices.rs) ----
+
+  private scanCapture: ((code: string) => void) | null = null;
+  private swipeCapture: ((result: SwipeTestDto) => void) | null = null;
+  private terminalOutcomes: ApiError[] = [];
+  private terminalReceipt = 0;
+  /** The saved device configuration (for tests). */
+  get savedDeviceConfig(): string {
+    return this.deviceConfig;
+  }
+
+  /** Swipes and next-payment outcomes; false for the printer and drawer commands. */
+  private devicesSimulate(command: string): boolean {
+    const swipes: Record<string, SwipeTestDto> = {
+      swipe_gift: { result: 'read', maskedNumber: '************0017', holder: 'GIFT/CARD' },
+      swipe_loyalty: { result: 'read', maskedNumber: '************2345', holder: 'GARCIA/ANA' },
+      swipe_bank: { result: 'bank_card_refused', maskedNumber: null, holder: null },
+    };
+    const outcomes: Record<string, ApiError | null> = {
+      terminal_approve: null,
+      terminal_decline: apiError('pay.card_declined', 'declined', { code: '5', text: 'Denegada' }),
+      terminal_busy: apiError('pay.terminal_busy', 'the payment terminal is busy'),
+      terminal_timeout: apiError('pay.terminal_timeout', 'the payment terminal did not answer in time; nothing was charged'),
+      // The real register recovers the outcome: the payment goes through, charged once.
+      terminal_lost_after_ack: null,
+    };
+    if (command in swipes) {
+      const capture = this.swipeCapture;
+      this.swipeCapture = null;
+      capture?.(swipes[command]);
+      return true;
+    }
+    if (command in outcomes) {
+      const o = outcomes[command];
+      if (o) this.terminalOutcomes.push(o);
+      return true;
+    }
+    return false;
+  }
+
+  private devicesCaptureScan(code: string): boolean {
+    const capture = this.scanCapture;
+    this.scanCapture = null;
+    capture?.(code);
+    return capture !== null;
+  }
+
+  private devicesTerminalOutcome(): ApiError | undefined {
+    return this.terminalOutcomes.shift();
+  }
+
+  private waitFor<T>(timeoutMs: number, install: (done: (v: T) => void) => void, uninstall: () => void, timeout: ApiError): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        uninstall();
+        reject(timeout);
+      }, Math.max(100, timeoutMs));
+      install((v) => {
+        clearTimeout(timer);
+        resolve(v);
+      });
+    });
+  }
+
+  deviceScanTest(timeoutMs: number): Promise<ScanTestDto> {
+    return this.answer(() => this.requireDeviceAccess()).then(() =>
+      this.waitFor<string>(
+        timeoutMs,
+        (done) => (this.scanCapture = done),
+        () => (this.scanCapture = null),
+        apiError('device.no_scan', 'nothing was scanned in time'),
+      ).then((code): ScanTestDto => {
+        if (!isGtinShaped(code)) return { code, symbology: null, verdict: 'no_check_digit', expectedDigit: null, foundDigit: null };
+        const c = checkGtin(code);
+        return c.ok
+          ? { code, symbology: null, verdict: 'valid', expectedDigit: null, foundDigit: null }
+          : { code: null, symbology: null, verdict: 'wrong_check_digit', expectedDigit: c.expected, foundDigit: c.found };
+      }),
+    );
+  }
+
+  deviceSwipeTest(timeoutMs: number): Promise<SwipeTestDto> {
+    return this.answer(() => this.requireDeviceAccess()).then(() =>
+      this.waitFor<SwipeTestDto>(
+        timeoutMs,
+        (done) => (this.swipeCapture = done),
+        () => (this.swipeCapture = null),
+        apiError('device.no_swipe', 'no card was swiped in time'),
+      ),
+    );
+  }
+
+  deviceTestPayment(): Promise<TestPaymentDto> {
+    return this.answer(() => {
+      this.requireDeviceAccess();
+      const scripted = this.devicesTerminalOutcome();
+      if (scripted) throw scripted;
+      this.terminalReceipt += 2;
+      return {
+        amount: this.money(10),
+        receiptNo: this.terminalReceipt - 1,
+        reversalReceiptNo: this.terminalReceipt,
+        card: 'Mastercard ************1234',
+      };
+    });
+  }
 }
 
 // --- checkout: helpers of the fake (mirror pos-core) ---
