@@ -620,3 +620,40 @@ fn a_japanese_stores_copy_says_saihakkou() {
         assert!(copy.lines.iter().any(|l| l.contains("領収書")));
     });
 }
+
+#[test]
+fn every_checkout_error_code_has_a_message_in_every_ui_language() {
+    let ui = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib");
+    let codes = std::fs::read_to_string(ui.join("errors.ts")).unwrap();
+    // The codes checkout.rs and its constructors in errors.rs can answer with.
+    let src =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/checkout.rs"))
+            .unwrap()
+            + &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/errors.rs"))
+                .unwrap();
+    let ours = [
+        "auth.approval_required",
+        "auth.approver_not_allowed",
+        "checkout.reason_required",
+        "checkout.reason_unknown",
+        "park.not_found",
+        "receipt.none",
+    ];
+    for code in ours {
+        assert!(
+            src.contains(&format!("\"{code}\"")),
+            "{code} is not answered"
+        );
+        assert!(
+            codes.contains(&format!("'{code}'")),
+            "{code} missing in errors.ts"
+        );
+        for lang in ["en", "es", "ja"] {
+            let catalog = std::fs::read_to_string(ui.join(format!("i18n/{lang}.ts"))).unwrap();
+            assert!(
+                catalog.contains(&format!("'error.{code}':")),
+                "{code} has no {lang} message"
+            );
+        }
+    }
+}
