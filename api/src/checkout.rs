@@ -516,25 +516,28 @@ impl State {
     /// Brings a parked sale back as the sale in progress; a sale in progress is parked first.
     fn resume(&mut self, id: &str, now: OffsetDateTime) -> Result<(), ApiError> {
         self.ensure_open()?;
-        let known = self
-            .store
-            .parked_sales(&self.terminal_id)
-            .map_err(store_error)?
-            .into_iter()
-            .any(|p| p.id == id);
-        if !known {
-            return Err(errors::parked_not_found());
-        }
-        if !self.cart.is_empty() {
-            self.park(now)?;
-        }
+        // Read and check it first: a parked sale that cannot be read stays in the list.
         let value = self
             .store
-            .take_parked_sale(&self.terminal_id, id)
+            .parked_cart(&self.terminal_id, id)
             .map_err(store_error)?
             .ok_or_else(errors::parked_not_found)?;
         let cart: Cart = serde_json::from_value(value)
-            .map_err(|e| ApiError::new("store.error", e.to_string()))?;
+            .ok()
+            .filter(|c: &Cart| c.currency() == self.settings.currency)
+            .ok_or_else(|| {
+                ApiError::new(
+                    "store.error",
+                    "the parked sale cannot be read on this terminal",
+                )
+            })?;
+        if !self.cart.is_empty() {
+            self.park(now)?;
+        }
+        self.store
+            .take_parked_sale(&self.terminal_id, id)
+            .map_err(store_error)?
+            .ok_or_else(errors::parked_not_found)?;
         self.cart = cart;
         self.sale_ref = Uuid::parse_str(id).unwrap_or_else(|_| Uuid::now_v7());
         self.tenders.clear();

@@ -89,6 +89,19 @@ impl Store {
             .collect()
     }
 
+    /// A parked sale's cart, left in the list (to check it before taking it out).
+    pub fn parked_cart(&self, terminal_id: &str, id: &str) -> Result<Option<serde_json::Value>> {
+        let cart: Option<String> = self
+            .conn
+            .prepare_cached("SELECT cart FROM parked_sale WHERE terminal_id = ?1 AND id = ?2")?
+            .query_row(params![terminal_id, id], |r| r.get(0))
+            .optional()?;
+        Ok(match cart {
+            Some(c) => Some(serde_json::from_str(&c)?),
+            None => None,
+        })
+    }
+
     /// Takes a parked sale out of the list and returns its cart; `None` if the terminal has no
     /// such parked sale (already resumed, or another terminal's).
     pub fn take_parked_sale(
@@ -165,6 +178,11 @@ mod tests {
             None,
             "another terminal's"
         );
+        assert_eq!(
+            s.parked_cart("T01", "a").unwrap(),
+            Some(serde_json::json!({"cart": "a"}))
+        );
+        assert_eq!(s.parked_cart("T02", "a").unwrap(), None);
         assert_eq!(
             s.take_parked_sale("T01", "a").unwrap(),
             Some(serde_json::json!({"cart": "a"}))
