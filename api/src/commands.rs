@@ -214,5 +214,6 @@ pub fn event_signatures(cfg: &ts_rs::Config) -> Vec<(&'static str, String)> {
         (crate::events::SCAN_REJECTED, <ApiError as TS>::name(cfg)),
         (crate::events::STATUS_CHANGED, <StatusDto as TS>::name(cfg)),
         (crate::events::SHOP_IMPORT, <ShopImportDto as TS>::name(cfg)),
+        (crate::events::CARD_SWIPED, <String as TS>::name(cfg)),
     ]
 }

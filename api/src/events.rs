@@ -6,6 +6,8 @@ pub const SALE_CHANGED: &str = "sale_changed";
 pub const SCAN_REJECTED: &str = "scan_rejected";
 pub const STATUS_CHANGED: &str = "status_changed";
 pub const SHOP_IMPORT: &str = "shop_import";
+/// tenders: a gift card swiped on the card reader (its number; bank cards never get here).
+pub const CARD_SWIPED: &str = "card_swiped";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -16,6 +18,8 @@ pub enum Event {
     StatusChanged(StatusDto),
     /// Progress of the web shop's catalog import (Settings → Web shop).
     ShopImport(ShopImportDto),
+    /// A gift card's number from the card reader (tenders.rs).
+    CardSwiped(String),
 }
 
 impl Event {
@@ -25,6 +29,7 @@ impl Event {
             Event::ScanRejected(_) => SCAN_REJECTED,
             Event::StatusChanged(_) => STATUS_CHANGED,
             Event::ShopImport(_) => SHOP_IMPORT,
+            Event::CardSwiped(_) => CARD_SWIPED,
         }
     }
     pub fn payload(&self) -> serde_json::Value {
@@ -33,6 +38,7 @@ impl Event {
             Event::ScanRejected(e) => serde_json::to_value(e),
             Event::StatusChanged(s) => serde_json::to_value(s),
             Event::ShopImport(s) => serde_json::to_value(s),
+            Event::CardSwiped(n) => serde_json::to_value(n),
         };
         v.unwrap_or(serde_json::Value::Null)
     }

@@ -339,6 +339,7 @@ impl State {
 
     fn ensure_open(&self) -> Result<(), ApiError> {
         self.require_user()?;
+        self.cash_gate()?;
         if self.stage == Stage::Paying {
             return Err(ApiError::new(
                 "sale.payment_in_progress",
@@ -628,6 +629,7 @@ impl Register {
     pub fn start(self: &Arc<Self>) {
         self.start_payment_terminal();
         self.start_email();
+        self.start_gift_card_swipes();
         self.start_sync();
         if let Some(scanner) = self.hardware.devices.scanner.clone() {
             let me = Arc::downgrade(self);
@@ -688,7 +690,7 @@ impl Register {
         let queued = self.lock().store.outbox_len().map_err(store_error)? as i64;
         let sync = self.shop.status.borrow().clone();
         Ok(StatusDto {
-            devices: self.hardware.status(),
+            devices: self.device_statuses(),
             sync: SyncStatusDto {
                 configured: self.shop.running(),
                 online: sync.online,
@@ -1338,6 +1340,12 @@ impl Register {
                 sale: st.sale_dto()?,
                 completed: None,
             });
+        }
+        // A sale belongs to an open register session (cash.rs).
+        if let Err(e) = st.cash_session_for_sale(&user, now) {
+            st.tenders.pop();
+            st.changed();
+            return Err(e);
         }
         let ctx = SaleContext {
             id: st.sale_ref,

@@ -27,6 +27,7 @@ use crate::errors::{
     checkout_error, customer_error, gift_card_error, ledger_error as common_ledger_error,
     store_error,
 };
+use crate::events::Event;
 use pos_core::{Money, Tender, TenderKind};
 use pos_store::Store;
 use pos_store::customers::{Customer, CustomerLedger};
@@ -383,6 +384,40 @@ impl Register {
         {
             tracing::warn!("customer charge {key} not released: {e}");
         }
+    }
+
+    /// Forwards gift-card swipes from the card reader to the screen (`card_swiped`); a bank
+    /// card is refused by the reader itself and reported as such, without any of its digits.
+    pub(super) fn start_gift_card_swipes(self: &Arc<Self>) {
+        use pos_hardware::device::SwipeEvent;
+        let Some(reader) = self.hardware.devices.card_reader.clone() else {
+            return;
+        };
+        let me = Arc::downgrade(self);
+        let mut swipes = reader.swipes();
+        tokio::spawn(async move {
+            loop {
+                let event = match swipes.recv().await {
+                    Ok(e) => e,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => break,
+                };
+                let Some(me) = me.upgrade() else { break };
+                me.events.emit(match event {
+                    SwipeEvent::Read(card) => Event::CardSwiped(card.number.expose().to_owned()),
+                    SwipeEvent::Refused(pos_hardware::card::CardError::BankCard) => {
+                        Event::ScanRejected(ApiError::new(
+                            "gift_card.bank_card",
+                            "a bank card was swiped: take it on the card terminal",
+                        ))
+                    }
+                    SwipeEvent::Refused(_) => Event::ScanRejected(ApiError::new(
+                        "gift_card.unreadable",
+                        "the card could not be read: swipe again or type the number",
+                    )),
+                });
+            }
+        });
     }
 
     /// Asks the payment terminal to abort the running card payment. The pending `pay` then

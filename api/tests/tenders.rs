@@ -4,7 +4,7 @@
 
 use pos_api::Api;
 use pos_api::dto::{PayResultDto, TenderKindDto};
-use pos_api::events::NoEvents;
+use pos_api::events::{Event, EventSink, NoEvents};
 use pos_api::register::{Clock, Register, RegisterConfig};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -369,4 +369,81 @@ fn quick_cash_keys_are_the_currencys_notes() {
     assert!(info.tenders.contains(&TenderKindDto::GiftCard));
     assert!(info.tenders.contains(&TenderKindDto::StoreCredit));
     assert!(info.tenders.contains(&TenderKindDto::Account));
+}
+
+#[derive(Default)]
+struct Recorded(Mutex<Vec<Event>>);
+impl EventSink for Recorded {
+    fn emit(&self, e: Event) {
+        self.0.lock().unwrap().push(e);
+    }
+}
+
+#[test]
+fn a_gift_card_swiped_on_the_reader_reaches_the_screen_and_a_bank_card_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = Arc::new(Recorded::default());
+    let config = RegisterConfig {
+        db_path: dir.path().join("register.db"),
+        terminal_id: "T01".into(),
+        location_id: "main".into(),
+        demo_products: Some(30),
+        demo_country: pos_store::Country::Es,
+        devices: Default::default(),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let clock = Arc::new(FixedClock(Mutex::new(
+        time::macros::datetime!(2026-11-22 10:30 UTC),
+    )));
+    let register = {
+        let _inside = rt.enter();
+        let r = Arc::new(Register::open(config, events.clone(), clock).unwrap());
+        r.start();
+        r
+    };
+    let seen = |pred: &dyn Fn(&Event) -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            if events.0.lock().unwrap().iter().any(pred) {
+                return true;
+            }
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    rt.block_on(async {
+        register.login("1234".into()).await.unwrap();
+        register
+            .simulate_device("swipe_gift".into(), None)
+            .await
+            .unwrap();
+    });
+    assert!(seen(
+        &|e| matches!(e, Event::CardSwiped(n) if n == "6036280000000017")
+    ));
+    let card = rt
+        .block_on(register.gift_card_balance("6036280000000017".into()))
+        .unwrap();
+    assert_eq!(
+        card.balance.minor, 2_500,
+        "the demo data has the panel's card"
+    );
+    rt.block_on(register.simulate_device("swipe_bank".into(), None))
+        .unwrap();
+    assert!(seen(
+        &|e| matches!(e, Event::ScanRejected(a) if a.code == "gift_card.bank_card")
+    ));
+    let leaked = events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| e.payload().to_string().contains("4111111111111111"));
+    assert!(!leaked, "no digit of a bank card reaches the screen");
 }

@@ -429,11 +429,13 @@ pub fn generate(
 }
 
 /// The demo gift cards: (number, balance in the currency's minor units for ES/US; JP uses the
-/// same figure in yen). One with money, one with a little, one spent.
-pub const DEMO_GIFT_CARDS: [(&str, i64); 3] = [
+/// same figure in yen). One with money, one with a little, one spent, and the card the
+/// developer panel swipes on the simulated card reader (pos-api's `GIFT_CARD_TRACKS`).
+pub const DEMO_GIFT_CARDS: [(&str, i64); 4] = [
     ("6006490000000017", 5_000),
     ("6006490000000024", 500),
     ("6006490000000031", 0),
+    ("6036280000000017", 2_500),
 ];
 
 /// The demo customers: (id, name, store credit, account limit), amounts as for gift cards.

@@ -239,3 +239,12 @@ test('when the terminal asks, nothing prints until Print or Both is chosen', asy
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('email-status')).toContainText('enviado');
 });
+
+test('a gift card swiped on the card reader opens the gift-card panel with its balance', async ({ page }) => {
+  await tshirtAtPayment(page);
+  await page.evaluate((n) => (window as unknown as { __fakeRegister: { swipeGiftCard(n: string): void } }).__fakeRegister.swipeGiftCard(n), GIFT_50);
+  await expect(page.getByTestId('giftcard-panel')).toBeVisible();
+  await expect(page.getByTestId('giftcard-balance')).toContainText('****0017 · Saldo 50,00 €');
+  await page.getByTestId('giftcard-amount').press('Enter');
+  await expect(page.getByTestId('completed')).toBeVisible();
+});

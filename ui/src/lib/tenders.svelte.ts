@@ -21,6 +21,8 @@ class Tenders {
   emailOpen = $state(false);
   emails = $state.raw<EmailReceiptDto[]>([]);
   printed = $state(false);
+  /** A swiped card number for the gift-card panel to look up when it opens. */
+  pendingNumber: string | null = null;
   private poll: ReturnType<typeof setInterval> | null = null;
 
   private get b(): Backend {
@@ -104,6 +106,16 @@ class Tenders {
     return this.take(() =>
       kind === 'store_credit' ? this.b.payStoreCredit(customerId, amount) : this.b.payOnAccount(customerId, amount),
     );
+  }
+
+  /** A gift card swiped on the card reader during payment: into the panel (opened if needed). */
+  swiped(number: string): void {
+    if (this.cardPending) return;
+    if (this.entry === 'gift_card' && register.scanTarget) register.scanTarget(number);
+    else {
+      this.pendingNumber = number;
+      this.entry = 'gift_card';
+    }
   }
 
   /** Tender keys F1–F4 and buttons: card pays what is due; the others open their panel. */

@@ -479,6 +479,13 @@ export const en = {
   'error.cash.no_such_report': 'There is no Z report no. {number} on this terminal.',
   'cash.stale': 'The register was opened on an earlier day: take the Z report (end of day) to start today’s.',
   // --- devices: picker, test actions, developer panel ---
+  'device.detail.connecting': 'connecting',
+  'device.detail.declined': 'last payment declined',
+  'device.detail.waiting_for_card': 'waiting for the card',
+  'device.detail.pin_entry': 'customer enters PIN',
+  'device.detail.processing': 'processing',
+  'device.detail.recovering': 'checking the last payment',
+  'device.detail.terminal_error': 'does not answer',
   'error.device.no_scan': 'Nothing was scanned. Check that the scanner is plugged in, then try again.',
   'error.device.no_swipe': 'No card was swiped. Check the card reader’s cable, then try again.',
   'error.device.test_payment_not_reversed': 'The test payment was authorized but could not be reversed. Void receipt {receipt} on the card terminal.',

@@ -475,6 +475,13 @@ export const es: Catalog = {
   'error.cash.no_such_report': 'No hay informe Z nº {number} en este terminal.',
   'cash.stale': 'La caja se abrió otro día: haga el cierre (informe Z) para empezar el de hoy.',
   // --- devices: picker, test actions, developer panel ---
+  'device.detail.connecting': 'conectando',
+  'device.detail.declined': 'último pago denegado',
+  'device.detail.waiting_for_card': 'esperando la tarjeta',
+  'device.detail.pin_entry': 'el cliente teclea el PIN',
+  'device.detail.processing': 'procesando',
+  'device.detail.recovering': 'comprobando el último pago',
+  'device.detail.terminal_error': 'no responde',
   'error.device.no_scan': 'No se ha escaneado nada. Compruebe que el escáner está conectado y vuelva a intentarlo.',
   'error.device.no_swipe': 'No se ha pasado ninguna tarjeta. Compruebe el cable del lector y vuelva a intentarlo.',
   'error.device.test_payment_not_reversed': 'El pago de prueba se autorizó pero no se pudo anular. Anule el recibo {receipt} en el datáfono.',

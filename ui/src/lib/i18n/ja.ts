@@ -475,6 +475,13 @@ export const ja: Catalog = {
   'error.cash.no_such_report': 'このレジに精算レポート {number}番はありません。',
   'cash.stale': 'レジは前日以前に開局されています。精算(Zレポート)をしてから本日の営業を始めてください。',
   // --- devices: picker, test actions, developer panel ---
+  'device.detail.connecting': '接続中',
+  'device.detail.declined': '直前の決済は拒否',
+  'device.detail.waiting_for_card': 'カード待ち',
+  'device.detail.pin_entry': '暗証番号入力中',
+  'device.detail.processing': '処理中',
+  'device.detail.recovering': '直前の決済を確認中',
+  'device.detail.terminal_error': '応答なし',
   'error.device.no_scan': '何もスキャンされませんでした。スキャナーの接続を確認して、もう一度お試しください。',
   'error.device.no_swipe': 'カードが読み取られませんでした。カードリーダーのケーブルを確認して、もう一度お試しください。',
   'error.device.test_payment_not_reversed': 'テスト決済は承認されましたが、取消できませんでした。決済端末で伝票 {receipt} を取り消してください。',
