@@ -274,7 +274,6 @@ fn operator(u: &User) -> Operator {
 impl State {
     /// Refuses ringing up while the register is closed, when the store requires a counted
     /// float. (Otherwise the first sale opens the register itself: `cash_session_for_sale`.)
-    #[allow(dead_code)] // wired into register.rs once migration 0008 is registered
     pub(super) fn cash_gate(&self) -> Result<(), ApiError> {
         if self.store.requires_opening_float().map_err(store_error)?
             && self
@@ -293,7 +292,6 @@ impl State {
 
     /// Makes sure a session is open before a sale commits: opens one with a zero float when
     /// the store allows it, refuses otherwise.
-    #[allow(dead_code)] // wired into register.rs once migration 0008 is registered
     pub(super) fn cash_session_for_sale(
         &mut self,
         user: &User,
@@ -308,13 +306,9 @@ impl State {
             return Ok(());
         }
         self.cash_gate()?;
+        // Not an audit row: nobody chose anything (no float, no count); the session itself
+        // records that the sale opened it and who sold.
         let id = Uuid::now_v7();
-        self.cash_audit(
-            now,
-            "register_opened",
-            None,
-            json!({"session": id.to_string(), "auto": true, "float": 0}),
-        )?;
         let terminal = self.terminal_id.clone();
         self.store
             .begin_cash_session(

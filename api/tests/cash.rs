@@ -66,19 +66,6 @@ fn open(country: pos_store::Country) -> Fixture {
         r.start();
         r
     };
-    // Until migration 0008_cash is registered in pos-store (it waits for 0007).
-    let c = rusqlite::Connection::open(&db).unwrap();
-    let has: i64 = c
-        .query_row(
-            "SELECT count(*) FROM sqlite_schema WHERE name = 'cash_session'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    if has == 0 {
-        c.execute_batch(include_str!("../../migrations/.0008_cash/up.sql"))
-            .unwrap();
-    }
     Fixture {
         _dir: dir,
         db,

@@ -51,6 +51,16 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0006_tenders",
         sql: include_str!("../../migrations/0006_tenders/up.sql"),
     },
+    Migration {
+        version: 7,
+        name: "0007_shop",
+        sql: include_str!("../../migrations/0007_shop/up.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "0008_cash",
+        sql: include_str!("../../migrations/0008_cash/up.sql"),
+    },
 ];
 
 /// The schema version this program writes.

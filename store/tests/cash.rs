@@ -80,24 +80,9 @@ fn counted(minor: i64) -> DrawerCount {
     .unwrap()
 }
 
-/// The store on a file, with the catalog (and the cash schema).
+/// The store on a file, with the catalog.
 fn store(path: &Path) -> Store {
-    let store = open_with_catalog(path);
-    let has: i64 = store
-        .connection()
-        .query_row(
-            "SELECT count(*) FROM sqlite_schema WHERE name = 'cash_session'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    if has == 0 {
-        store
-            .connection()
-            .execute_batch(include_str!("../../migrations/.0008_cash/up.sql"))
-            .unwrap();
-    }
-    store
+    open_with_catalog(path)
 }
 
 /// Sells `items` paid by `pay` (given the total, returns the tenders) the way the register does.
