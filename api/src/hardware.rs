@@ -213,6 +213,22 @@ impl Hardware {
             None if self.config.scanner.connection == Connection::None => {}
             None => out.push(dto("scanner", DeviceStateDto::NotConfigured, None, false)),
         }
+        match &self.devices.card_reader {
+            Some(c) => {
+                let state = match *c.status().borrow() {
+                    LinkStatus::Connected => DeviceStateDto::Ready,
+                    LinkStatus::Disconnected => DeviceStateDto::Offline,
+                };
+                out.push(dto("card_reader", state, None, sims.card_reader.is_some()));
+            }
+            None if self.config.card_reader.connection == Connection::None => {}
+            None => out.push(dto(
+                "card_reader",
+                DeviceStateDto::NotConfigured,
+                None,
+                false,
+            )),
+        }
         out
     }
 }
@@ -319,4 +335,24 @@ pub fn diagnosis_dto(r: pos_hardware::diagnose::Report) -> DiagnosisDto {
             })
             .collect(),
     }
+}
+
+/// The payment terminal's line in the status bar: `None` while it is still being connected.
+pub fn terminal_status_dto(
+    status: Option<&pos_hardware::payment::TerminalStatus>,
+    simulated: bool,
+) -> DeviceStatusDto {
+    use pos_hardware::payment::TerminalStatus as T;
+    let (state, detail) = match status {
+        None => (DeviceStateDto::Offline, Some("connecting")),
+        Some(T::Idle | T::Approved) => (DeviceStateDto::Ready, None),
+        Some(T::Declined { .. }) => (DeviceStateDto::Ready, Some("declined")),
+        Some(T::Connecting) => (DeviceStateDto::Busy, Some("connecting")),
+        Some(T::WaitingForCard) => (DeviceStateDto::Busy, Some("waiting_for_card")),
+        Some(T::PinEntry) => (DeviceStateDto::Busy, Some("pin_entry")),
+        Some(T::Processing) => (DeviceStateDto::Busy, Some("processing")),
+        Some(T::Recovering) => (DeviceStateDto::Warning, Some("recovering")),
+        Some(T::Error { .. }) => (DeviceStateDto::Error, Some("terminal_error")),
+    };
+    dto("payment_terminal", state, detail, simulated)
 }

@@ -643,6 +643,20 @@ fn the_developer_panel_makes_the_next_payment_decline_busy_time_out_or_lose_the_
         let sim = r
             .payment_simulator()
             .expect("the demo terminal is simulated");
+        // Every device has a line in the status bar, the card reader and terminal included.
+        let status = r.status().await.unwrap();
+        for device in [
+            "printer",
+            "drawer",
+            "scanner",
+            "card_reader",
+            "payment_terminal",
+        ] {
+            let d = status.devices.iter().find(|d| d.device == device);
+            let d = d.unwrap_or_else(|| panic!("{device} missing: {:?}", status.devices));
+            assert!(d.simulated, "{d:?}");
+            assert_eq!(d.state, pos_api::dto::DeviceStateDto::Ready, "{d:?}");
+        }
         r.login("1234".into()).await.unwrap();
         let mut sale = r.scan(code.clone()).await.unwrap();
         while (1..=5).contains(&(sale.total.minor % 100)) {

@@ -74,6 +74,7 @@ impl Register {
             t
         };
         let sim_slot = self.hardware.payment_sim.clone();
+        let me = Arc::downgrade(self);
         tokio::spawn(async move {
             let terminal = match target {
                 TerminalTarget::None => return,
@@ -94,6 +95,17 @@ impl Register {
                 }
             };
             let _ = slot.set(terminal.clone());
+            // The terminal's state ("insert card", "recovering") reaches the status bar.
+            let mut changes = terminal.status();
+            let register = me.clone();
+            tokio::spawn(async move {
+                while changes.changed().await.is_ok() {
+                    let Some(r) = register.upgrade() else { break };
+                    if let Ok(status) = r.status_now() {
+                        r.events.emit(crate::events::Event::StatusChanged(status));
+                    }
+                }
+            });
             // Payments the previous run left in flight: their outcome is established now, so
             // a retried payment of that sale returns it instead of charging again.
             match terminal.recover().await {
@@ -434,5 +446,23 @@ impl Register {
     /// says what was really charged: developer panel, tests).
     pub fn payment_simulator(&self) -> Option<Simulator> {
         self.hardware.payment_sim.get().cloned()
+    }
+}
+
+impl Register {
+    /// Every device's line in the status bar: the hardware's, and the payment terminal's.
+    pub(super) fn device_statuses(&self) -> Vec<crate::dto::DeviceStatusDto> {
+        let mut out = self.hardware.status();
+        let target = terminal_target(&self.config.devices.payment_terminal);
+        if target != Ok(TerminalTarget::None) {
+            let simulated = target == Ok(TerminalTarget::Simulated);
+            out.push(match self.terminal.get() {
+                Some(t) => {
+                    crate::hardware::terminal_status_dto(Some(&t.status().borrow()), simulated)
+                }
+                None => crate::hardware::terminal_status_dto(None, simulated),
+            });
+        }
+        out
     }
 }
