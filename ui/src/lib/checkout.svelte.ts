@@ -153,8 +153,9 @@ class Checkout {
         const reasonText = e.reason ? t(`co.reason.${e.reason}` as MessageKey) + (e.note.trim() ? ` — ${e.note.trim()}` : '') : '';
         this.approval = { what, reason: reasonText, send: (pin) => send(pin), done, pin: '', error: null, busy: false };
       } else {
+        // Shown in the dialog, which stays open to correct it.
         e.error = a;
-        register.fail(a);
+        beep('error');
       }
     } finally {
       e.busy = false;
