@@ -216,6 +216,13 @@ async fn configured_through_settings_the_register_imports_sells_once_and_hands_o
     let before_rerun = events.imports().len();
     let t_import = Instant::now();
     r.import_shop_catalog().await.unwrap();
+    // Let the import begin (the pull worker picks the request up), so the sale overlaps it.
+    for _ in 0..100 {
+        if r.sync_details().await.unwrap().import.running {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     // Selling goes on while the catalog imports: a sale rung up and paid through the Register
     // API right after "Import catalog" (it lowers the shop's stock by exactly its quantity, once).
     let sku = "TS-00057-S";
