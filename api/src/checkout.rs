@@ -661,19 +661,34 @@ impl Register {
             .ok_or_else(errors::no_receipt)?;
         let lang = Lang::parse(&st.settings.locale);
         let offset = crate::locale::utc_offset(&st.settings, now);
-        let mut content = receipt::content(&sale, &st.settings);
+        // The original's content with its card slips, marked as a copy in its language.
+        let mut content = receipt::ReceiptContent {
+            payment_slips: self.card_slips(&sale),
+            ..receipt::content(&sale, &st.settings)
+        };
         content.header.insert(0, copy_mark(lang).to_owned());
         content.notes.push(copy_note(
             lang,
             &format_datetime(now.to_offset(offset), lang),
         ));
-        let paper = pos_hardware::escpos::PaperWidth::Mm80;
+        let encode_error = |e: pos_hardware::escpos::EncodeError| {
+            ApiError::new("device.print_queue", e.to_string())
+        };
+        // For the terminal's printer (paper width, model), like the sale's receipt …
+        let printer = &self.hardware.config().printer;
         let bytes = pos_hardware::escpos::receipt::render(
+            &receipt::document(&content, printer.paper, false),
+            &receipt::configured_profile(lang, printer.paper, printer.model),
+        )
+        .map_err(encode_error)?;
+        // … and for the screen, the way receipt previews are shown.
+        let paper = pos_hardware::escpos::PaperWidth::Mm80;
+        let shown = pos_hardware::escpos::receipt::render(
             &receipt::document(&content, paper, false),
             &receipt::profile(lang, paper),
         )
-        .map_err(|e| ApiError::new("device.print_queue", e.to_string()))?;
-        let lines = pos_hardware::escpos::decode(&bytes).lines(paper);
+        .map_err(encode_error)?;
+        let lines = pos_hardware::escpos::decode(&shown).lines(paper);
         st.audit(
             now,
             "receipt_reprinted",
