@@ -446,8 +446,16 @@ impl Register {
 
     /// Prints a report through the print queue; a report that cannot be printed is logged (it
     /// is stored and shown on screen anyway).
-    fn print_report(&self, job: &str, r: &SessionReport, settings: &pos_store::StoreSettings) {
-        match cash_report::bytes(r, settings, &self.hardware.config().printer) {
+    fn print_report(
+        &self,
+        job: &str,
+        r: &SessionReport,
+        settings: &pos_store::StoreSettings,
+        copy: bool,
+    ) {
+        let mark =
+            copy.then(|| super::checkout::copy_mark(crate::locale::Lang::parse(&settings.locale)));
+        match cash_report::bytes_marked(r, settings, &self.hardware.config().printer, mark) {
             Ok(bytes) => {
                 if let Err(e) = self.hardware.print(job, bytes) {
                     tracing::warn!("report {job} not queued: {}", e.message);
@@ -618,7 +626,12 @@ impl Register {
                    "printed": print}),
         )?;
         if print {
-            self.print_report(&format!("x-{}", Uuid::now_v7()), &report, &st.settings);
+            self.print_report(
+                &format!("x-{}", Uuid::now_v7()),
+                &report,
+                &st.settings,
+                false,
+            );
         }
         Ok(report_dto(
             &report,
@@ -662,7 +675,7 @@ impl Register {
         ) {
             tracing::warn!("Z {number} is made but its audit row is not: {}", e.message);
         }
-        self.print_report(&format!("z-{terminal}-{number}"), &z, &st.settings);
+        self.print_report(&format!("z-{terminal}-{number}"), &z, &st.settings, false);
         // The Z report is in the outbox: wake the worker (it may not deliver this kind yet).
         self.shop.nudge();
         Ok(report_dto(
@@ -699,6 +712,7 @@ impl Register {
                 ),
                 &z,
                 &st.settings,
+                true,
             );
         }
         Ok(report_dto(

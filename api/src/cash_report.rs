@@ -420,9 +420,22 @@ pub fn bytes(
     settings: &StoreSettings,
     printer: &PrinterConfig,
 ) -> Result<Vec<u8>, EncodeError> {
+    bytes_marked(r, settings, printer, None)
+}
+
+/// The report's bytes with `mark` printed at the foot (a Z report printed again is marked as a
+/// copy, like a reprinted receipt).
+pub fn bytes_marked(
+    r: &SessionReport,
+    settings: &StoreSettings,
+    printer: &PrinterConfig,
+    mark: Option<&str>,
+) -> Result<Vec<u8>, EncodeError> {
     let lang = Lang::parse(&settings.locale);
+    let mut doc = document(r, settings, printer.paper);
+    doc.footer.extend(mark.map(str::to_owned));
     render(
-        &document(r, settings, printer.paper),
+        &doc,
         &crate::receipt::configured_profile(lang, printer.paper, printer.model),
     )
 }

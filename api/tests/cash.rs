@@ -426,7 +426,7 @@ fn a_day_of_cash_and_card_sales_closes_with_the_right_over_short_and_a_spanish_z
 
     f.block(async {
         let r = &f.register;
-        let again = r.z_report(1, false).await.unwrap();
+        let again = r.z_report(1, true).await.unwrap();
         assert_eq!(
             again.over_short, z.over_short,
             "a Z report reads back as made"
@@ -436,6 +436,11 @@ fn a_day_of_cash_and_card_sales_closes_with_the_right_over_short_and_a_spanish_z
         assert_eq!(status.last_z_number, 1);
         assert_eq!(r.x_report(false).await.unwrap_err().code, "cash.not_open");
     });
+    // Printed again on request: the same report, marked as a copy.
+    let printed = f.printed(4);
+    assert_eq!(printed.len(), 4, "two receipts, the Z report and its copy");
+    assert!(printed[3].contains("T01-Z0001") && printed[3].contains("*** COPIA ***"));
+    assert!(!printed[2].contains("COPIA"), "the original is no copy");
 }
 
 #[test]

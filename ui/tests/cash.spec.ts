@@ -156,3 +156,22 @@ test('the first sale opens the register by itself with no float; a Japanese draw
   await page.getByTestId('cash-qty-1').fill('7');
   await expect(page.getByTestId('cash-count-total')).toHaveText('計数合計: 15,007円');
 });
+
+test('an administrator makes sales wait for a counted float: the cashier is told to open the register first', async ({ page }) => {
+  await open(page);
+  await tapPin(page, '0000');
+  await page.keyboard.press('F1');
+  await page.getByTestId('cash-require-float').check();
+  await expect(page.getByTestId('cash-done')).toHaveText('Ajuste guardado.');
+  await page.keyboard.press('Escape');
+  await page.getByTestId('logout').click();
+  await tapPin(page, '1234');
+  await expect(page.getByTestId('search')).toBeFocused();
+  await scanBurst(page, MILK);
+  await expect(page.getByTestId('message')).toContainText('Abra primero la caja');
+  await expect(page.getByTestId('cart-empty')).toBeVisible();
+  await openWithFloat(page, [[500, 4]], '20,00 €');
+  await page.keyboard.press('Escape');
+  await scanBurst(page, MILK);
+  await expect(page.getByTestId('total')).toHaveText('0,99 €');
+});
