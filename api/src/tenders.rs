@@ -243,6 +243,13 @@ impl State {
 }
 
 impl Register {
+    /// Uses other ledgers (e.g. gift cards kept by the web-shop plugin) instead of the local
+    /// ones. Call before `start`.
+    pub fn with_ledgers(mut self, ledgers: Ledgers) -> Register {
+        self.ledgers = ledgers;
+        self
+    }
+
     pub(super) fn tenders_gift_card(&self, number: &str) -> Result<GiftCardDto, ApiError> {
         self.lock().require_user()?;
         let card = self

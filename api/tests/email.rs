@@ -73,10 +73,16 @@ fn free_port() -> u16 {
 }
 
 fn start_smtp(port: u16, maildir: &Path) -> SmtpServer {
+    start_smtp_with(port, maildir, &[])
+}
+
+/// `extra`: more aiosmtpd options (e.g. a STARTTLS certificate).
+fn start_smtp_with(port: u16, maildir: &Path, extra: &[&str]) -> SmtpServer {
     let py = python_with_aiosmtpd();
     let child = Command::new(py)
         .args(["-m", "aiosmtpd", "-n", "-l"])
         .arg(format!("127.0.0.1:{port}"))
+        .args(extra)
         .args(["-c", "aiosmtpd.handlers.Mailbox"])
         .arg(maildir)
         .stdout(Stdio::null())
@@ -532,4 +538,69 @@ fn an_emailed_receipt_arrives_with_its_total_and_a_pdf_and_waits_while_the_serve
         msgs[0].pdf.len()
     );
     drop(server);
+}
+
+#[test]
+fn starttls_is_used_when_the_local_server_offers_it() {
+    // aiosmtpd with a certificate offers STARTTLS and refuses mail until it is used.
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("this test needs openssl to make a certificate (Debian: openssl)");
+    assert!(made.success());
+    let maildir = dir.path().join("maildir");
+    let port = free_port();
+    let server = start_smtp_with(
+        port,
+        &maildir,
+        &[
+            "--tlscert",
+            cert.to_str().unwrap(),
+            "--tlskey",
+            key.to_str().unwrap(),
+        ],
+    );
+    let es = open(pos_store::Country::Es);
+    es.register
+        .configure_email(Some(SmtpConfig::local(
+            port,
+            "Tienda Demo <tienda@example.com>",
+        )))
+        .unwrap();
+    let (sale, total) = es.sell();
+    es.rt
+        .block_on(
+            es.register
+                .email_receipt(sale.clone(), "tls@example.com".into()),
+        )
+        .unwrap();
+    es.wait_sent(&sale, "tls@example.com", Duration::from_secs(20));
+    let msgs = received_for(&server.maildir, "tls@example.com");
+    assert_eq!(msgs.len(), 1);
+    let es_total = format!("{},{:02} €", total / 100, total % 100);
+    check_message(
+        &msgs[0],
+        "tls@example.com",
+        "T01-000001",
+        &es_total,
+        "tique",
+    );
 }
