@@ -106,6 +106,14 @@ test('end of day: a blind count, then over/short and the numbered Z report', asy
   await expect(page.getByTestId('cash-state')).toHaveText('La caja está cerrada. · último Z: nº 1');
   const z = await page.evaluate(() => (window as unknown as FakeWindow).__fakeRegister.zReports);
   expect(z.map((r) => [r.zNumber, r.overShort.minor])).toEqual([[1, -8]]);
+  // Any Z report of the terminal can be looked up again by its number.
+  await page.getByTestId('cash-z-number').fill('2');
+  await page.getByTestId('cash-z-show').click();
+  await expect(page.getByTestId('cash-error')).toHaveText('No hay informe Z nº 2 en este terminal.');
+  await page.getByTestId('cash-z-number').fill('1');
+  await page.getByTestId('cash-z-show').click();
+  await expect(page.getByTestId('cash-report-title')).toHaveText('Informe Z nº 1');
+  await expect(page.getByTestId('cash-over-short')).toContainText('-0,08 €');
 });
 
 test('a cashier opens her till; a manager approves a cash out with her PIN; X and Z are for managers', async ({ page }) => {

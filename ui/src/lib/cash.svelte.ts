@@ -165,9 +165,10 @@ class Cash {
     }
   }
 
-  async lastZ(): Promise<void> {
-    const n = this.status?.lastZNumber ?? 0;
-    if (n < 1) return;
+  /** Shows Z report `number` (the last one when not given). */
+  async showZ(number?: number): Promise<void> {
+    const n = number ?? this.status?.lastZNumber ?? 0;
+    if (!Number.isInteger(n) || n < 1) return;
     const r = await this.run(() => this.b.zReport(n, false));
     if (r) this.step = { kind: 'report', report: r };
   }

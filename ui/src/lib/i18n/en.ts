@@ -478,6 +478,8 @@ export const en = {
   'error.cash.sale_in_progress': 'A sale is in progress. Finish, park or void it before closing the register.',
   'error.cash.no_such_report': 'There is no Z report no. {number} on this terminal.',
   'cash.stale': 'The register was opened on an earlier day: take the Z report (end of day) to start today’s.',
+  'cash.z_lookup': 'Z report no.',
+  'cash.z_show': 'Show',
   // --- devices: picker, test actions, developer panel ---
   'device.detail.connecting': 'connecting',
   'device.detail.declined': 'last payment declined',

@@ -474,6 +474,8 @@ export const es: Catalog = {
   'error.cash.sale_in_progress': 'Hay una venta en curso. Termínela, apárquela o anúlela antes de cerrar la caja.',
   'error.cash.no_such_report': 'No hay informe Z nº {number} en este terminal.',
   'cash.stale': 'La caja se abrió otro día: haga el cierre (informe Z) para empezar el de hoy.',
+  'cash.z_lookup': 'Informe Z nº',
+  'cash.z_show': 'Ver',
   // --- devices: picker, test actions, developer panel ---
   'device.detail.connecting': 'conectando',
   'device.detail.declined': 'último pago denegado',

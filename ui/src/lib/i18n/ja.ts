@@ -474,6 +474,8 @@ export const ja: Catalog = {
   'error.cash.sale_in_progress': '取引中です。精算の前に会計・保留・取消のいずれかを行ってください。',
   'error.cash.no_such_report': 'このレジに精算レポート {number}番はありません。',
   'cash.stale': 'レジは前日以前に開局されています。精算(Zレポート)をしてから本日の営業を始めてください。',
+  'cash.z_lookup': '精算レポート番号',
+  'cash.z_show': '表示',
   // --- devices: picker, test actions, developer panel ---
   'device.detail.connecting': '接続中',
   'device.detail.declined': '直前の決済は拒否',
