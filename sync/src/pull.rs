@@ -357,3 +357,58 @@ pub async fn write_counted_stock<C: Connector>(
     }
     Ok(outcome)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connector::{PickupLocation, ShopOrderLine};
+
+    fn order(code: &str, location: Option<&str>, state: &str, collected: bool) -> ShopOrder {
+        ShopOrder {
+            id: code.into(),
+            code: code.into(),
+            state: state.into(),
+            source: "web".into(),
+            pos_sale_id: None,
+            placed_at: Some("2026-11-22T09:00:00Z".into()),
+            customer_name: Some("Ana".into()),
+            currency_code: "EUR".into(),
+            total_with_tax_minor: 1299,
+            lines: vec![ShopOrderLine {
+                sku: "A".into(),
+                name: "A".into(),
+                quantity: 1,
+                unit_price_with_tax_minor: 1299,
+                line_price_with_tax_minor: 1299,
+            }],
+            pickup: location.map(|l| PickupLocation {
+                location_id: l.into(),
+                location_name: format!("Store {l}"),
+            }),
+            collected,
+        }
+    }
+
+    #[test]
+    fn only_open_pickups_at_this_store_are_kept_the_rest_leave_the_list() {
+        let (open, closed) = pickup_changes(
+            [
+                order("HERE", Some("1"), "PaymentSettled", false),
+                order("PAY-IN-STORE", Some("1"), "PaymentAuthorized", false),
+                order("OTHER-STORE", Some("2"), "PaymentSettled", false),
+                order("DELIVERY", None, "PaymentSettled", false),
+                order("COLLECTED", Some("1"), "Delivered", true),
+                order("CANCELLED", Some("1"), "Cancelled", false),
+            ],
+            Some("1"),
+        );
+        let codes: Vec<&str> = open.iter().map(|o| o.code.as_str()).collect();
+        assert_eq!(codes, ["HERE", "PAY-IN-STORE"]);
+        assert_eq!(open[0].location_name, "Store 1");
+        assert_eq!(open[0].lines[0].line_total_minor, 1299);
+        assert_eq!(
+            closed,
+            ["OTHER-STORE", "DELIVERY", "COLLECTED", "CANCELLED"]
+        );
+    }
+}
