@@ -303,6 +303,18 @@ async fn run(shared: Arc<Shared>, printer: Arc<dyn ReceiptPrinter>, options: Que
                 continue;
             }
         };
+        // A printer that is not ready (paper out, cover open, unplugged) holds the job without
+        // it ever becoming `Printing`: if the app dies now, the job is still plainly queued and
+        // prints once at the next start instead of being set aside as interrupted.
+        let not_ready = match printer.query_status().await {
+            Ok(status) => status.as_error(),
+            Err(e) => Some(e),
+        };
+        if let Some(err) = not_ready {
+            hold(&shared, &job.id, &err, &mut last_hold);
+            wait(&shared, options.retry_every).await;
+            continue;
+        }
         if let Err(e) = shared.store.set_state(&job.id, JobState::Printing) {
             tracing::error!(error = %e, "print queue cannot update its store");
             wait(&shared, options.retry_every).await;
@@ -336,19 +348,29 @@ async fn run(shared: Arc<Shared>, printer: Arc<dyn ReceiptPrinter>, options: Que
                 if let Err(e) = shared.store.set_state(&job.id, JobState::Queued) {
                     tracing::error!(job = %job.id, error = %e, "cannot requeue print job");
                 }
-                let key = (job.id.clone(), err.kind());
-                if last_hold.as_ref() != Some(&key) {
-                    tracing::warn!(job = %job.id, error = %err, "print job held");
-                    let _ = shared.events.send(QueueEvent::Held {
-                        id: job.id.clone(),
-                        reason: err.kind(),
-                        message: message_for(&err),
-                    });
-                    last_hold = Some(key);
-                }
+                hold(&shared, &job.id, &err, &mut last_hold);
                 wait(&shared, options.retry_every).await;
             }
         }
+    }
+}
+
+/// Tells the app a job waits, once per job and reason.
+fn hold(
+    shared: &Shared,
+    id: &JobId,
+    err: &DeviceError,
+    last_hold: &mut Option<(JobId, ErrorKind)>,
+) {
+    let key = (id.clone(), err.kind());
+    if last_hold.as_ref() != Some(&key) {
+        tracing::warn!(job = %id, error = %err, "print job held");
+        let _ = shared.events.send(QueueEvent::Held {
+            id: id.clone(),
+            reason: err.kind(),
+            message: message_for(err),
+        });
+        *last_hold = Some(key);
     }
 }
 
@@ -381,6 +403,43 @@ fn message_for(err: &DeviceError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_job_held_by_paper_out_is_never_printing_so_a_crash_does_not_set_it_aside() {
+        let printer = crate::sim::SimPrinter::new();
+        printer.set_paper_out(true);
+        let store = Arc::new(MemoryJobStore::new());
+        let queue = PrintQueue::start(
+            Arc::new(printer.clone()),
+            store.clone(),
+            QueueOptions {
+                retry_every: Duration::from_millis(1),
+            },
+        )
+        .unwrap();
+        let mut events = queue.events();
+        queue.submit(PrintJob::new("R-1", vec![1, 2, 3])).unwrap();
+        while !matches!(events.recv().await, Ok(QueueEvent::Held { .. })) {}
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+            assert_eq!(
+                store.state(&JobId("R-1".into())).unwrap(),
+                Some(JobState::Queued)
+            );
+        }
+        // The app dies (no clean stop); the next run prints the job once paper is back.
+        drop(queue);
+        printer.set_paper_out(false);
+        let next = PrintQueue::start(
+            Arc::new(printer.clone()),
+            store.clone(),
+            QueueOptions::default(),
+        )
+        .unwrap();
+        let mut events = next.events();
+        while !matches!(events.recv().await, Ok(QueueEvent::Printed { .. })) {}
+        assert_eq!(printer.printed_jobs().len(), 1);
+    }
 
     #[tokio::test]
     async fn a_stopped_queue_leaves_a_held_job_queued_for_the_next_run() {
