@@ -171,6 +171,7 @@ test('a pending card payment is cancelled with Esc; nothing is charged and the c
   await page.getByTestId('tendered').fill('10,05');
   await page.keyboard.press('F1');
   await expect(page.getByTestId('card-pending')).toContainText('10,05 €');
+  await expect(page.getByTestId('card-terminal-state')).toHaveText('esperando la tarjeta');
   // While the terminal waits, no other tender and no going back.
   await expect(page.getByTestId('tender-gift_card')).toBeDisabled();
   await page.keyboard.press('Escape');

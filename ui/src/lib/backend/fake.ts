@@ -1519,9 +1519,12 @@ export class FakeRegister implements Backend {
             return;
           }
           const cents = amount % 100;
+          // The terminal's state in the status bar, as the ZVT terminal reports it.
+          this.setDevice('payment_terminal', 'busy', 'waiting_for_card');
           const finish = (f: () => void) => {
             clearTimeout(timer);
             this.cardWait = null;
+            this.setDevice('payment_terminal', 'ready', cents === 1 ? 'declined' : null);
             f();
           };
           const timer = setTimeout(
