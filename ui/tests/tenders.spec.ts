@@ -249,3 +249,17 @@ test('a gift card swiped on the card reader opens the gift-card panel with its b
   await page.getByTestId('giftcard-amount').press('Enter');
   await expect(page.getByTestId('completed')).toBeVisible();
 });
+
+test('after paying on account, the e-mail field offers the customer’s address', async ({ page }) => {
+  await tshirtAtPayment(page);
+  await page.keyboard.press('F4');
+  await page.getByTestId('customer-query').fill('martín');
+  await page.getByTestId('customer-query').press('Enter');
+  await expect(page.getByTestId('customer-chosen')).toContainText('Lucía Martín');
+  await page.getByTestId('customer-amount').press('Enter');
+  await expect(page.getByTestId('completed')).toBeVisible();
+  await page.keyboard.press('F2');
+  await expect(page.getByTestId('rc-address')).toHaveValue('cliente@example.com');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('email-status')).toContainText('✓ Correo a cliente@example.com: enviado');
+});

@@ -20,6 +20,8 @@ class Tenders {
   /** Completed screen: the e-mail address field is open. */
   emailOpen = $state(false);
   emails = $state.raw<EmailReceiptDto[]>([]);
+  /** The e-mail of the customer who paid with store credit or on account, offered first. */
+  suggestedAddress = $state('');
   printed = $state(false);
   /** A swiped card number for the gift-card panel to look up when it opens. */
   pendingNumber: string | null = null;
@@ -129,11 +131,19 @@ class Tenders {
   // ---- the completed screen: Print, E-mail or both ------------------------------------------
 
   /** A new completed sale: nothing chosen yet. */
-  reset(printed: boolean): void {
+  reset(printed: boolean, tenderRefs: { kind: TenderKindDto; reference: string | null }[] = []): void {
     this.emailOpen = false;
     this.emails = [];
     this.printed = printed;
+    this.suggestedAddress = '';
     this.stopPolling();
+    // Store credit and account references are "<customer id> <name>": offer their e-mail.
+    const id = tenderRefs.find((t) => (t.kind === 'store_credit' || t.kind === 'account') && t.reference)?.reference?.split(' ')[0];
+    if (id) {
+      void this.findCustomers(id).then((cs) => {
+        this.suggestedAddress = cs.find((c) => c.id === id)?.email ?? '';
+      });
+    }
   }
 
   async print(saleId: string): Promise<void> {
