@@ -3,7 +3,8 @@
 //! with progress events), then a sale rung up and paid through the Register API, and a
 //! click-and-collect order handed over at the register. tests/sync/run.sh starts the shop and
 //! exports SHOP_URL, SHOP_IDENTIFIER, SHOP_PASSWORD, TEST_SHOP_DIR; run with `--test-threads=1`.
-//! SKUs used here (TS-00057-S, TS-00059-S) are not used by pos-sync's tests on the same shop.
+//! SKUs used here (TS-00057-S, TS-00058-S, TS-00059-S) are not used by pos-sync's tests on the
+//! same shop.
 
 use pos_api::Api;
 use pos_api::dto::{ShopImportDto, TenderKindDto};
@@ -179,6 +180,19 @@ async fn configured_through_settings_the_register_imports_sells_once_and_hands_o
         "a test saves nothing"
     );
 
+    // A click-and-collect order placed before this register knew the shop: not in the feed
+    // after the import's cursor, it must still be listed.
+    let early = shop.script(&[
+        "storefront.js",
+        "order",
+        "--sku",
+        "TS-00058-S",
+        "--qty",
+        "1",
+        "--pickup",
+    ]);
+    let early = early["code"].as_str().expect("order code").to_owned();
+
     // Save: the credential is sealed at rest and the engine runs at once (no restart).
     let t_save = Instant::now();
     let s = r
@@ -212,6 +226,12 @@ async fn configured_through_settings_the_register_imports_sells_once_and_hands_o
         let d = r.sync_details().await.unwrap();
         d.import.finished_at.is_some() && !d.import.running
     })
+    .await;
+    wait_for(
+        "earlier pickup listed",
+        Duration::from_secs(10),
+        async || r.pickups().await.unwrap().iter().any(|p| p.code == early),
+    )
     .await;
     let before_rerun = events.imports().len();
     let t_import = Instant::now();

@@ -261,6 +261,10 @@ impl<C: Connector> Shared<C> {
 
     async fn pull_loop(self: Arc<Self>) {
         let settings = self.pull_settings();
+        // The open pickups are read whole once per start and after every import: orders placed
+        // before the feed's cursor (an import, or a CLI import before this start) are not in
+        // the feed after it.
+        let mut pickups_fresh = false;
         loop {
             let imported = lock(&self.store)
                 .sync_value(IMPORT_DONE)
@@ -274,6 +278,7 @@ impl<C: Connector> Shared<C> {
                     // Asked for and failed (shop offline, say): try again at the next round.
                     self.reimport.store(true, Ordering::SeqCst);
                 }
+                pickups_fresh &= r.is_err();
                 r
             } else {
                 pull::pull_changes(
@@ -283,7 +288,15 @@ impl<C: Connector> Shared<C> {
                     &*self.options.clock,
                 )
                 .await
-                .map(|_| ())
+                .map(|report| pickups_fresh &= !report.reimported)
+            };
+            let result = match result {
+                Ok(()) if !pickups_fresh => {
+                    pull::refresh_pickups(&*self.connector, &self.store, &*self.options.clock)
+                        .await
+                        .map(|_| pickups_fresh = true)
+                }
+                other => other,
             };
             self.report(result.as_ref().map(|_| ()));
             tokio::select! {

@@ -142,8 +142,6 @@ pub async fn import_catalog<C: Connector>(
         }
     }
     lock(store).finish_import(&who.latest_cursor, &who.stock_location_id, clock.now())?;
-    // Pickups placed before the import's cursor are not in the feed after it: read them now.
-    refresh_pickups(connector, store, clock).await?;
     Ok(report)
 }
 
@@ -188,7 +186,9 @@ fn pickup_changes(
 }
 
 /// Replaces the local list of open pickups with the shop's (`posPickups`), keeping those
-/// handed over here and not yet confirmed.
+/// handed over here and not yet confirmed. Needed after an import: pickups placed before the
+/// import's cursor are not in the feed after it (the engine calls it at start and after each
+/// import).
 pub async fn refresh_pickups<C: Connector>(
     connector: &C,
     store: &Mutex<Store>,
