@@ -946,6 +946,8 @@ impl Api for Register {
     }
 
     async fn pay(&self, kind: TenderKindDto, amount: i64) -> Result<PayResultDto, ApiError> {
+        // No card is charged for a sale that could not be committed (cash.rs).
+        self.lock().cash_gate()?;
         let card = match kind {
             TenderKindDto::Cash => None,
             TenderKindDto::Card => Some(self.card_tender(amount).await?),
@@ -1015,7 +1017,9 @@ impl Api for Register {
     async fn diagnose_devices(&self) -> Result<DiagnosisDto, ApiError> {
         require_device_access(&self.lock())?;
         let report = pos_hardware::diagnose::diagnose(self.hardware.config()).await;
-        Ok(crate::hardware::diagnosis_dto(report))
+        let mut dto = crate::hardware::diagnosis_dto(report);
+        dto.configured.push(self.payment_terminal_check().await);
+        Ok(dto)
     }
 
     async fn save_device_settings(

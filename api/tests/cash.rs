@@ -529,6 +529,10 @@ fn sales_open_the_register_themselves_unless_the_store_requires_a_counted_float(
         assert_eq!(z.over_short.as_ref().unwrap().minor, 0);
         r.logout().await.unwrap();
 
+        // A sale is being rung up when the administrator turns the setting on.
+        r.login(CASHIER.into()).await.unwrap();
+        r.scan(item.clone()).await.unwrap();
+        r.logout().await.unwrap();
         r.login(ADMIN.into()).await.unwrap();
         assert!(
             r.set_require_opening_float(true)
@@ -544,14 +548,19 @@ fn sales_open_the_register_themselves_unless_the_store_requires_a_counted_float(
             "cash.float_required",
             "no selling before the float is counted"
         );
+        assert_eq!(
+            r.pay(TenderKindDto::Card, total).await.unwrap_err().code,
+            "cash.float_required",
+            "no card is charged for a sale that cannot be committed"
+        );
         r.open_register(vec![count(2_000, 5)]).await.unwrap();
-        let total = r.scan(item.clone()).await.unwrap().total.minor;
         let done = r.pay(TenderKindDto::Cash, total).await.unwrap();
         assert!(done.completed.is_some());
         assert!(
             !r.cash_status().await.unwrap().session.unwrap().auto_opened,
             "opened by hand"
         );
+        assert_eq!(done.completed.unwrap().receipt_number, "T01-000002");
         // The register cannot close with a sale in progress.
         r.scan(item).await.unwrap();
         r.logout().await.unwrap();
@@ -564,4 +573,9 @@ fn sales_open_the_register_themselves_unless_the_store_requires_a_counted_float(
             "cash.sale_in_progress"
         );
     });
+    let c = rusqlite::Connection::open(&f.db).unwrap();
+    let attempts: i64 = c
+        .query_row("SELECT count(*) FROM pending_payments", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(attempts, 0, "the card terminal was never asked");
 }
