@@ -466,8 +466,7 @@ impl Register {
     /// Sets (or, with None, clears) the SMTP server; applies to queued messages too.
     pub fn configure_email(&self, config: Option<SmtpConfig>) -> Result<(), ApiError> {
         if let Some(c) = &config {
-            c.check()
-                .map_err(|e| ApiError::new("email.not_configured", e))?;
+            c.check().map_err(crate::errors::email_not_configured)?;
         }
         if let Ok(mut g) = self.mail.shared.config.lock() {
             *g = config;
@@ -505,13 +504,13 @@ impl Register {
     }
 
     fn completed_sale(&self, sale_id: &str) -> Result<pos_core::CompletedSale, ApiError> {
-        let id = Uuid::parse_str(sale_id.trim())
-            .map_err(|_| ApiError::new("email.unknown_sale", "no such sale"))?;
+        let id =
+            Uuid::parse_str(sale_id.trim()).map_err(|_| crate::errors::email_unknown_sale())?;
         self.lock()
             .store
             .sale_by_id(id)
             .map_err(store_error)?
-            .ok_or_else(|| ApiError::new("email.unknown_sale", "no such sale"))
+            .ok_or_else(crate::errors::email_unknown_sale)
     }
 
     pub(super) fn email_receipt_now(
@@ -522,14 +521,10 @@ impl Register {
         self.lock().require_user()?;
         let address = address.trim();
         if !valid_address(address) {
-            return Err(
-                ApiError::new("email.invalid_address", "this is not an e-mail address")
-                    .with("address", address),
-            );
+            return Err(crate::errors::email_invalid_address(address));
         }
         if !self.mail.configured() {
-            return Err(ApiError::new(
-                "email.not_configured",
+            return Err(crate::errors::email_not_configured(
                 "no SMTP server is set up for this terminal",
             ));
         }
@@ -544,13 +539,13 @@ impl Register {
         let printed =
             receipt::bytes_with_slips(&sale, &settings, paper, false, self.card_slips(&sale))
                 .map(|b| pos_hardware::escpos::decode(&b).preview(paper))
-                .map_err(|e| ApiError::new("email.render_failed", e.to_string()))?;
+                .map_err(crate::errors::email_render_failed)?;
         let pdf = crate::pdf::receipt_pdf(
             &crate::pdf::printed_lines(&printed, paper.columns()),
             paper.columns(),
             &subject,
         )
-        .map_err(|e| ApiError::new("email.render_failed", e.to_string()))?;
+        .map_err(crate::errors::email_render_failed)?;
         let email = NewEmail {
             sale_id: sale.id().to_string(),
             recipient: address.to_owned(),
@@ -573,7 +568,7 @@ impl Register {
         self.email_receipts_now(sale_id)?
             .into_iter()
             .find(|e| e.recipient == address)
-            .ok_or_else(|| ApiError::new("email.unknown_sale", "no such e-mail"))
+            .ok_or_else(crate::errors::email_unknown_sale)
     }
 
     pub(super) fn email_receipts_now(

@@ -293,3 +293,35 @@ pub fn test_payment_not_reversed(receipt: u32, why: impl std::fmt::Display) -> A
     )
     .with("receipt", receipt)
 }
+
+/// The card reader read a bank card: it belongs on the card terminal (none of its digits kept).
+pub fn gift_card_bank_card() -> ApiError {
+    ApiError::new(
+        "gift_card.bank_card",
+        "a bank card was swiped: take it on the card terminal",
+    )
+}
+
+pub fn gift_card_unreadable() -> ApiError {
+    ApiError::new(
+        "gift_card.unreadable",
+        "the card could not be read: swipe again or type the number",
+    )
+}
+
+pub fn email_invalid_address(address: &str) -> ApiError {
+    ApiError::new("email.invalid_address", "this is not an e-mail address").with("address", address)
+}
+
+/// No (usable) SMTP server: `why` says what is missing or wrong.
+pub fn email_not_configured(why: impl Into<String>) -> ApiError {
+    ApiError::new("email.not_configured", why)
+}
+
+pub fn email_unknown_sale() -> ApiError {
+    ApiError::new("email.unknown_sale", "no such sale")
+}
+
+pub fn email_render_failed(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new("email.render_failed", e.to_string())
+}

@@ -413,15 +413,11 @@ impl Register {
                 me.events.emit(match event {
                     SwipeEvent::Read(card) => Event::CardSwiped(card.number.expose().to_owned()),
                     SwipeEvent::Refused(pos_hardware::card::CardError::BankCard) => {
-                        Event::ScanRejected(ApiError::new(
-                            "gift_card.bank_card",
-                            "a bank card was swiped: take it on the card terminal",
-                        ))
+                        Event::ScanRejected(crate::errors::gift_card_bank_card())
                     }
-                    SwipeEvent::Refused(_) => Event::ScanRejected(ApiError::new(
-                        "gift_card.unreadable",
-                        "the card could not be read: swipe again or type the number",
-                    )),
+                    SwipeEvent::Refused(_) => {
+                        Event::ScanRejected(crate::errors::gift_card_unreadable())
+                    }
                 });
             }
         });
