@@ -183,8 +183,17 @@ fn diagnose_lists_the_simulated_devices_as_answering_and_a_japanese_store_tests_
     let r = open(&rt, &db, pos_store::Country::Jp);
     rt.block_on(async {
         r.login("0000".into()).await.unwrap();
+        wait_for_terminal(&r).await;
+        r.login("0000".into()).await.unwrap();
         let d = r.diagnose_devices().await.unwrap();
-        for device in ["printer", "drawer", "scanner", "card_reader", "display"] {
+        for device in [
+            "printer",
+            "drawer",
+            "scanner",
+            "card_reader",
+            "display",
+            "payment_terminal",
+        ] {
             let check = d.configured.iter().find(|c| c.device == device);
             let check = check.unwrap_or_else(|| panic!("{device} missing from {:?}", d.configured));
             assert!(check.answers, "{check:?}");

@@ -466,3 +466,46 @@ impl Register {
         out
     }
 }
+
+impl Register {
+    /// "Diagnose devices" for the payment terminal: it answers a registration (no money moves)
+    /// within a few seconds.
+    pub(super) async fn payment_terminal_check(&self) -> crate::dto::DeviceCheckDto {
+        let target = terminal_target(&self.config.devices.payment_terminal);
+        let connection = match &target {
+            Ok(TerminalTarget::Simulated) => "simulated".to_owned(),
+            Ok(TerminalTarget::None) => "none".to_owned(),
+            Ok(TerminalTarget::Real(t)) => t.describe(),
+            Err(e) => e.clone(),
+        };
+        let check =
+            |result: &str, answers: bool, detail: Option<String>| crate::dto::DeviceCheckDto {
+                device: "payment_terminal".into(),
+                connection: connection.clone(),
+                result: result.into(),
+                answers,
+                detail,
+            };
+        if target == Ok(TerminalTarget::None) {
+            return check("not_configured", false, None);
+        }
+        let Some(terminal) = self.terminal.get().cloned() else {
+            return check("failed", false, Some("not connected yet".into()));
+        };
+        match tokio::time::timeout(Duration::from_secs(8), terminal.register()).await {
+            Ok(Ok(info)) if target == Ok(TerminalTarget::Simulated) => {
+                check("simulated", true, info.terminal_id)
+            }
+            Ok(Ok(info)) => check(
+                "answered",
+                true,
+                Some(format!(
+                    "terminal {}",
+                    info.terminal_id.unwrap_or_else(|| "?".into())
+                )),
+            ),
+            Ok(Err(e)) => check("failed", false, Some(e.to_string())),
+            Err(_) => check("failed", false, Some("no answer within 8 s".into())),
+        }
+    }
+}

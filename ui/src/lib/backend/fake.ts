@@ -793,7 +793,7 @@ export class FakeRegister implements Backend {
         usbPrinters: [{ path: 'usb 04b8:0e28 (bus 1 address 4)', description: 'EPSON TM-T20III', looksLikeScanner: false, vid: 0x04b8, pid: 0x0e28 }],
         usbError: null,
         inputDevices: [{ path: '/dev/input/by-id/usb-Honeywell_Scanner-event-kbd', description: 'Honeywell Scanner', looksLikeScanner: true, vid: null, pid: null }],
-        configured: ['printer', 'drawer', 'scanner', 'card_reader', 'display'].map((device) => ({
+        configured: ['printer', 'drawer', 'scanner', 'card_reader', 'display', 'payment_terminal'].map((device) => ({
           device,
           connection: 'simulated',
           result: sim ? 'simulated' : 'failed',
