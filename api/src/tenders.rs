@@ -443,6 +443,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn quick_cash_keys_are_notes_people_carry() {
+        use pos_core::Currency;
+        assert_eq!(
+            super::super::quick_cash(Currency::Eur),
+            vec![500, 1_000, 2_000, 5_000, 10_000]
+        );
+        assert_eq!(
+            super::super::quick_cash(Currency::Jpy),
+            vec![1_000, 5_000, 10_000]
+        );
+    }
+
+    #[test]
     fn a_masked_number_shows_only_the_last_four() {
         assert_eq!(mask_number("6006490000000017"), "****0017");
         assert_eq!(mask_number("17"), "****17");
