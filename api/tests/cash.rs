@@ -42,6 +42,10 @@ const MANAGER: &str = "9999";
 const ADMIN: &str = "0000";
 
 fn open(country: pos_store::Country) -> Fixture {
+    open_with(country, Default::default())
+}
+
+fn open_with(country: pos_store::Country, devices: pos_hardware::config::DeviceConfig) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("register.db");
     let config = RegisterConfig {
@@ -50,7 +54,7 @@ fn open(country: pos_store::Country) -> Fixture {
         location_id: "main".into(),
         demo_products: Some(300),
         demo_country: country,
-        devices: Default::default(),
+        devices,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -578,4 +582,39 @@ fn sales_open_the_register_themselves_unless_the_store_requires_a_counted_float(
         .query_row("SELECT count(*) FROM pending_payments", [], |r| r.get(0))
         .unwrap();
     assert_eq!(attempts, 0, "the card terminal was never asked");
+}
+
+#[test]
+fn on_58_mm_paper_the_z_report_fits_the_roll_in_spanish_and_in_japanese() {
+    use unicode_width::UnicodeWidthStr;
+    for (country, want) in [
+        (pos_store::Country::Es, "DESCUADRE"),
+        (pos_store::Country::Jp, "過不足"),
+    ] {
+        let mut devices = pos_hardware::config::DeviceConfig::default();
+        devices.printer.paper = pos_hardware::escpos::PaperWidth::Mm58;
+        let f = open_with(country, devices);
+        let z = f.block(async {
+            let r = &f.register;
+            r.login(MANAGER.into()).await.unwrap();
+            r.open_register(vec![count(1_000, 2)]).await.unwrap();
+            r.cash_movement(CashDirectionDto::Out, 500, reason("petty_cash"), None)
+                .await
+                .unwrap();
+            r.close_register(vec![count(1_000, 1), count(500, 1)])
+                .await
+                .unwrap()
+        });
+        assert_eq!(z.over_short.as_ref().unwrap().minor, 0);
+        assert_eq!(z.printed.width_chars, 32);
+        let printed = f.printed(1);
+        let text = printed.last().expect("the Z report printed");
+        assert!(text.contains(want), "{text}");
+        for line in text.lines() {
+            assert!(
+                line.width() <= 32,
+                "{line:?} is wider than 58 mm paper:\n{text}"
+            );
+        }
+    }
 }
