@@ -254,6 +254,30 @@ async fn lost_first_payment_without_baseline_is_reversed_not_left_charged() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_learns_the_last_receipt_so_a_lost_first_payment_is_recovered_not_reversed() {
+    let r = rig(SimConfig::default(), fast()).await;
+    // The terminal has history from before this POS (another till, an earlier install).
+    let mut config = r.terminal.config().clone();
+    config.timeouts = fast();
+    let other = ZvtTerminal::new(config, Arc::new(InMemoryPendingStore::new()));
+    other.authorize(eur(500), "elsewhere").await.unwrap();
+    assert_eq!(r.store.last_receipt_no().unwrap(), None);
+
+    r.terminal.register().await.expect("registration");
+    assert_eq!(r.store.last_receipt_no().unwrap(), Some(1), "learned");
+    r.sim.push_scenario(Scenario::DropAfterAck);
+    let a = r
+        .terminal
+        .authorize(eur(3000), "x1")
+        .await
+        .expect("recovered");
+    assert!(a.recovered);
+    assert_eq!(a.amount, eur(3000));
+    assert_eq!(r.sim.sales_count(), 2);
+    assert_eq!(r.sim.net_charged(), 3500, "charged once, nothing reversed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outcome_unknown_while_terminal_busy_then_recover_settles_it() {
     let sim_config = SimConfig {
         drop_duration: Duration::from_secs(3),

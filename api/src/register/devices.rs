@@ -106,16 +106,14 @@ impl Register {
                     }
                 }
             });
-            // Payments the previous run left in flight: their outcome is established now, so
-            // a retried payment of that sale returns it instead of charging again.
-            match terminal.recover().await {
-                Ok(settled) if !settled.is_empty() => {
-                    for p in settled {
-                        tracing::info!(ref_id = %p.ref_id, state = ?p.state, "card payment recovered");
-                    }
+            // Log on (ZVT registration). It also settles the payments the previous run left in
+            // flight, so a retried payment of that sale returns the outcome instead of charging
+            // again, and learns the terminal's last receipt number when none is known yet.
+            match terminal.register().await {
+                Ok(info) => {
+                    tracing::info!(terminal = ?info.terminal_id, "payment terminal registered")
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!("card payments still unresolved: {e}"),
+                Err(e) => tracing::warn!("payment terminal not registered yet: {e}"),
             }
         });
     }

@@ -657,6 +657,43 @@ impl ZvtTerminal {
         Ok(())
     }
 
+    /// When the store has never seen a transaction of this terminal, asks for its last one
+    /// (Repeat Receipt) and keeps its receipt number as the baseline, so that a first payment
+    /// whose link drops can be attributed (point 3 of the module doc) instead of reversed
+    /// (point 4). Only a transaction the terminal actually reports sets it; anything else
+    /// leaves the store as it was.
+    async fn learn_baseline(&self) {
+        if !matches!(self.store.last_receipt_no(), Ok(None)) {
+            return;
+        }
+        let Ok(cmd) = Self::apdu(EcrCommand::RepeatReceipt {
+            password: self.config.password,
+        }) else {
+            return;
+        };
+        let Ok(mut link) = self.connect().await else {
+            return;
+        };
+        if let TxEnd::Completed {
+            status:
+                Some(StatusInformation {
+                    receipt_no: Some(r),
+                    ..
+                }),
+            ..
+        } = self.exchange(&mut link, &cmd, false).await
+        {
+            tracing::info!(
+                receipt_no = r,
+                "payment terminal: last receipt number learned"
+            );
+            if let Err(e) = self.store.set_last_receipt_no(r) {
+                tracing::warn!(%e, "cannot record the terminal's last receipt number");
+            }
+        }
+        self.set_status(TerminalStatus::Idle);
+    }
+
     async fn recover_all(&self) -> Result<Vec<PendingPayment>, PaymentError> {
         let mut settled = Vec::new();
         for record in self.store.in_flight().map_err(Self::store_err)? {
@@ -701,7 +738,7 @@ impl PaymentTerminal for ZvtTerminal {
         let Completed { terminal_id, .. } = end;
         self.set_status(TerminalStatus::Idle);
         match self.recover_all().await {
-            Ok(_) => {}
+            Ok(_) => self.learn_baseline().await,
             Err(e) => tracing::warn!(%e, "unresolved payments remain after registration"),
         }
         Ok(TerminalInfo {
