@@ -55,8 +55,10 @@ pub struct EmailReceiptDto {
     /// True once the SMTP server accepted it; false while queued (offline, retrying).
     pub sent: bool,
     pub attempts: u32,
-    /// Why the last attempt failed (for the status line; it will be retried).
+    /// Why the last attempt failed (for the status line; it will be retried unless `failed`).
     pub last_error: Option<String>,
+    /// The server refused it for good (e.g. no such mailbox): it is not tried again.
+    pub failed: bool,
 }
 
 fn email_dto(sale_id: &str, s: &EmailState) -> EmailReceiptDto {
@@ -66,6 +68,7 @@ fn email_dto(sale_id: &str, s: &EmailState) -> EmailReceiptDto {
         sent: s.sent_at.is_some(),
         attempts: s.attempts,
         last_error: s.last_error.clone(),
+        failed: s.given_up,
     }
 }
 
@@ -426,13 +429,18 @@ fn run_worker(db: PathBuf, shared: Arc<Shared>, clock: Arc<dyn Clock>, wake: Rec
             });
             for q in due {
                 let started = std::time::Instant::now();
-                let sent = build_message(&config.from, &q.email).and_then(|m| {
-                    config
-                        .transport()?
-                        .send(&m)
-                        .map(|_| ())
-                        .map_err(|e| e.to_string())
-                });
+                // (error, permanent): a message that cannot be built, or a 5xx answer, will not
+                // get better by retrying.
+                let sent = build_message(&config.from, &q.email)
+                    .map_err(|e| (e, true))
+                    .and_then(|m| {
+                        config
+                            .transport()
+                            .map_err(|e| (e, false))?
+                            .send(&m)
+                            .map(|_| ())
+                            .map_err(|e| (e.to_string(), e.is_permanent()))
+                    });
                 let now = clock.now();
                 let result = match &sent {
                     Ok(()) => {
@@ -443,7 +451,11 @@ fn run_worker(db: PathBuf, shared: Arc<Shared>, clock: Arc<dyn Clock>, wake: Rec
                         );
                         store.mark_email_sent(q.id, now)
                     }
-                    Err(e) => {
+                    Err((e, true)) => {
+                        tracing::warn!("receipt e-mail {} refused for good: {e}", q.id);
+                        store.give_up_email(q.id, e)
+                    }
+                    Err((e, false)) => {
                         tracing::warn!("receipt e-mail {} not sent (will retry): {e}", q.id);
                         store.mark_email_failed(q.id, e, now + backoff(q.attempts))
                     }

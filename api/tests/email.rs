@@ -73,17 +73,28 @@ fn free_port() -> u16 {
 }
 
 fn start_smtp(port: u16, maildir: &Path) -> SmtpServer {
-    start_smtp_with(port, maildir, &[])
+    start_smtp_with(port, maildir, &[], "aiosmtpd.handlers.Mailbox", None)
 }
 
-/// `extra`: more aiosmtpd options (e.g. a STARTTLS certificate).
-fn start_smtp_with(port: u16, maildir: &Path, extra: &[&str]) -> SmtpServer {
+/// `extra`: more aiosmtpd options (e.g. a STARTTLS certificate); `handler`: the handler class,
+/// importable from `pythonpath` when given.
+fn start_smtp_with(
+    port: u16,
+    maildir: &Path,
+    extra: &[&str],
+    handler: &str,
+    pythonpath: Option<&Path>,
+) -> SmtpServer {
     let py = python_with_aiosmtpd();
-    let child = Command::new(py)
+    let mut cmd = Command::new(py);
+    if let Some(p) = pythonpath {
+        cmd.env("PYTHONPATH", p);
+    }
+    let child = cmd
         .args(["-m", "aiosmtpd", "-n", "-l"])
         .arg(format!("127.0.0.1:{port}"))
         .args(extra)
-        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        .args(["-c", handler])
         .arg(maildir)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -577,6 +588,8 @@ fn starttls_is_used_when_the_local_server_offers_it() {
             "--tlskey",
             key.to_str().unwrap(),
         ],
+        "aiosmtpd.handlers.Mailbox",
+        None,
     );
     let es = open(pos_store::Country::Es);
     es.register
@@ -603,4 +616,65 @@ fn starttls_is_used_when_the_local_server_offers_it() {
         &es_total,
         "tique",
     );
+}
+
+#[test]
+fn a_recipient_the_server_refuses_for_good_is_not_retried_and_says_so() {
+    // A mailbox handler that answers 550 for nobody@…, like a relay with an unknown user.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("refusing.py"),
+        "from aiosmtpd.handlers import Mailbox\n\
+         class Refusing(Mailbox):\n\
+         \x20   async def handle_RCPT(self, server, session, envelope, address, rcpt_options):\n\
+         \x20       if address.startswith('nobody@'):\n\
+         \x20           return '550 5.1.1 no such user'\n\
+         \x20       envelope.rcpt_tos.append(address)\n\
+         \x20       return '250 OK'\n",
+    )
+    .unwrap();
+    let maildir = dir.path().join("maildir");
+    let port = free_port();
+    let server = start_smtp_with(port, &maildir, &[], "refusing.Refusing", Some(dir.path()));
+    let es = open(pos_store::Country::Es);
+    es.register
+        .configure_email(Some(SmtpConfig::local(
+            port,
+            "Tienda Demo <tienda@example.com>",
+        )))
+        .unwrap();
+    let (sale, _) = es.sell();
+    es.rt
+        .block_on(
+            es.register
+                .email_receipt(sale.clone(), "nobody@example.com".into()),
+        )
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let st = loop {
+        let st = es
+            .rt
+            .block_on(es.register.email_receipts(sale.clone()))
+            .unwrap();
+        if st[0].failed {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "not refused: {st:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!st[0].sent);
+    assert_eq!(st[0].attempts, 1);
+    assert!(
+        st[0].last_error.as_deref().unwrap_or("").contains("550"),
+        "{st:?}"
+    );
+    // Time passes; it is not tried again.
+    *es.clock.0.lock().unwrap() += time::Duration::days(1);
+    std::thread::sleep(Duration::from_millis(1_500));
+    let st = es
+        .rt
+        .block_on(es.register.email_receipts(sale.clone()))
+        .unwrap();
+    assert_eq!(st[0].attempts, 1, "never retried");
+    assert!(received_for(&server.maildir, "nobody@example.com").is_empty());
 }

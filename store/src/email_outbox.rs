@@ -40,7 +40,12 @@ pub struct EmailState {
     pub attempts: u32,
     pub last_error: Option<String>,
     pub sent_at: Option<OffsetDateTime>,
+    /// The server refused it for good (e.g. an unknown mailbox): it is not tried again.
+    pub given_up: bool,
 }
+
+/// `next_attempt_at` of a message that is not tried again.
+const NEVER: i64 = i64::MAX;
 
 const SELECT: &str = "SELECT id, sale_id, recipient, subject, html, text, attachment_name, attachment, \
                       attempts, last_error, sent_at FROM email_outbox";
@@ -130,7 +135,7 @@ impl Store {
         let rows: Vec<Row> = self
             .conn
             .prepare_cached(
-                "SELECT id, recipient, attempts, last_error, sent_at FROM email_outbox \
+                "SELECT id, recipient, attempts, last_error, sent_at, next_attempt_at FROM email_outbox \
                  WHERE sale_id = ?1 ORDER BY id",
             )?
             .query_map([sale_id], |r| {
@@ -141,6 +146,7 @@ impl Store {
                         attempts: r.get(2)?,
                         last_error: r.get(3)?,
                         sent_at: None,
+                        given_up: r.get::<_, i64>(5)? == NEVER,
                     },
                     r.get(4)?,
                 ))
@@ -177,6 +183,17 @@ impl Store {
                  WHERE id = ?1 AND sent_at IS NULL",
             )?
             .execute(params![id, error, unix_ms(retry_at)])?;
+        Ok(())
+    }
+
+    /// Records a refusal that retrying cannot fix; the message is not tried again.
+    pub fn give_up_email(&mut self, id: i64, error: &str) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE email_outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 \
+                 WHERE id = ?1 AND sent_at IS NULL",
+            )?
+            .execute(params![id, error, NEVER])?;
         Ok(())
     }
 
@@ -235,5 +252,14 @@ mod tests {
         assert!(st[0].sent_at.is_some());
         assert_eq!(st[0].last_error, None);
         assert_eq!(s.emails_unsent().unwrap(), 1);
+        // A refusal for good: never due again.
+        s.give_up_email(b, "550 no such user").unwrap();
+        assert!(
+            s.emails_due(10, t0 + Duration::days(3650))
+                .unwrap()
+                .is_empty()
+        );
+        let st = s.emails_for_sale("s2").unwrap();
+        assert!(st[0].given_up && st[0].sent_at.is_none());
     }
 }

@@ -263,3 +263,12 @@ test('after paying on account, the e-mail field offers the customer’s address'
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('email-status')).toContainText('✓ Correo a cliente@example.com: enviado');
 });
+
+test('an address the mail server refuses for good is shown as refused, not retried', async ({ page }) => {
+  await tshirtAtPayment(page);
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('F2');
+  await page.getByTestId('rc-address').fill('nobody@correo.es');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('email-status')).toContainText('rechazado por el servidor de correo');
+});

@@ -394,9 +394,13 @@ export type EmailReceiptDto = { saleId: string, recipient: string,
  */
 sent: boolean, attempts: number, 
 /**
- * Why the last attempt failed (for the status line; it will be retried).
+ * Why the last attempt failed (for the status line; it will be retried unless `failed`).
  */
-lastError: string | null, };
+lastError: string | null, 
+/**
+ * The server refused it for good (e.g. no such mailbox): it is not tried again.
+ */
+failed: boolean, };
 
 export type DenominationDto = { 
 /**
@@ -450,6 +454,8 @@ export type TenderTotalDto = { kind: TenderKindDto, count: number,
  */
 amount: MoneyDto, };
 
+export type CashierTotalDto = { name: string, sales: number, total: MoneyDto, };
+
 export type CashMovementDto = { 
 /**
  * "in", "out" or "no_sale".
@@ -472,7 +478,11 @@ until: string, openedBy: string, closedBy: string | null, autoOpened: boolean,
 /**
  * "T01-000001", the first and last receipt of the period.
  */
-firstReceipt: string | null, lastReceipt: string | null, sales: number, items: MoneyDto, discounts: MoneyDto, total: MoneyDto, taxTotal: MoneyDto, refunds: number, refunded: MoneyDto, tenders: Array<TenderTotalDto>, taxes: Array<TaxRowDto>, float: MoneyDto, cashTaken: MoneyDto, changeGiven: MoneyDto, cashIn: MoneyDto, cashOut: MoneyDto, noSales: number, movements: Array<CashMovementDto>, expected: MoneyDto, counted: MoneyDto | null, 
+firstReceipt: string | null, lastReceipt: string | null, sales: number, items: MoneyDto, discounts: MoneyDto, total: MoneyDto, taxTotal: MoneyDto, refunds: number, refunded: MoneyDto, tenders: Array<TenderTotalDto>, taxes: Array<TaxRowDto>, 
+/**
+ * Per cashier, by name.
+ */
+cashiers: Array<CashierTotalDto>, float: MoneyDto, cashTaken: MoneyDto, changeGiven: MoneyDto, cashIn: MoneyDto, cashOut: MoneyDto, noSales: number, movements: Array<CashMovementDto>, expected: MoneyDto, counted: MoneyDto | null, 
 /**
  * Counted minus expected: positive over, negative short.
  */

@@ -180,7 +180,7 @@ class Tenders {
     this.poll = setInterval(async () => {
       try {
         this.emails = await this.b.emailReceipts(saleId);
-        if (this.emails.every((e) => e.sent)) this.stopPolling();
+        if (this.emails.every((e) => e.sent || e.failed)) this.stopPolling();
       } catch (e) {
         if (toApiError(e).code !== 'app.unreachable') this.stopPolling();
       }

@@ -1565,14 +1565,19 @@ export class FakeRegister implements Backend {
       const list = this.emailsBySale.get(saleId) ?? [];
       let e = list.find((x) => x.recipient === a);
       if (!e) {
-        e = { saleId, recipient: a, sent: false, attempts: 0, lastError: null };
+        e = { saleId, recipient: a, sent: false, attempts: 0, lastError: null, failed: false };
         list.push(e);
         this.emailsBySale.set(saleId, list);
         // The background sender: goes when online, waits (and retries) while offline.
         const mail = e;
         const timer = setInterval(() => {
           mail.attempts += 1;
-          if (this.statusState.sync.online) {
+          if (a.startsWith('nobody@')) {
+            // Like a relay with no such user: refused for good (550), not retried.
+            mail.failed = true;
+            mail.lastError = '550 5.1.1 no such user';
+            clearInterval(timer);
+          } else if (this.statusState.sync.online) {
             mail.sent = true;
             mail.lastError = null;
             clearInterval(timer);
@@ -1613,7 +1618,7 @@ export class FakeRegister implements Backend {
     autoOpened: boolean;
     float: number;
     floatCounts: DenominationCountDto[];
-    sales: { number: string; dto: SaleDto }[];
+    sales: { number: string; dto: SaleDto; cashier: string }[];
     movements: CashMovementDto[];
   } | null = null;
   private cashRequireFloat = false;
@@ -1657,7 +1662,7 @@ export class FakeRegister implements Backend {
   }
 
   private cashRecordSale(dto: SaleDto, number: string): void {
-    this.cashSession?.sales.push({ number, dto });
+    this.cashSession?.sales.push({ number, dto, cashier: this.sessionUser!.name });
   }
 
   private cashCounts(counts: DenominationCountDto[]): DenominationCountDto[] {
@@ -1767,6 +1772,10 @@ export class FakeRegister implements Backend {
       refunded: this.money(0),
       tenders: [...tenders].map(([kind, t]) => ({ kind, count: t.count, amount: this.money(t.amount) })),
       taxes: [...taxes.values()].sort((a, b) => b.tax.minor - a.tax.minor),
+      cashiers: [...new Set(s.sales.map((x) => x.cashier))].sort().map((name) => {
+        const mine = s.sales.filter((x) => x.cashier === name);
+        return { name, sales: mine.length, total: this.money(sum(mine.map((x) => x.dto.total.minor))) };
+      }),
       float: this.money(s.float),
       cashTaken: this.money(cashTaken),
       changeGiven: this.money(change),

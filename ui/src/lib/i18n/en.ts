@@ -388,6 +388,7 @@ export const en = {
   'rc.queued': 'E-mail to {address}: queued',
   'rc.sent': 'E-mail to {address}: sent',
   'rc.retrying': 'E-mail to {address}: waiting to retry (offline?)',
+  'rc.failed': 'E-mail to {address}: refused by the mail server (no such address?). Check it with the customer or print.',
   'error.gift_card.bank_card': 'That was a bank card: take it on the card terminal (F1).',
   'error.gift_card.unreadable': 'The card could not be read. Swipe it again or type its number.',
   'tn.swipe_hint': 'Swipe a gift card on the reader at any time.',
@@ -481,6 +482,7 @@ export const en = {
   'cash.z_lookup': 'Z report no.',
   'cash.z_show': 'Show',
   // --- devices: picker, test actions, developer panel ---
+  'error.pay.card_outcome_pending': 'A card payment of this sale is still being checked with the card terminal: it may have been charged. Press Card again to settle it (it is never charged twice) before taking another tender.',
   'device.detail.connecting': 'connecting',
   'device.detail.declined': 'last payment declined',
   'device.detail.waiting_for_card': 'waiting for the card',

@@ -384,6 +384,7 @@ export const es: Catalog = {
   'rc.queued': 'Correo a {address}: en cola',
   'rc.sent': 'Correo a {address}: enviado',
   'rc.retrying': 'Correo a {address}: se reintentará (¿sin conexión?)',
+  'rc.failed': 'Correo a {address}: rechazado por el servidor de correo (¿no existe la dirección?). Compruébala con el cliente o imprime el tique.',
   'error.gift_card.bank_card': 'Es una tarjeta bancaria: cóbrala en el datáfono (F1).',
   'error.gift_card.unreadable': 'No se ha podido leer la tarjeta. Pásala otra vez o teclea el número.',
   'tn.swipe_hint': 'Puedes pasar una tarjeta regalo por el lector en cualquier momento.',
@@ -477,6 +478,7 @@ export const es: Catalog = {
   'cash.z_lookup': 'Informe Z nº',
   'cash.z_show': 'Ver',
   // --- devices: picker, test actions, developer panel ---
+  'error.pay.card_outcome_pending': 'Un pago con tarjeta de esta venta aún se está comprobando con el datáfono: puede que ya se haya cobrado. Pulse Tarjeta de nuevo para resolverlo (nunca se cobra dos veces) antes de aceptar otra forma de pago.',
   'device.detail.connecting': 'conectando',
   'device.detail.declined': 'último pago denegado',
   'device.detail.waiting_for_card': 'esperando la tarjeta',

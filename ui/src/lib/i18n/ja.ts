@@ -384,6 +384,7 @@ export const ja: Catalog = {
   'rc.queued': '{address} へのメール:送信待ち',
   'rc.sent': '{address} へのメール:送信済み',
   'rc.retrying': '{address} へのメール:再送待ち(オフライン?)',
+  'rc.failed': '{address} へのメール:メールサーバーに拒否されました(存在しないアドレス?)。お客様に確認するか、印刷してください。',
   'error.gift_card.bank_card': '銀行カードです。カード端末(F1)でお支払いください。',
   'error.gift_card.unreadable': 'カードを読み取れませんでした。もう一度スワイプするか、番号を入力してください。',
   'tn.swipe_hint': 'ギフトカードはいつでもリーダーにスワイプできます。',
@@ -477,6 +478,7 @@ export const ja: Catalog = {
   'cash.z_lookup': '精算レポート番号',
   'cash.z_show': '表示',
   // --- devices: picker, test actions, developer panel ---
+  'error.pay.card_outcome_pending': 'このお会計のカード決済は決済端末で確認中です(すでに請求済みの可能性があります)。ほかの支払方法を受け付ける前に、もう一度「カード」を押して確定してください(二重請求にはなりません)。',
   'device.detail.connecting': '接続中',
   'device.detail.declined': '直前の決済は拒否',
   'device.detail.waiting_for_card': 'カード待ち',
