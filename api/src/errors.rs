@@ -325,3 +325,11 @@ pub fn email_unknown_sale() -> ApiError {
 pub fn email_render_failed(e: impl std::fmt::Display) -> ApiError {
     ApiError::new("email.render_failed", e.to_string())
 }
+
+/// A card payment of this sale has an unknown outcome: no other tender until it is settled.
+pub fn card_outcome_pending() -> ApiError {
+    ApiError::new(
+        "pay.card_outcome_pending",
+        "a card payment of this sale may have been charged; pay by card again to settle it",
+    )
+}

@@ -949,7 +949,12 @@ impl Api for Register {
         // No card is charged for a sale that could not be committed (cash.rs).
         self.lock().cash_gate()?;
         let card = match kind {
-            TenderKindDto::Cash => None,
+            TenderKindDto::Cash => {
+                // A card payment of this sale with an unknown outcome may have charged the
+                // customer: no other tender until it is settled (register/devices.rs).
+                self.refuse_while_card_unsettled()?;
+                None
+            }
             TenderKindDto::Card => Some(self.card_tender(amount).await?),
             _ => {
                 return Err(ApiError::new(

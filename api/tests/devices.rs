@@ -428,6 +428,12 @@ fn a_card_payment_whose_outcome_was_lost_is_recovered_after_a_restart_without_a_
                 .await
                 .unwrap_err();
             assert_eq!(e.code, "pay.outcome_unknown", "{e:?}");
+            // The customer may have been charged: no cash for this sale until it is settled.
+            let e = r
+                .pay(TenderKindDto::Cash, sale.total.minor)
+                .await
+                .unwrap_err();
+            assert_eq!(e.code, "pay.card_outcome_pending");
             r.shutdown().await;
         });
         code

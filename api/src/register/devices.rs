@@ -507,3 +507,26 @@ impl Register {
         }
     }
 }
+
+impl Register {
+    /// Refuses another tender while a card payment of the sale in progress has an unknown
+    /// outcome (the link dropped and the terminal could not be asked yet): it may have charged
+    /// the customer. Paying by card again settles it (the same attempt is asked about, never
+    /// charged twice).
+    pub(super) fn refuse_while_card_unsettled(&self) -> Result<(), ApiError> {
+        use pos_hardware::payment::PendingPaymentStore;
+        let prefix = format!("{}-", self.lock().sale_ref);
+        let unsettled = self
+            .hardware
+            .pending_payments
+            .in_flight()
+            .map_err(|e| ApiError::new("store.error", e))?
+            .into_iter()
+            .any(|p| p.ref_id.starts_with(&prefix));
+        if unsettled {
+            Err(crate::errors::card_outcome_pending())
+        } else {
+            Ok(())
+        }
+    }
+}

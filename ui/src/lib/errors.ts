@@ -107,6 +107,7 @@ export const ERROR_CODES = [
   'device.no_scan',
   'device.no_swipe',
   'device.test_payment_not_reversed', // {receipt}
+  'pay.card_outcome_pending',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
