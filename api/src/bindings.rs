@@ -57,7 +57,7 @@ pub fn typescript() -> String {
         GiftCardDto, CustomerDto, EmailReceiptDto,
         // --- cash ---
         DenominationDto, DenominationCountDto, CashDirectionDto, CashSessionDto, CashStatusDto,
-        TenderTotalDto, CashMovementDto, CashReportDto,
+        TenderTotalDto, CashierTotalDto, CashMovementDto, CashReportDto,
         // --- devices ---
         ScanTestDto, SwipeTestDto, TestPaymentDto,
     );

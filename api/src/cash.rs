@@ -110,6 +110,15 @@ pub struct TenderTotalDto {
     pub amount: MoneyDto,
 }
 
+/// One cashier's sales on a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CashierTotalDto {
+    pub name: String,
+    pub sales: u64,
+    pub total: MoneyDto,
+}
+
 /// A cash movement or no-sale opening on a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -150,6 +159,8 @@ pub struct CashReportDto {
     pub refunded: MoneyDto,
     pub tenders: Vec<TenderTotalDto>,
     pub taxes: Vec<TaxRowDto>,
+    /// Per cashier, by name.
+    pub cashiers: Vec<CashierTotalDto>,
     pub float: MoneyDto,
     pub cash_taken: MoneyDto,
     pub change_given: MoneyDto,
@@ -235,6 +246,15 @@ fn report_dto(
                 net: t.net.into(),
                 tax: t.tax.into(),
                 gross: t.gross.into(),
+            })
+            .collect(),
+        cashiers: s
+            .cashiers
+            .iter()
+            .map(|c| CashierTotalDto {
+                name: c.name.clone(),
+                sales: c.sales,
+                total: c.total.into(),
             })
             .collect(),
         float: r.drawer.opening_float.into(),

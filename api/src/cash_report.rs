@@ -50,6 +50,7 @@ struct Labels {
     audit: &'static str,
     none: &'static str,
     counted_piece: &'static str,
+    by_cashier: &'static str,
 }
 
 fn labels(lang: Lang) -> Labels {
@@ -85,6 +86,7 @@ fn labels(lang: Lang) -> Labels {
             audit: "Registro de auditoría",
             none: "ninguno",
             counted_piece: "Contado:",
+            by_cashier: "Por cajero",
         },
         Lang::Ja => Labels {
             x_title: "Xレポート（点検・締めなし）",
@@ -117,6 +119,7 @@ fn labels(lang: Lang) -> Labels {
             audit: "監査ログ",
             none: "なし",
             counted_piece: "実査:",
+            by_cashier: "担当者別",
         },
         Lang::En => Labels {
             x_title: "X REPORT (REGISTER STAYS OPEN)",
@@ -149,6 +152,7 @@ fn labels(lang: Lang) -> Labels {
             audit: "Audit trail",
             none: "none",
             counted_piece: "Counted:",
+            by_cashier: "By cashier",
         },
     }
 }
@@ -297,6 +301,12 @@ pub fn document(r: &SessionReport, settings: &StoreSettings, paper: PaperWidth) 
         m(-s.refunded),
     ));
     lines.push(line(l.total, m(s.total)));
+    if !s.cashiers.is_empty() {
+        lines.push(line(l.by_cashier, String::new()));
+        for c in &s.cashiers {
+            lines.push(line(&format!("  {} ({})", c.name, c.sales), m(c.total)));
+        }
+    }
 
     let mut totals: Vec<ReceiptRow> = s
         .tenders

@@ -426,7 +426,7 @@ pub use crate::register::tenders::{CustomerDto, GiftCardDto};
 // --- cash: register sessions, cash in/out, no sale, X and Z reports (defined in cash.rs) ---
 pub use crate::register::cash::{
     CashDirectionDto, CashMovementDto, CashReportDto, CashSessionDto, CashStatusDto,
-    DenominationCountDto, DenominationDto, TenderTotalDto,
+    CashierTotalDto, DenominationCountDto, DenominationDto, TenderTotalDto,
 };
 
 // --- devices: test actions of Settings → Devices (defined in register/devices.rs) ---

@@ -363,6 +363,11 @@ fn a_day_of_cash_and_card_sales_closes_with_the_right_over_short_and_a_spanish_z
     let taxes: i64 = z.taxes.iter().map(|t| t.gross.minor).sum();
     assert_eq!(taxes, z.total.minor, "taxes per rate add up to the sales");
     assert_eq!(z.first_receipt.as_deref(), Some("T01-000001"));
+    assert_eq!(z.cashiers.len(), 1, "Ana sold both");
+    assert_eq!(
+        (z.cashiers[0].name.as_str(), z.cashiers[0].sales),
+        ("Ana", 2)
+    );
     assert_eq!(z.last_receipt.as_deref(), Some("T01-000002"));
 
     // Printed: two receipts, then the Z report, decoded from the printer's bytes.
@@ -402,6 +407,8 @@ fn a_day_of_cash_and_card_sales_closes_with_the_right_over_short_and_a_spanish_z
         "DESCUADRE".to_owned(),
         "-1,50 €".to_owned(),
         "Retirada a caja fuerte".to_owned(),
+        "Por cajero".to_owned(),
+        "Ana (2)".to_owned(),
         // The count as it was keyed, piece by piece.
         format!(
             "Contado: {} x 0,10 € = {}",

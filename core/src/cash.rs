@@ -346,6 +346,18 @@ pub struct SalesSummary {
     pub change_given: Money,
     /// Cash rounding (positive: customers paid more than the totals).
     pub rounding: Money,
+    /// Per cashier who rang sales up, by name.
+    #[serde(default)]
+    pub cashiers: Vec<CashierTotal>,
+}
+
+/// One cashier's share of a session's sales.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CashierTotal {
+    pub id: String,
+    pub name: String,
+    pub sales: u64,
+    pub total: Money,
 }
 
 impl SalesSummary {
@@ -365,6 +377,7 @@ impl SalesSummary {
             cash_taken: z,
             change_given: z,
             rounding: z,
+            cashiers: Vec::new(),
         }
     }
 
@@ -398,6 +411,21 @@ impl SalesSummary {
         self.tax_total = self.tax_total.checked_add(t.tax_total)?;
         self.change_given = self.change_given.checked_add(st.change)?;
         self.rounding = self.rounding.checked_add(st.rounding)?;
+        let who = sale.cashier();
+        match self.cashiers.iter_mut().find(|c| c.id == who.id) {
+            Some(c) => {
+                c.sales += 1;
+                c.total = c.total.checked_add(t.total)?;
+            }
+            None => self.cashiers.push(CashierTotal {
+                id: who.id.clone(),
+                name: who.name.clone(),
+                sales: 1,
+                total: t.total,
+            }),
+        }
+        self.cashiers
+            .sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         for kind in TENDER_ORDER {
             let mut amount = Money::zero(self.currency);
             let mut used = false;

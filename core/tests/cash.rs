@@ -82,9 +82,16 @@ fn build(n: u64, spec: &SaleSpec, rounding: CashRounding) -> CompletedSale {
                 number: n,
             },
             terminal_id: "T01".into(),
-            cashier: Cashier {
-                id: "u".into(),
-                name: "Ana".into(),
+            cashier: if n.is_multiple_of(2) {
+                Cashier {
+                    id: "u-ana".into(),
+                    name: "Ana".into(),
+                }
+            } else {
+                Cashier {
+                    id: "u-marta".into(),
+                    name: "Marta".into(),
+                }
             },
             at: time::macros::datetime!(2026-11-22 10:00 UTC),
             cash_rounding: rounding,
@@ -133,6 +140,9 @@ proptest! {
         let tax: i64 = s.taxes.iter().map(|t| t.tax.minor).sum();
         prop_assert_eq!(tax, s.tax_total.minor);
         prop_assert_eq!(s.items.minor - s.discounts.minor, s.total.minor, "no discounts here: items = total");
+        let by_cashier: i64 = s.cashiers.iter().map(|c| c.total.minor).sum();
+        prop_assert_eq!(by_cashier, s.total.minor, "the cashiers' sales add up to the total");
+        prop_assert_eq!(s.cashiers.iter().map(|c| c.sales).sum::<u64>(), s.sales);
         let reversed = SalesSummary::of(Currency::Eur, sales.iter().rev()).unwrap();
         prop_assert_eq!(reversed, s, "the order of the sales does not matter");
     }

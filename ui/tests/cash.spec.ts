@@ -102,6 +102,7 @@ test('end of day: a blind count, then over/short and the numbered Z report', asy
   await expect(page.getByTestId('cash-report-expected')).toHaveText('120,98 €');
   await expect(page.getByTestId('cash-report-counted')).toHaveText('120,90 €');
   await expect(page.getByTestId('cash-report-tender-cash')).toContainText('20,98 €');
+  await expect(page.getByTestId('cash-report-cashier')).toHaveText([/^Marta \(1\)\s*20,98\s€$/]);
   await page.getByTestId('cash-report-done').click();
   await expect(page.getByTestId('cash-state')).toHaveText('La caja está cerrada. · último Z: nº 1');
   const z = await page.evaluate(() => (window as unknown as FakeWindow).__fakeRegister.zReports);
