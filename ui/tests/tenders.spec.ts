@@ -105,6 +105,7 @@ test('a gift card with too little on it: the balance is shown and a larger amoun
   await page.getByTestId('giftcard-amount').fill('5');
   await page.getByTestId('giftcard-amount').press('Enter');
   await expect(page.getByTestId('due')).toHaveText('14,99 €');
+  await expect(page.getByTestId('message')).toContainText('Tarjeta regalo ****0024: le quedan 0,00 €');
   await page.keyboard.press('Escape');
   await expect(page.getByTestId('giftcard-panel')).toBeHidden();
   await page.keyboard.press('Enter');
