@@ -18,6 +18,9 @@
 //!   what the drawer should hold (`cash_status` has no expected amount). The count is kept on
 //!   disk first, then the close takes the Z number in one transaction (pos-store's `cash`).
 //! * The register cannot close with a sale in progress: park it, finish it or void it first.
+//! * With a recount tolerance set (store setting), a first blind count that is off by more
+//!   than it is kept and answered with `cash.recount` — without saying by how much or which
+//!   way —; the second blind count closes the register whatever it says.
 
 use super::{Register, State};
 use crate::cash_report;
@@ -93,6 +96,9 @@ pub struct CashStatusDto {
     pub session: Option<CashSessionDto>,
     /// The store makes sales wait for a counted float.
     pub require_opening_float: bool,
+    /// Beyond this difference (minor units) a first blind count asks for a second one; None:
+    /// the first count closes the register.
+    pub recount_tolerance: Option<i64>,
     /// The terminal's last Z report number (0: none yet).
     pub last_z_number: u64,
     pub reasons_in: Vec<String>,
@@ -449,6 +455,7 @@ impl Register {
                 float_counts: count_dtos(&s.float),
             }),
             require_opening_float: st.store.requires_opening_float().map_err(store_error)?,
+            recount_tolerance: st.store.recount_tolerance().map_err(store_error)?,
             last_z_number: st.store.last_z_number(terminal).map_err(store_error)?,
             reasons_in: CashDirection::In
                 .reasons()
@@ -680,6 +687,35 @@ impl Register {
             .store
             .record_drawer_count(&terminal, &count, &operator(&user), now)
             .map_err(cash_error)?;
+        // Beyond the store's tolerance, a first count that does not match asks for a second
+        // blind count (saying neither by how much nor which way); the second one closes.
+        if let Some(tolerance) = st.store.recount_tolerance().map_err(store_error)?
+            && st
+                .store
+                .drawer_counts_made(&terminal)
+                .map_err(store_error)?
+                == 1
+        {
+            let expected = st
+                .store
+                .x_report(&terminal, now)
+                .map_err(cash_error)?
+                .expected;
+            let diff = count.total().minor - expected.minor;
+            if diff.abs() > tolerance {
+                st.cash_audit(
+                    now,
+                    "recount_asked",
+                    None,
+                    json!({"counted": count.total().minor, "expected": expected.minor,
+                           "tolerance": tolerance}),
+                )?;
+                return Err(ApiError::new(
+                    "cash.recount",
+                    "the count does not match: count the drawer again",
+                ));
+            }
+        }
         let z = st
             .store
             .close_cash_session(&terminal, stored.id, &operator(&user), now)
@@ -740,6 +776,29 @@ impl Register {
             &st.settings,
             &self.hardware.config().printer,
         ))
+    }
+
+    pub(crate) fn cash_set_recount_tolerance(
+        &self,
+        minor: Option<i64>,
+    ) -> Result<CashStatusDto, ApiError> {
+        let now = self.now();
+        let mut st = self.lock();
+        st.require(Permission::ManageSettings)?;
+        if minor.is_some_and(|n| !(0..=pos_core::money::MAX_MINOR).contains(&n)) {
+            return Err(ApiError::new(
+                "cash.overflow",
+                "the tolerance must be between zero and the largest amount",
+            ));
+        }
+        st.cash_audit(
+            now,
+            "setting_changed",
+            None,
+            json!({"key": pos_store::cash::RECOUNT_TOLERANCE, "value": minor}),
+        )?;
+        st.store.set_recount_tolerance(minor).map_err(store_error)?;
+        self.cash_status_of(&st)
     }
 
     pub(crate) fn cash_set_require_float(&self, on: bool) -> Result<CashStatusDto, ApiError> {

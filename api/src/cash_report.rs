@@ -51,6 +51,7 @@ struct Labels {
     none: &'static str,
     counted_piece: &'static str,
     by_cashier: &'static str,
+    counts_made: &'static str,
 }
 
 fn labels(lang: Lang) -> Labels {
@@ -87,6 +88,7 @@ fn labels(lang: Lang) -> Labels {
             none: "ninguno",
             counted_piece: "Contado:",
             by_cashier: "Por cajero",
+            counts_made: "Recuentos",
         },
         Lang::Ja => Labels {
             x_title: "Xレポート（点検・締めなし）",
@@ -120,6 +122,7 @@ fn labels(lang: Lang) -> Labels {
             none: "なし",
             counted_piece: "実査:",
             by_cashier: "担当者別",
+            counts_made: "計数回数",
         },
         Lang::En => Labels {
             x_title: "X REPORT (REGISTER STAYS OPEN)",
@@ -153,6 +156,7 @@ fn labels(lang: Lang) -> Labels {
             none: "none",
             counted_piece: "Counted:",
             by_cashier: "By cashier",
+            counts_made: "Counts made",
         },
     }
 }
@@ -354,6 +358,9 @@ pub fn document(r: &SessionReport, settings: &StoreSettings, paper: PaperWidth) 
         notes.push(l.auto_opened.to_owned());
     }
     notes.push(format!("{}: {}", l.no_sales, r.no_sales));
+    if r.counts_made > 1 {
+        notes.push(format!("{}: {}", l.counts_made, r.counts_made));
+    }
     if let Some(c) = &r.count {
         for piece in c.count.counts() {
             let value = Money::new(piece.value, c.count.currency());

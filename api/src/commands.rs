@@ -195,6 +195,9 @@ api_commands! {
     fn z_report(number: u64, print: bool) -> CashReportDto;
     /// Store setting (manage_settings): sales wait until the register is opened with a float.
     fn set_require_opening_float(on: bool) -> CashStatusDto;
+    /// Store setting (manage_settings): beyond this difference (minor units) a first blind
+    /// count that does not match asks for a second one (`cash.recount`); None turns it off.
+    fn set_recount_tolerance(minor: Option<i64>) -> CashStatusDto;
     // --- devices: test actions of Settings → Devices ---
     /// "Scan something now" (manager or admin): the next scan of the configured scanner within
     /// `timeout_ms`, with its check-digit verdict; it is not added to the sale.

@@ -149,6 +149,8 @@ pub struct Register {
     shop: shop::ShopLink,
     /// Gift cards, store credit and accounts (tenders.rs).
     ledgers: tenders::Ledgers,
+    /// A card payment is waiting for the terminal (so a cancel can wait for it to start).
+    card_pending: tenders::CardPending,
     /// SMTP settings, the print preference and the e-mail worker (email.rs).
     mail: email::ReceiptMail,
 }
@@ -549,6 +551,7 @@ impl Register {
         let ledgers = tenders::Ledgers::local(&config.db_path)?;
         Ok(Register {
             ledgers,
+            card_pending: tenders::CardPending::default(),
             mail: email::ReceiptMail::from_env(),
             state: Mutex::new(state),
             events,
@@ -955,7 +958,10 @@ impl Api for Register {
                 self.refuse_while_card_unsettled()?;
                 None
             }
-            TenderKindDto::Card => Some(self.card_tender(amount).await?),
+            TenderKindDto::Card => {
+                let _pending = self.card_pending.begin();
+                Some(self.card_tender(amount).await?)
+            }
             _ => {
                 return Err(ApiError::new(
                     "pay.tender_unavailable",
@@ -1305,6 +1311,9 @@ impl Api for Register {
     }
     async fn set_require_opening_float(&self, on: bool) -> Result<CashStatusDto, ApiError> {
         self.cash_set_require_float(on)
+    }
+    async fn set_recount_tolerance(&self, minor: Option<i64>) -> Result<CashStatusDto, ApiError> {
+        self.cash_set_recount_tolerance(minor)
     }
     // --- devices: test actions of Settings → Devices (register/devices.rs) ---
     async fn device_scan_test(&self, timeout_ms: u32) -> Result<ScanTestDto, ApiError> {

@@ -625,3 +625,62 @@ fn on_58_mm_paper_the_z_report_fits_the_roll_in_spanish_and_in_japanese() {
         }
     }
 }
+
+#[test]
+fn beyond_the_tolerance_a_first_count_that_does_not_match_is_counted_again_blind() {
+    let f = open(pos_store::Country::Es);
+    let item = f.barcode(400);
+    f.block(async {
+        let r = &f.register;
+        r.login(ADMIN.into()).await.unwrap();
+        let status = r.set_recount_tolerance(Some(100)).await.unwrap();
+        assert_eq!(status.recount_tolerance, Some(100), "1 € either way");
+        r.logout().await.unwrap();
+        r.login(MANAGER.into()).await.unwrap();
+        r.open_register(vec![count(2_000, 2)]).await.unwrap();
+        let total = r.scan(item).await.unwrap().total.minor;
+        r.pay(TenderKindDto::Cash, total).await.unwrap();
+        let expected = 4_000 + total;
+        let off = |minor: i64| vec![count(10, minor / 10), count(1, minor % 10)];
+        // 1,50 € short: beyond the tolerance, counted again; nothing says how much or which way.
+        let again = r.close_register(off(expected - 150)).await.unwrap_err();
+        assert_eq!(again.code, "cash.recount");
+        assert!(again.params.is_empty(), "{again:?}");
+        assert!(!again.message.contains("1,50") && !again.message.contains("150"));
+        assert!(
+            r.cash_status().await.unwrap().session.is_some(),
+            "still open"
+        );
+        // The second blind count closes, whatever it says.
+        let z = r.close_register(off(expected - 120)).await.unwrap();
+        assert_eq!(z.over_short.as_ref().unwrap().minor, -120);
+        assert_eq!(z.z_number, Some(1));
+        // The next day a count within the tolerance closes at once.
+        r.open_register(vec![count(2_000, 2)]).await.unwrap();
+        let z = r.close_register(off(4_000 + 80)).await.unwrap();
+        assert_eq!(z.over_short.as_ref().unwrap().minor, 80);
+        assert_eq!(z.z_number, Some(2));
+    });
+    let printed = f.printed(3);
+    let first_z = printed
+        .iter()
+        .find(|p| p.contains("T01-Z0001"))
+        .expect("Z 1 printed");
+    assert!(first_z.contains("Recuentos: 2"), "{first_z}");
+    let store = pos_store::Store::open(&f.db).unwrap();
+    let asked: Vec<_> = store
+        .audit_entries(0, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.action == "recount_asked")
+        .collect();
+    assert_eq!(asked.len(), 1, "the first count is on record");
+    assert_eq!(
+        asked[0].detail["counted"],
+        expected_of(&asked[0].detail) - 150
+    );
+}
+
+fn expected_of(detail: &serde_json::Value) -> i64 {
+    detail["expected"].as_i64().unwrap()
+}

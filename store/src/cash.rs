@@ -34,6 +34,10 @@ pub const Z_REPORT: &str = "z_report";
 /// The store setting that makes the register refuse sales until a float has been counted.
 pub const REQUIRE_OPENING_FLOAT: &str = "cash.require_opening_float";
 
+/// The store setting (minor units) beyond which a first blind count that does not match asks
+/// for a second blind count before the register closes. Absent: the first count closes.
+pub const RECOUNT_TOLERANCE: &str = "cash.recount_tolerance";
+
 /// Who did something: the user's id and name as the report prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Operator {
@@ -179,6 +183,9 @@ pub struct SessionReport {
     /// The audit trail's last row when the report was made (seq, hash): the Z report sent to
     /// the shop anchors the chain, so rewriting the local trail afterwards shows.
     pub audit_head: Option<(i64, String)>,
+    /// Blind counts made before the close (more than one: the drawer was counted again).
+    #[serde(default)]
+    pub counts_made: u64,
 }
 
 const SESSION_COLUMNS: &str = "id, terminal_id, currency, opened_at, opened_by, opened_by_name, \
@@ -385,6 +392,7 @@ fn report(
         count: None,
         over_short: None,
         audit_head,
+        counts_made: 0,
     })
 }
 
@@ -571,6 +579,9 @@ impl Store {
         z.closed_by = Some(closed_by.clone());
         z.over_short = Some(diff);
         z.count = Some(count);
+        z.counts_made = tx
+            .prepare_cached("SELECT count(*) FROM cash_count WHERE session_id = ?1")?
+            .query_row([session.id.to_string()], |r| r.get(0))?;
         let document = serde_json::to_string(&z)?;
         let counted = z.count.as_ref().map_or(0, |c| c.count.total().minor);
         tx.prepare_cached(
@@ -639,6 +650,53 @@ impl Store {
             Some(other) => Err(StoreError::Corrupt(format!(
                 "setting {REQUIRE_OPENING_FLOAT} = {other:?}"
             ))),
+        }
+    }
+
+    /// Blind counts kept for the terminal's open session so far (0 when closed).
+    pub fn drawer_counts_made(&self, terminal_id: &str) -> Result<u64> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM cash_count c JOIN cash_session s ON s.id = c.session_id \
+                 WHERE s.terminal_id = ?1 AND s.closed_at IS NULL",
+            )?
+            .query_row([terminal_id], |r| r.get(0))?)
+    }
+
+    /// The recount tolerance in minor units (see [`RECOUNT_TOLERANCE`]).
+    pub fn recount_tolerance(&self) -> Result<Option<i64>> {
+        let v: Option<String> = self
+            .conn
+            .prepare_cached("SELECT value FROM setting WHERE key = ?1")?
+            .query_row([RECOUNT_TOLERANCE], |r| r.get(0))
+            .optional()?;
+        v.map(|t| {
+            t.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| StoreError::Corrupt(format!("setting {RECOUNT_TOLERANCE} = {t:?}")))
+        })
+        .transpose()
+    }
+
+    /// Sets (or, with `None`, removes) the recount tolerance.
+    pub fn set_recount_tolerance(&mut self, minor: Option<i64>) -> Result<()> {
+        match minor {
+            Some(n) if n < 0 => Err(StoreError::Invalid("a tolerance cannot be negative".into())),
+            Some(n) => {
+                self.conn.execute(
+                    "INSERT INTO setting (key, value) VALUES (?1, ?2) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    params![RECOUNT_TOLERANCE, n.to_string()],
+                )?;
+                Ok(())
+            }
+            None => {
+                self.conn
+                    .execute("DELETE FROM setting WHERE key = ?1", [RECOUNT_TOLERANCE])?;
+                Ok(())
+            }
         }
     }
 

@@ -369,6 +369,7 @@ fn a_crash_between_count_and_close_or_a_failed_close_leaves_no_gap_in_the_z_numb
         .unwrap();
     assert_eq!(z.z_number, Some(1), "the first Z is number 1");
     assert_eq!(z.count.as_ref().map(|c| c.id), Some(recount.id));
+    assert_eq!(z.counts_made, 2, "the count before the crash is on record");
     assert_eq!(
         count(&store, "SELECT count(*) FROM cash_count"),
         2,
@@ -474,6 +475,11 @@ fn what_is_closed_cannot_change_and_the_rules_hold() {
     ] {
         assert!(c.execute(sql, []).is_err(), "{sql} must be refused");
     }
+    assert_eq!(store.recount_tolerance().unwrap(), None, "off by default");
+    store.set_recount_tolerance(Some(200)).unwrap();
+    assert_eq!(store.recount_tolerance().unwrap(), Some(200));
+    store.set_recount_tolerance(None).unwrap();
+    assert_eq!(store.recount_tolerance().unwrap(), None);
     assert!(!store.requires_opening_float().unwrap(), "off by default");
     store.set_requires_opening_float(true).unwrap();
     assert!(store.requires_opening_float().unwrap());

@@ -184,3 +184,33 @@ test('an administrator makes sales wait for a counted float: the cashier is told
   await scanBurst(page, MILK);
   await expect(page.getByTestId('total')).toHaveText('0,99 €');
 });
+
+test('beyond the tolerance the drawer is counted again, blind, before the register closes', async ({ page }) => {
+  await open(page);
+  await tapPin(page, '0000');
+  await page.keyboard.press('F1');
+  await page.getByTestId('cash-tolerance').fill('1');
+  await page.getByTestId('cash-tolerance-save').click();
+  await expect(page.getByTestId('cash-done')).toHaveText('Ajuste guardado.');
+  await expect(page.getByTestId('cash-tolerance')).toHaveValue('1.00');
+  await page.keyboard.press('Escape');
+  await openWithFloat(page, [[2000, 2]], '40,00 €');
+  await page.getByTestId('cash-end-of-day').click();
+  // 2 € short: more than 1 €, so the register asks for a second count and says nothing more.
+  await page.getByTestId('cash-qty-2000').fill('1');
+  await page.getByTestId('cash-qty-1000').fill('1');
+  await page.getByTestId('cash-qty-200').fill('4');
+  await page.getByTestId('cash-count-done').click();
+  await page.getByTestId('cash-close-confirm').click();
+  await expect(page.getByTestId('cash-error')).toHaveText('El recuento no cuadra. Cuente otra vez todo el cajón (el segundo recuento cierra la caja).');
+  await expect(page.getByTestId('cash-count-total')).toHaveText('Contado: 0,00 €');
+  await expect(page.getByTestId('cash')).not.toContainText('40,00 € esperado');
+  // The second count closes, whatever it says.
+  await page.getByTestId('cash-qty-2000').fill('1');
+  await page.getByTestId('cash-qty-1000').fill('1');
+  await page.getByTestId('cash-qty-200').fill('4');
+  await page.getByTestId('cash-count-done').click();
+  await page.getByTestId('cash-close-confirm').click();
+  await expect(page.getByTestId('cash-report-title')).toHaveText('Informe Z nº 1');
+  await expect(page.getByTestId('cash-over-short')).toContainText('-2,00 €');
+});

@@ -444,6 +444,11 @@ session: CashSessionDto | null,
  */
 requireOpeningFloat: boolean, 
 /**
+ * Beyond this difference (minor units) a first blind count asks for a second one; None:
+ * the first count closes the register.
+ */
+recountTolerance: number | null, 
+/**
  * The terminal's last Z report number (0: none yet).
  */
 lastZNumber: number, reasonsIn: Array<string>, reasonsOut: Array<string>, reasonsNoSale: Array<string>, };
@@ -643,6 +648,8 @@ export interface Commands {
   zReport(number: number, print: boolean): Promise<CashReportDto>;
   /** Store setting (manage_settings): sales wait until the register is opened with a float. */
   setRequireOpeningFloat(on: boolean): Promise<CashStatusDto>;
+  /** Store setting (manage_settings): beyond this difference (minor units) a first blind count that does not match asks for a second one (`cash.recount`); None turns it off. */
+  setRecountTolerance(minor: number | null): Promise<CashStatusDto>;
   /** "Scan something now" (manager or admin): the next scan of the configured scanner within `timeout_ms`, with its check-digit verdict; it is not added to the sale. */
   deviceScanTest(timeoutMs: number): Promise<ScanTestDto>;
   /** "Swipe a card" (manager or admin): the next swipe within `timeout_ms`: a gift or loyalty card's masked number, or that a bank card was refused (nothing kept). */
@@ -708,6 +715,7 @@ export const COMMAND_NAMES = [
   "close_register",
   "z_report",
   "set_require_opening_float",
+  "set_recount_tolerance",
   "device_scan_test",
   "device_swipe_test",
   "device_test_payment",
@@ -771,6 +779,7 @@ export function commandsClient(call: (cmd: string, args: Record<string, unknown>
     closeRegister: (counts: Array<DenominationCountDto>) => call("close_register", { counts }) as Promise<CashReportDto>,
     zReport: (number: number, print: boolean) => call("z_report", { number, print }) as Promise<CashReportDto>,
     setRequireOpeningFloat: (on: boolean) => call("set_require_opening_float", { on }) as Promise<CashStatusDto>,
+    setRecountTolerance: (minor: number | null) => call("set_recount_tolerance", { minor }) as Promise<CashStatusDto>,
     deviceScanTest: (timeoutMs: number) => call("device_scan_test", { timeoutMs }) as Promise<ScanTestDto>,
     deviceSwipeTest: (timeoutMs: number) => call("device_swipe_test", { timeoutMs }) as Promise<SwipeTestDto>,
     deviceTestPayment: () => call("device_test_payment", {  }) as Promise<TestPaymentDto>,

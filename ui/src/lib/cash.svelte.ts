@@ -173,6 +173,22 @@ class Cash {
     if (r) this.step = { kind: 'report', report: r };
   }
 
+  /** Sets the recount tolerance from what an administrator typed (empty: off). */
+  async setRecountTolerance(text: string): Promise<void> {
+    const trimmed = text.trim();
+    const minor = trimmed === '' ? null : parseAmount(trimmed, register.currency);
+    if (trimmed !== '' && minor === null) {
+      this.error = { code: 'cash.overflow', message: '', params: {} };
+      beep('error');
+      return;
+    }
+    const s = await this.run(() => this.b.setRecountTolerance(minor));
+    if (s) {
+      this.status = s;
+      this.done = 'setting';
+    }
+  }
+
   async setRequireFloat(on: boolean): Promise<void> {
     const s = await this.run(() => this.b.setRequireOpeningFloat(on));
     if (s) {

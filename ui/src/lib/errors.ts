@@ -103,6 +103,7 @@ export const ERROR_CODES = [
   'cash.float_required',
   'cash.sale_in_progress',
   'cash.no_such_report', // {number}
+  'cash.recount', // a second blind count is needed
   // --- devices: test actions of Settings → Devices ---
   'device.no_scan',
   'device.no_swipe',

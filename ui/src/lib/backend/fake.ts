@@ -1622,6 +1622,9 @@ export class FakeRegister implements Backend {
     movements: CashMovementDto[];
   } | null = null;
   private cashRequireFloat = false;
+  private cashTolerance: number | null = null;
+  /** Blind counts of the open session so far. */
+  private cashCountsMade = 0;
   readonly zReports: CashReportDto[] = [];
   /** Reports sent to the printer, for tests. */
   readonly printedReports: CashReportDto[] = [];
@@ -1659,6 +1662,7 @@ export class FakeRegister implements Backend {
       sales: [],
       movements: [],
     };
+    this.cashCountsMade = 0;
   }
 
   private cashRecordSale(dto: SaleDto, number: string): void {
@@ -1702,6 +1706,7 @@ export class FakeRegister implements Backend {
           }
         : null,
       requireOpeningFloat: this.cashRequireFloat,
+      recountTolerance: this.cashTolerance,
       lastZNumber: this.zReports.length,
       reasonsIn: ['change_top_up', 'float_correction', 'other'],
       reasonsOut: ['safe_drop', 'bank_deposit', 'petty_cash', 'supplier_payment', 'other'],
@@ -1872,6 +1877,12 @@ export class FakeRegister implements Backend {
       }
       if (!this.cashSession) throw apiError('cash.not_open', 'the register is not open');
       const counted = kept.reduce((a, c) => a + c.value * c.quantity, 0);
+      this.cashCountsMade += 1;
+      const expected = this.cashReport(null, null).expected.minor;
+      if (this.cashTolerance !== null && this.cashCountsMade === 1 && Math.abs(counted - expected) > this.cashTolerance) {
+        this.audit('recount_asked', null, { counted, expected, tolerance: this.cashTolerance });
+        throw apiError('cash.recount', 'the count does not match: count the drawer again');
+      }
       const z = this.cashReport(counted, this.zReports.length + 1);
       this.zReports.push(z);
       this.printedReports.push(z);
@@ -1891,6 +1902,18 @@ export class FakeRegister implements Backend {
       if (!z) throw apiError('cash.no_such_report', `there is no Z report ${number}`, { number });
       if (print) this.printedReports.push(z);
       return structuredClone(z);
+    });
+  }
+
+  setRecountTolerance(minor: number | null): Promise<CashStatusDto> {
+    return this.answer(() => {
+      this.cashRequire('manage_settings');
+      if (minor !== null && (!Number.isSafeInteger(minor) || minor < 0 || minor > MAX_MINOR)) {
+        throw apiError('cash.overflow', 'the tolerance must be between zero and the largest amount');
+      }
+      this.audit('setting_changed', null, { key: 'cash.recount_tolerance', value: minor });
+      this.cashTolerance = minor;
+      return this.cashStatusDto();
     });
   }
 
