@@ -167,6 +167,28 @@ impl CustomerLedgers for LocalLedger {
     }
 }
 
+/// Whether a card payment is waiting for the terminal. `begin` marks it until the guard drops.
+#[derive(Debug, Default)]
+pub struct CardPending(std::sync::atomic::AtomicUsize);
+
+pub struct CardPendingGuard<'a>(&'a CardPending);
+
+impl CardPending {
+    pub fn begin(&self) -> CardPendingGuard<'_> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        CardPendingGuard(self)
+    }
+    pub fn active(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+}
+
+impl Drop for CardPendingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// The register's ledgers.
 #[derive(Clone)]
 pub struct Ledgers {
@@ -425,7 +447,8 @@ impl Register {
 
     /// Asks the payment terminal to abort the running card payment. The pending `pay` then
     /// ends with `pay.card_cancelled` — or, if the card was already approved, with the
-    /// approval (the payment is kept, never charged twice). Returns whether an abort was sent.
+    /// approval (the payment is kept, never charged twice). Returns whether an abort was sent
+    /// (false: no card payment was running, or it finished first).
     pub(super) async fn tenders_cancel_card(&self) -> Result<bool, ApiError> {
         self.lock().require_user()?;
         let terminal = self.terminal.get().cloned().ok_or_else(|| {
@@ -434,7 +457,22 @@ impl Register {
                 "no payment terminal is connected",
             )
         })?;
-        terminal.abort().await.map_err(crate::errors::payment_error)
+        // A cancel pressed before the terminal has started the payment would find nothing to
+        // abort: keep asking while the payment is still on its way (up to 5 s).
+        for _ in 0..50 {
+            if terminal
+                .abort()
+                .await
+                .map_err(crate::errors::payment_error)?
+            {
+                return Ok(true);
+            }
+            if !self.card_pending.active() {
+                return Ok(false);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        Ok(false)
     }
 }
 

@@ -447,3 +447,78 @@ fn a_gift_card_swiped_on_the_reader_reaches_the_screen_and_a_bank_card_does_not(
         .any(|e| e.payload().to_string().contains("4111111111111111"));
     assert!(!leaked, "no digit of a bank card reaches the screen");
 }
+
+#[test]
+fn a_cancel_at_any_moment_never_loses_or_doubles_a_card_charge() {
+    // Cancels sent at different moments of a card payment: before the card, while the terminal
+    // reads it, after approval. Whatever the terminal decided, the register agrees with it:
+    // every approval the terminal recorded is a card tender of a sale, and nothing else is.
+    let f = open();
+    let r = f.register.clone();
+    let codes = barcodes(&f.db);
+    let outcomes = f.block(async move {
+        r.login("1234".into()).await.unwrap();
+        // The terminal starts in the background.
+        for _ in 0..250 {
+            match r.cancel_card_payment().await {
+                Err(e) if e.code == "pay.terminal_unavailable" => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await
+                }
+                _ => break,
+            }
+        }
+        let mut outcomes = Vec::new();
+        for (i, delay_ms) in [0u64, 10, 25, 40, 60, 90, 150].into_iter().enumerate() {
+            let total = r.scan(codes[i].clone()).await.unwrap().total.minor;
+            let paying = {
+                let r = r.clone();
+                tokio::spawn(async move { r.pay(TenderKindDto::Card, total).await })
+            };
+            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+            let _ = r.cancel_card_payment().await;
+            match paying.await.unwrap() {
+                Ok(done) => {
+                    assert!(done.completed.is_some(), "approved: the sale is complete");
+                    outcomes.push("approved");
+                }
+                Err(e) => {
+                    assert_eq!(e.code, "pay.card_cancelled", "{e:?}");
+                    let sale = r.current_sale().await.unwrap();
+                    assert!(sale.payment.tenders.is_empty(), "cancelled: no tender");
+                    r.pay(TenderKindDto::Cash, total).await.unwrap();
+                    outcomes.push("cancelled");
+                }
+            }
+        }
+        outcomes
+    });
+    let c = rusqlite::Connection::open(&f.db).unwrap();
+    let approved: i64 = c
+        .query_row(
+            "SELECT count(*) FROM pending_payments WHERE json_extract(record, '$.state.state') = 'approved'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let card_tenders: i64 = c
+        .query_row(
+            "SELECT count(*) FROM sale_payment WHERE kind = 'card'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let in_flight: i64 = c
+        .query_row(
+            "SELECT count(*) FROM pending_payments WHERE in_flight = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        approved, card_tenders,
+        "every approval is a card tender, and only those ({outcomes:?})"
+    );
+    assert_eq!(in_flight, 0, "no payment left unresolved");
+    assert!(outcomes.contains(&"cancelled"), "{outcomes:?}");
+    println!("BENCH card cancel outcomes by delay 0,10,25,40,60,90,150 ms: {outcomes:?}");
+}
