@@ -410,9 +410,7 @@ fn backoff(attempts: u32) -> time::Duration {
 }
 
 fn run_worker(db: PathBuf, shared: Arc<Shared>, clock: Arc<dyn Clock>, wake: Receiver<()>) {
-    if !crate::pdf::warm_up() {
-        tracing::warn!("no font for receipt PDFs: e-mailed receipts will be refused");
-    }
+    let mut warmed = false;
     let mut store = match Store::open(&db) {
         Ok(s) => s,
         Err(e) => {
@@ -423,6 +421,14 @@ fn run_worker(db: PathBuf, shared: Arc<Shared>, clock: Arc<dyn Clock>, wake: Rec
     loop {
         let config = shared.config.lock().ok().and_then(|c| c.clone());
         if let Some(config) = config {
+            // Load the PDF fonts now (a moment for the CJK collection) rather than when the
+            // first receipt is e-mailed; only on terminals that e-mail at all.
+            if !warmed {
+                warmed = true;
+                if !crate::pdf::warm_up() {
+                    tracing::warn!("no font for receipt PDFs: e-mailed receipts will be refused");
+                }
+            }
             let due = store.emails_due(10, clock.now()).unwrap_or_else(|e| {
                 tracing::warn!("e-mail worker: {e}");
                 Vec::new()
