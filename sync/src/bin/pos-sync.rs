@@ -168,6 +168,15 @@ fn status(db: &Path) -> Result<(), String> {
         "open conflicts: {}",
         store.open_stock_conflicts().map_err(e)?
     );
+    let pickups = store.pickups().map_err(e)?;
+    println!(
+        "pickups waiting: {} ({} handed over, not yet confirmed by the shop)",
+        pickups.len(),
+        pickups
+            .iter()
+            .filter(|p| p.handed_over_at.is_some())
+            .count()
+    );
     println!("last error: {}", last_error.unwrap_or("-".into()));
     Ok(())
 }
