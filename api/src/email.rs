@@ -308,6 +308,12 @@ pub fn html_body(c: &ReceiptContent) -> String {
         h.push_str(&row(&r.label, &r.amount, r.emphasis));
     }
     h.push_str("</table>\n");
+    for slip in &c.payment_slips {
+        h.push_str(&format!(
+            "<pre style=\"font-size:12px;border-top:1px dashed #999;padding-top:6px\">{}</pre>\n",
+            esc(&slip.join("\n"))
+        ));
+    }
     for n in &c.notes {
         h.push_str(&format!("<p style=\"margin:4px 0\">{}</p>\n", esc(n)));
     }
@@ -548,7 +554,11 @@ impl Register {
         }
         let sale = self.completed_sale(sale_id)?;
         let settings = self.lock().settings.clone();
-        let content = receipt::content(&sale, &settings);
+        let content = ReceiptContent {
+            // The card terminal's slips, as on the printed receipt.
+            payment_slips: self.card_slips(&sale),
+            ..receipt::content(&sale, &settings)
+        };
         // The PDF is the printed receipt, with the card terminal's slips.
         let preview = receipt::preview_with_slips(&sale, &settings, self.card_slips(&sale));
         let number = sale.receipt().to_string();
