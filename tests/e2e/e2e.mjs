@@ -199,6 +199,12 @@ try {
     assert.match(r, new RegExp(`Efectivo\\s+${escape(euros(500))}`));
     assert.match(r, new RegExp(`Tarjeta\\s+${escape(euros(Number(total) - 500))}`));
     assert.doesNotMatch(r, /\d{13,19}/, 'no card number on paper');
+    // The terminal's own slip follows the tenders: its masked card and the amount it charged.
+    const slip = r.slice(r.indexOf('Comprobante del datáfono'));
+    assert.ok(r.indexOf('Comprobante del datáfono') > r.indexOf('Tarjeta'), 'the slip is printed after the tenders');
+    assert.match(slip, /\*{12}\d{4}/);
+    const card = Number(total) - 500;
+    assert.ok(slip.includes(`EUR ${Math.floor(card / 100)},${String(card % 100).padStart(2, '0')}`), 'the terminal charged the card tender');
     await shot('completed-split-es');
   });
 
