@@ -122,7 +122,8 @@ async fn pay_card(r: &Register, amount: i64) -> pos_api::dto::PayResultDto {
     for _ in 0..250 {
         match r.pay(TenderKindDto::Card, amount).await {
             Ok(p) => return p,
-            Err(e) if e.code == "pay.terminal_unavailable" => {
+            // Not up yet, or still busy registering at start.
+            Err(e) if e.code == "pay.terminal_unavailable" || e.code == "pay.terminal_busy" => {
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await
             }
             Err(e) => panic!("card payment failed: {e:?}"),
