@@ -220,6 +220,7 @@ export const en = {
   'error.app.unknown_command': 'This screen is newer than the register. Restart the app.',
   'error.app.unreachable': 'The register does not answer. Wait a moment and try again.',
   // --- shop: web shop settings, sync details, pickups, stock conflicts ---
+  'shop.back': 'Back',
   'shop.not_set_up': 'Web shop: not set up',
   'shop.never': 'never',
   'shop.none': 'none',

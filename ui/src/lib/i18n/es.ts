@@ -216,6 +216,7 @@ export const es: Catalog = {
   'error.app.unknown_command': 'Esta pantalla es más nueva que la caja. Reinicia la aplicación.',
   'error.app.unreachable': 'La caja no responde. Espera un momento e inténtalo de nuevo.',
   // --- shop: web shop settings, sync details, pickups, stock conflicts ---
+  'shop.back': 'Atrás',
   'shop.not_set_up': 'Tienda online: sin configurar',
   'shop.never': 'nunca',
   'shop.none': 'ninguno',

@@ -216,6 +216,7 @@ export const ja: Catalog = {
   'error.app.unknown_command': 'この画面はレジ本体より新しい版です。アプリを再起動してください。',
   'error.app.unreachable': 'レジ本体が応答しません。少し待ってからもう一度お試しください。',
   // --- shop: web shop settings, sync details, pickups, stock conflicts ---
+  'shop.back': '戻る',
   'shop.not_set_up': 'ネットショップ：未設定',
   'shop.never': 'なし',
   'shop.none': 'なし',
