@@ -72,6 +72,15 @@ fn main() {
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![api])
-        .run(tauri::generate_context!())
-        .expect("the register window could not start");
+        .build(tauri::generate_context!())
+        .expect("the register window could not start")
+        .run(|app, event| {
+            // On exit, let the receipt being printed finish (the queue stops between jobs);
+            // jobs still waiting stay on disk and print at the next start.
+            if let tauri::RunEvent::Exit = event
+                && let Some(register) = app.try_state::<Arc<Register>>()
+            {
+                tauri::async_runtime::block_on(register.shutdown());
+            }
+        });
 }
