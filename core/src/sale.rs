@@ -350,6 +350,35 @@ mod tests {
     }
 
     #[test]
+    fn every_non_cash_tender_together_stops_at_the_total_and_change_is_cash() {
+        use TenderKind::*;
+        let r = CashRounding::NONE;
+        // Gift card + store credit + account + card: exactly the total, no change.
+        let all = [
+            t(GiftCard, 500),
+            t(StoreCredit, 700),
+            t(Account, 300),
+            t(Card, 500),
+        ];
+        let s = settle(eur(2000), &all, r).unwrap();
+        assert!(s.complete);
+        assert_eq!(s.change.minor, 0);
+        // One cent more by any non-cash tender is refused, whichever it is.
+        for kind in [GiftCard, StoreCredit, Account, Card] {
+            let mut over = all.to_vec();
+            over.push(t(kind, 1));
+            assert_eq!(
+                settle(eur(2000), &over, r),
+                Err(CheckoutError::NonCashOverpaid)
+            );
+        }
+        // Change comes only from cash: 15,00 € on a gift card, 10,00 € in cash on 20,00 €.
+        let s = settle(eur(2000), &[t(GiftCard, 1500), t(Cash, 1000)], r).unwrap();
+        assert!(s.complete);
+        assert_eq!(s.change.minor, 500);
+    }
+
+    #[test]
     fn card_cannot_overpay() {
         assert_eq!(
             settle(eur(1000), &[t(TenderKind::Card, 1001)], CashRounding::NONE),
