@@ -78,7 +78,7 @@ export const en = {
   'error.device.test_failed': 'The device did not pass the test. Check its cable and power, then try again.',
 
   'sale.empty': 'Scan an item or search to start the sale',
-  'sale.items': '{n} items',
+  'sale.items': 'items: {n}',
   'sale.subtotal': 'Subtotal',
   'sale.discounts': 'Discounts',
   'sale.total': 'TOTAL',
@@ -224,7 +224,7 @@ export const en = {
   'shop.not_set_up': 'Web shop: not set up',
   'shop.never': 'never',
   'shop.none': 'none',
-  'shop.header.conflicts': '{n} conflicts',
+  'shop.header.conflicts': 'conflicts: {n}',
   'shop.panel.title': 'Web shop',
   'shop.panel.state': 'Connection',
   'shop.panel.queued': 'Waiting to reach the shop',

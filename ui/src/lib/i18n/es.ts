@@ -74,7 +74,7 @@ export const es: Catalog = {
   'error.device.test_failed': 'El dispositivo no superó la prueba. Revisa el cable y la alimentación e inténtalo de nuevo.',
 
   'sale.empty': 'Escanea un artículo o busca para empezar la venta',
-  'sale.items': '{n} artículos',
+  'sale.items': 'artículos: {n}',
   'sale.subtotal': 'Subtotal',
   'sale.discounts': 'Descuentos',
   'sale.total': 'TOTAL',
@@ -220,7 +220,7 @@ export const es: Catalog = {
   'shop.not_set_up': 'Tienda online: sin configurar',
   'shop.never': 'nunca',
   'shop.none': 'ninguno',
-  'shop.header.conflicts': '{n} conflictos',
+  'shop.header.conflicts': 'conflictos: {n}',
   'shop.panel.title': 'Tienda online',
   'shop.panel.state': 'Conexión',
   'shop.panel.queued': 'Pendiente de enviar a la tienda',
