@@ -685,3 +685,52 @@ fn beyond_the_tolerance_a_first_count_that_does_not_match_is_counted_again_blind
 fn expected_of(detail: &serde_json::Value) -> i64 {
     detail["expected"].as_i64().unwrap()
 }
+
+#[test]
+fn an_english_x_report_in_dollars_prints_and_leaves_the_register_open() {
+    let f = open(pos_store::Country::Us);
+    f.block(async {
+        let r = &f.register;
+        r.login(MANAGER.into()).await.unwrap();
+        let status = r.cash_status().await.unwrap();
+        assert_eq!(status.currency, "USD");
+        assert!(
+            status
+                .denominations
+                .iter()
+                .any(|d| d.value == 25 && d.kind == "coin")
+        );
+        // $20 × 2 + 25¢ × 4 = $41.00
+        r.open_register(vec![count(2_000, 2), count(25, 4)])
+            .await
+            .unwrap();
+        r.cash_movement(CashDirectionDto::In, 1_000, reason("change_top_up"), None)
+            .await
+            .unwrap();
+        let x = r.x_report(true).await.unwrap();
+        assert_eq!(x.z_number, None);
+        assert_eq!(x.expected.minor, 5_100);
+        assert!(
+            r.cash_status().await.unwrap().session.is_some(),
+            "still open"
+        );
+    });
+    let printed = f.printed(1);
+    let text = printed.last().expect("the X report printed");
+    for want in [
+        "X REPORT (REGISTER STAYS OPEN)",
+        "Opening float",
+        "$41.00",
+        "Cash in",
+        "$10.00",
+        "Expected cash",
+        "$51.00",
+        "Change top-up",
+    ] {
+        assert!(text.contains(want), "the X report lacks {want:?}:\n{text}");
+    }
+    assert!(
+        !text.contains("OVER/SHORT"),
+        "an X report has no count:\n{text}"
+    );
+}
