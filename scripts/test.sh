@@ -23,7 +23,7 @@ export CARGO_INCREMENTAL=0
 
 suite "rustfmt" cargo fmt --all -- --check
 # The UI first: its build (ui/dist) is what the desktop shell embeds.
-suite "ui tests (vitest + headless chromium)" bash -c "cd ui && npm ci --no-audit --no-fund && npm test"
+suite "ui tests (svelte-check, vitest + headless chromium)" bash -c "cd ui && npm ci --no-audit --no-fund && npm run check && npm test"
 # The Rust crates that are not the desktop shell build and test without WebKit.
 suite "rust unit+integration tests" cargo test --locked --workspace --exclude pos-app
 suite "clippy (all crates, the shell included)" cargo clippy --locked --workspace --all-targets -- -D warnings
