@@ -15,6 +15,7 @@ import { posTerminalPermission } from './permission';
 import { SaleRecorder } from './sale';
 import { conflictView, StockLedger, toSnapshot } from './stock';
 import { TerminalDirectory } from './terminals';
+import { ZReportLedger } from './z-report';
 
 export const adminSchema = gql`
     enum PosStockReason { SALE RETURN WRITE_OFF COUNT }
@@ -46,6 +47,17 @@ export const adminSchema = gql`
         locationId: ID
     }
     input PosCreateTerminalInput { terminalId: String!, password: String!, name: String, stockLocationId: ID }
+    input PosZReportInput {
+        idempotencyKey: String!
+        terminalCode: String!
+        number: Int!
+        openedAt: DateTime!
+        closedAt: DateTime!
+        currency: String!
+        totalSalesMinor: Int!
+        overShortMinor: Int!
+        report: String!
+    }
 
     type PosStockConflict {
         id: ID!
@@ -141,6 +153,21 @@ export const adminSchema = gql`
     type PosTerminalInfo { id: ID!, terminalId: String!, name: String!, administratorId: ID!, stockLocationId: ID, createdAt: DateTime! }
     type PosWhoAmI { terminal: PosTerminalInfo, stockLocationId: ID!, latestCursor: String! }
     type PosPruneResult { deleted: Int!, horizonCursor: String! }
+    type PosZReport {
+        id: ID!
+        idempotencyKey: String!
+        terminalCode: String!
+        number: Int!
+        openedAt: DateTime!
+        closedAt: DateTime!
+        currency: String!
+        totalSalesMinor: Int!
+        overShortMinor: Int!
+        report: String!
+        recordedBy: String
+        recordedAt: DateTime!
+    }
+    type PosZReportResult { duplicate: Boolean!, zReport: PosZReport! }
 
     extend type Query {
         posWhoAmI: PosWhoAmI!
@@ -152,6 +179,7 @@ export const adminSchema = gql`
         posPickups(locationId: ID, terminalId: String, includeCollected: Boolean): [PosOrder!]!
         posOrder(code: String!): PosOrder
         posTerminals: [PosTerminalInfo!]!
+        posZReports(terminalCode: String, from: DateTime, to: DateTime, take: Int): [PosZReport!]!
     }
     extend type Mutation {
         posRecordSale(input: PosSaleInput!): PosSaleResult!
@@ -162,6 +190,7 @@ export const adminSchema = gql`
         posMarkCollected(orderCode: String!, idempotencyKey: String!): PosCollectResult!
         posCreateTerminal(input: PosCreateTerminalInput!): PosTerminalInfo!
         posPruneChangeLog(olderThanSeconds: Int!): PosPruneResult!
+        posRecordZReport(input: PosZReportInput!): PosZReportResult!
     }
 `;
 
@@ -177,6 +206,7 @@ export class PosResolver {
         private orders: OrderProjection,
         private changeLog: ChangeLog,
         private terminals: TerminalDirectory,
+        private zReports: ZReportLedger,
     ) {}
 
     @Query()
@@ -346,5 +376,19 @@ export class PosResolver {
     @Allow(Permission.UpdateSettings)
     posPruneChangeLog(@Args() args: { olderThanSeconds: number }) {
         return this.changeLog.prune(Math.max(0, args.olderThanSeconds) * 1000);
+    }
+
+    /** A register's Z report, exactly once per key; never overwritten (see z-report.ts). */
+    @Mutation()
+    @Allow(POS)
+    posRecordZReport(@Ctx() ctx: RequestContext, @Args() args: { input: any }) {
+        return this.zReports.record(ctx, args.input);
+    }
+
+    /** Z reports for the unified reports: by terminal and closing time (from inclusive, to exclusive). */
+    @Query()
+    @Allow(POS, Permission.ReadOrder)
+    posZReports(@Ctx() ctx: RequestContext, @Args() args: { terminalCode?: string; from?: Date; to?: Date; take?: number }) {
+        return this.zReports.list(ctx, args);
     }
 }

@@ -8,6 +8,7 @@
  * - `PosOperation` holds one row per (kind, idempotencyKey): the first result of an idempotent
  *   stock write or hand-over. Its unique index is what makes concurrent repeats safe.
  * - `PosStockConflict` rows are never dropped: a resolved conflict keeps its data plus the resolution.
+ * - `PosZReport` rows are written once and never changed (unique per terminal and Z number).
  */
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
@@ -138,4 +139,56 @@ export class PosSetting {
 
     @Column({ type: 'text' })
     value: string;
+}
+
+/**
+ * A register's Z report (end of day), kept for the shop's unified reports.
+ *
+ * Invariants: one row per (terminalCode, number) and one per idempotencyKey (both unique
+ * indexes); a row is never updated: a repeat with the same content returns it, different
+ * content for the same terminal and number is refused (see ZReportLedger).
+ */
+@Entity('pos_z_report')
+@Index(['terminalCode', 'number'], { unique: true })
+export class PosZReport {
+    @PrimaryGeneratedColumn()
+    id: number;
+
+    @Index({ unique: true })
+    @Column({ type: 'varchar', length: 128 })
+    idempotencyKey: string;
+
+    @Column({ type: 'varchar', length: 128 })
+    terminalCode: string;
+
+    @Column({ type: 'int' })
+    number: number;
+
+    /** UTC ISO-8601 as `Date.toISOString()` writes it (fixed width, so it sorts as text). */
+    @Column({ type: 'varchar', length: 24 })
+    openedAt: string;
+
+    @Index()
+    @Column({ type: 'varchar', length: 24 })
+    closedAt: string;
+
+    @Column({ type: 'varchar', length: 3 })
+    currency: string;
+
+    @Column({ type: 'bigint', transformer: { to: (v: number) => v, from: (v: string | number) => Number(v) } })
+    totalSalesMinor: number;
+
+    @Column({ type: 'bigint', transformer: { to: (v: number) => v, from: (v: string | number) => Number(v) } })
+    overShortMinor: number;
+
+    /** The whole Z report as the register made it (JSON text, stored verbatim). */
+    @Column({ type: 'text' })
+    report: string;
+
+    /** Shop terminal id of the credential that recorded it (null for an owner account). */
+    @Column({ type: 'varchar', length: 128, nullable: true })
+    recordedBy: string | null;
+
+    @CreateDateColumn()
+    recordedAt: Date;
 }

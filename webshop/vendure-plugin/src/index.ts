@@ -1,4 +1,4 @@
 /** Public entry point of the Vendure POS plugin. */
 export { PosPlugin } from './pos.plugin';
 export { posTerminalPermission, POS_TERMINAL_ROLE_CODE } from './permission';
-export { PosChange, PosOperation, PosStockConflict, PosTerminal, PosSetting } from './entities';
+export { PosChange, PosOperation, PosStockConflict, PosTerminal, PosSetting, PosZReport } from './entities';

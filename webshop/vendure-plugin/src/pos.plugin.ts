@@ -3,7 +3,7 @@
  *
  * Adds to the shop: custom fields (Order: source, posSaleId, posTerminalId, posReceiptNumber,
  * posPickupLocationId; ProductVariant: barcode; ShippingMethod: posPickupLocationId), the
- * `PosTerminal` permission, the plugin's tables, the Admin API operations in api.ts and the SSE
+ * `PosTerminal` permission, the plugin's tables (Z reports included), the Admin API operations in api.ts and the SSE
  * endpoint `GET /pos/events`.
  */
 import { LanguageCode, PluginCommonModule, VendurePlugin } from '@vendure/core';
@@ -11,21 +11,22 @@ import { LanguageCode, PluginCommonModule, VendurePlugin } from '@vendure/core';
 import { adminSchema, PosResolver } from './api';
 import { CatalogProjection } from './catalog';
 import { ChangeLog } from './change-log';
-import { PosChange, PosOperation, PosSetting, PosStockConflict, PosTerminal } from './entities';
+import { PosChange, PosOperation, PosSetting, PosStockConflict, PosTerminal, PosZReport } from './entities';
 import { PosEventsController } from './events.controller';
 import { OrderProjection } from './orders';
 import { posTerminalPermission } from './permission';
 import { SaleRecorder } from './sale';
 import { StockLedger } from './stock';
 import { TerminalDirectory } from './terminals';
+import { ZReportLedger } from './z-report';
 
 const label = (value: string) => [{ languageCode: LanguageCode.en, value }];
 
 @VendurePlugin({
     imports: [PluginCommonModule],
     compatibility: '^3.0.0',
-    entities: [PosChange, PosOperation, PosStockConflict, PosTerminal, PosSetting],
-    providers: [ChangeLog, TerminalDirectory, StockLedger, SaleRecorder, CatalogProjection, OrderProjection],
+    entities: [PosChange, PosOperation, PosStockConflict, PosTerminal, PosSetting, PosZReport],
+    providers: [ChangeLog, TerminalDirectory, StockLedger, SaleRecorder, CatalogProjection, OrderProjection, ZReportLedger],
     controllers: [PosEventsController],
     adminApiExtensions: { schema: adminSchema, resolvers: [PosResolver] },
     configuration: config => {

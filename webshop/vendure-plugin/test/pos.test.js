@@ -501,3 +501,79 @@ test('pruning the change log: a cursor older than the horizon is told to re-impo
   const again = (await c.superadmin('mutation{ posPruneChangeLog(olderThanSeconds: 3600) { deleted } }')).posPruneChangeLog;
   assert.equal(again.deleted, 0, 'nothing newer than the window is pruned');
 });
+
+// --- Z reports (end of day) for the unified reports ---
+const ZREPORT = `mutation($i: PosZReportInput!) { posRecordZReport(input: $i) { duplicate zReport {
+  id idempotencyKey terminalCode number openedAt closedAt currency totalSalesMinor overShortMinor report recordedBy } } }`;
+const ZLIST = `query($t:String,$f:DateTime,$u:DateTime){ posZReports(terminalCode:$t, from:$f, to:$u) { id terminalCode number closedAt totalSalesMinor overShortMinor } }`;
+
+function zInput(terminalCode, number, extra = {}) {
+  const closedAt = extra.closedAt ?? '2026-03-02T21:05:00.000Z';
+  const report = JSON.stringify({ terminal_id: terminalCode, z_number: number, sales: { sales: 12, total: { minor: 48750, currency: 'EUR' } } });
+  return {
+    idempotencyKey: `z:${terminalCode}:${number}`, terminalCode, number,
+    openedAt: '2026-03-02T08:00:00.000Z', closedAt, currency: 'EUR',
+    totalSalesMinor: 48750, overShortMinor: -120, report, ...extra,
+  };
+}
+
+test('a Z report sent twice, then 5 times at once, is stored once with its totals', async () => {
+  const term = `z-till-${crypto.randomUUID().slice(0, 8)}`;
+  const input = zInput(term, 1);
+  const first = (await c.terminal(ZREPORT, { i: input })).posRecordZReport;
+  assert.equal(first.duplicate, false);
+  assert.equal(first.zReport.number, 1);
+  assert.equal(first.zReport.totalSalesMinor, 48750);
+  assert.equal(first.zReport.overShortMinor, -120);
+  assert.equal(first.zReport.report, input.report, 'the whole report is kept verbatim');
+  assert.equal(first.zReport.recordedBy, 'till-1', 'the terminal that sent it');
+  const again = (await c.terminal(ZREPORT, { i: input })).posRecordZReport;
+  assert.equal(again.duplicate, true);
+  assert.deepEqual(again.zReport, first.zReport, 'a repeat returns the first result');
+  const racers = await Promise.all(Array.from({ length: 5 }, () => c.terminal(ZREPORT, { i: zInput(term, 2) })));
+  assert.equal(racers.filter(r => !r.posRecordZReport.duplicate).length, 1, 'exactly one of five concurrent first sends created it');
+  assert.equal(new Set(racers.map(r => r.posRecordZReport.zReport.id)).size, 1);
+  const listed = (await c.superadmin(ZLIST, { t: term })).posZReports;
+  assert.deepEqual(listed.map(z => [z.number, z.totalSalesMinor, z.overShortMinor]), [[1, 48750, -120], [2, 48750, -120]], 'one row per Z number');
+});
+
+test('a Z report with the same terminal and number but other content is refused and the first stays', async () => {
+  const term = `z-till-${crypto.randomUUID().slice(0, 8)}`;
+  const first = (await c.terminal(ZREPORT, { i: zInput(term, 7) })).posRecordZReport;
+  const changed = await c.raw(ZREPORT, { i: zInput(term, 7, { totalSalesMinor: 99999 }) }, c.terminalToken);
+  assert.equal(changed.body.errors?.[0]?.extensions?.code, 'USER_INPUT_ERROR');
+  assert.match(changed.body.errors[0].message, new RegExp(`Z report ${term} #7 is already recorded.*totalSalesMinor.*never overwritten`));
+  const otherKey = await c.raw(ZREPORT, { i: zInput(term, 7, { idempotencyKey: 'another-key', overShortMinor: 0 }) }, c.terminalToken);
+  assert.equal(otherKey.body.errors?.[0]?.extensions?.code, 'USER_INPUT_ERROR', 'another key for the same terminal and number is refused too');
+  const sameContentOtherKey = (await c.terminal(ZREPORT, { i: zInput(term, 7, { idempotencyKey: 'resent-under-another-key' }) })).posRecordZReport;
+  assert.equal(sameContentOtherKey.duplicate, true, 'the same report under another key is the same report');
+  const listed = (await c.superadmin(ZLIST, { t: term })).posZReports;
+  assert.equal(listed.length, 1);
+  assert.equal(listed[0].id, first.zReport.id);
+  assert.equal(listed[0].totalSalesMinor, 48750, 'the stored report was not overwritten');
+  const bad = await c.raw(ZREPORT, { i: zInput(term, 8, { report: 'not json' }) }, c.terminalToken);
+  assert.equal(bad.body.errors?.[0]?.extensions?.code, 'USER_INPUT_ERROR');
+});
+
+test('Z reports are listed by terminal and closing date range; a credential without PosTerminal cannot send one', async () => {
+  const term = `z-till-${crypto.randomUUID().slice(0, 8)}`;
+  for (const [n, day] of [[1, '01'], [2, '02'], [3, '03']]) {
+    await c.terminal(ZREPORT, { i: zInput(term, n, { closedAt: `2026-04-${day}T21:00:00.000Z` }) });
+  }
+  const other = `z-till-${crypto.randomUUID().slice(0, 8)}`;
+  await c.terminal(ZREPORT, { i: zInput(other, 1, { closedAt: '2026-04-02T20:00:00.000Z' }) });
+  const range = (await c.superadmin(ZLIST, { t: term, f: '2026-04-02T00:00:00.000Z', u: '2026-04-03T21:00:00.000Z' })).posZReports;
+  assert.deepEqual(range.map(z => z.number), [2], 'from inclusive, to exclusive, this terminal only');
+  const allTerminals = (await c.superadmin(ZLIST, { f: '2026-04-02T00:00:00.000Z', u: '2026-04-03T00:00:00.000Z' })).posZReports;
+  assert.deepEqual(allTerminals.filter(z => z.terminalCode === term || z.terminalCode === other).map(z => `${z.terminalCode}#${z.number}`).sort(),
+    [`${other}#1`, `${term}#2`].sort());
+  const { adminLogin } = require('../../test-shop/gql');
+  const { createRole } = await c.superadmin('mutation{ createRole(input:{code:"z-reader", description:"reads orders", permissions:[ReadCatalog]}) { id } }');
+  await c.superadmin('mutation($r:ID!){ createAdministrator(input:{emailAddress:"z-reader", firstName:"Z", lastName:"R", password:"z-reader-password-1", roleIds:[$r]}) { id } }', { r: createRole.id });
+  const token = await adminLogin(shop.baseUrl, 'z-reader', 'z-reader-password-1');
+  const denied = await c.raw(ZREPORT, { i: zInput(term, 4) }, token);
+  assert.equal(denied.body.errors?.[0]?.extensions?.code, 'FORBIDDEN');
+  const deniedList = await c.raw(ZLIST, { t: term }, token);
+  assert.equal(deniedList.body.errors?.[0]?.extensions?.code, 'FORBIDDEN');
+  assert.equal((await c.superadmin(ZLIST, { t: term })).posZReports.length, 3, 'nothing was stored by the refused call');
+});
