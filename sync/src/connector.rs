@@ -48,6 +48,10 @@ pub struct Capabilities {
     pub idempotent_sales: bool,
     /// Absolute stock writes can be conditional on the current value.
     pub compare_and_set_stock: bool,
+    /// The shop keeps the register's Z reports ([`Connector::record_z_report`]). Without it the
+    /// outbox worker parks queued Z reports as not deliverable (see `outbox`) instead of
+    /// retrying them forever.
+    pub z_reports: bool,
 }
 
 /// One line of a register sale, as the shop records it.
@@ -297,6 +301,39 @@ pub struct CollectOutcome {
     pub message: Option<String>,
 }
 
+/// A register's Z report (end of day) for the shop's unified reports. The shop keeps one per
+/// terminal and number and never overwrites it; `idempotency_key` (`z:<terminal>:<number>`)
+/// makes a resend a no-op.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ZReportRecord {
+    pub idempotency_key: String,
+    /// The shop's identifier of this terminal (as on its sales).
+    pub terminal_code: String,
+    pub number: u64,
+    /// RFC 3339, UTC.
+    pub opened_at: String,
+    /// RFC 3339, UTC.
+    pub closed_at: String,
+    /// ISO 4217.
+    pub currency: String,
+    pub total_sales_minor: i64,
+    /// Counted minus expected cash (negative: short).
+    pub over_short_minor: i64,
+    /// The whole Z report as the register stored it (JSON text, sent verbatim).
+    pub report: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ZReportOutcome {
+    /// The shop had this report already (a resend): nothing changed.
+    pub duplicate: bool,
+    /// The shop's id of the stored report.
+    pub id: String,
+    pub number: u64,
+}
+
 /// The result of one sale in a batch: recorded, or rejected by the shop with a message
 /// (resending it unchanged would fail again).
 pub type BatchItem = Result<SaleOutcome, String>;
@@ -380,6 +417,21 @@ pub trait Connector: Send + Sync + 'static {
         order_code: &str,
         key: &str,
     ) -> impl Future<Output = Result<CollectOutcome, SyncError>> + Send;
+
+    /// Records a Z report exactly once (keyed by `report.idempotency_key`). The same terminal
+    /// and number with other content is [`SyncError::Rejected`]. Connectors whose shop has no
+    /// place for Z reports keep this default and say so with `Capabilities::z_reports = false`.
+    fn record_z_report(
+        &self,
+        report: &ZReportRecord,
+    ) -> impl Future<Output = Result<ZReportOutcome, SyncError>> + Send {
+        let _ = report;
+        async {
+            Err(SyncError::Unsupported(
+                "this shop does not take Z reports".into(),
+            ))
+        }
+    }
 
     /// Runs until cancelled, calling `hint.notify_one()` whenever the shop says something
     /// changed (and after every reconnect). Shops without push never hint.

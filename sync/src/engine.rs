@@ -193,6 +193,21 @@ impl<C: Connector> Shared<C> {
                 }
                 Err(e) => self.report(Err(e)),
             }
+            // Say honestly why a row stays queued that this shop cannot take (outbox module doc).
+            if let Ok(r) = &result
+                && r.not_deliverable > 0
+            {
+                let e = SyncError::Unsupported(format!(
+                    "{} queued event(s) cannot be delivered to this shop (Z reports); they stay on the register",
+                    r.not_deliverable
+                ));
+                let now = self.options.clock.now();
+                self.status_tx.send_modify(|st| {
+                    st.last_error = Some(e.to_string());
+                    st.last_error_kind = Some(e.kind());
+                    st.last_error_at = Some(now);
+                });
+            }
             // Sleep until the next row is due, a sale is committed or the shop is back.
             let now = self.options.clock.now();
             let wait = match lock(&self.store).outbox_next_due() {

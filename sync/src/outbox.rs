@@ -7,12 +7,23 @@
 //! A failed delivery counts an attempt, keeps the error and waits an exponential backoff with
 //! jitter; nothing is ever dropped (a payload the worker cannot read stays queued with its error).
 //! Conflicts the shop reports (a sale beyond its stock) are stored for the manager's list.
+//!
+//! Z reports (kind [`Z_REPORT`], key `z:<terminal>:<number>`) go to the shop exactly once by
+//! that key. A connector without [`Capabilities::z_reports`](crate::Capabilities) cannot take
+//! them: the row is parked, not retried with backoff: it stays undelivered (the register keeps
+//! the report; `queued` still counts it, because it is not in the shop), its error says
+//! "not deliverable: …", the drain reports it in [`DrainReport::not_deliverable`] (the engine
+//! shows that as its last error, kind "unsupported"), and it is looked at again only after
+//! [`NOT_DELIVERABLE_RECHECK`], so a shop that gains support later still gets it.
 
 use crate::clock::{Backoff, Clock, Jitter};
-use crate::connector::{CollectStatus, Connector, SaleRecord, StockReason, WriteStatus};
+use crate::connector::{
+    CollectStatus, Connector, SaleRecord, StockReason, WriteStatus, ZReportRecord,
+};
 use crate::{SyncError, sale};
 use pos_core::CompletedSale;
 use pos_store::Store;
+use pos_store::cash::{SessionReport, Z_REPORT};
 use pos_store::outbox::{OutboxMessage, SALE_COMPLETED};
 use pos_store::shop::PICKUP_COLLECTED;
 use pos_store::sync_state::StockConflictRecord;
@@ -23,6 +34,13 @@ use time::OffsetDateTime;
 /// difference). Payload: `{"sku": "...", "delta": -2, "reason": "WRITE_OFF", "note": "..."}`.
 pub const STOCK_ADJUSTED: &str = "stock.adjusted";
 
+/// How long a row the connector cannot deliver (a Z report to a shop without Z reports) waits
+/// before it is looked at again.
+pub const NOT_DELIVERABLE_RECHECK: time::Duration = time::Duration::days(1);
+
+/// Prefix of the error kept on a row the connector cannot deliver.
+pub const NOT_DELIVERABLE: &str = "not deliverable";
+
 /// What one drain did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct DrainReport {
@@ -32,6 +50,8 @@ pub struct DrainReport {
     /// Rows the shop rejected or the worker could not read; they stay queued.
     pub failed: usize,
     pub conflicts: usize,
+    /// Rows this connector cannot deliver at all (parked, see the module doc); not in `failed`.
+    pub not_deliverable: usize,
 }
 
 /// Everything the worker needs.
@@ -99,6 +119,9 @@ impl<C: Connector> OutboxContext<'_, C> {
                     }
                     PICKUP_COLLECTED => {
                         self.deliver_hand_over(&msg, &mut report).await?;
+                    }
+                    Z_REPORT => {
+                        self.deliver_z_report(&msg, &mut report).await?;
                     }
                     other => {
                         self.fail(&msg, &format!("unknown outbox kind {other:?}"))?;
@@ -307,4 +330,99 @@ impl<C: Connector> OutboxContext<'_, C> {
             }
         }
     }
+
+    /// Parks a row the connector cannot deliver (see the module doc).
+    fn park(&self, msg: &OutboxMessage, why: &str) -> Result<(), SyncError> {
+        let at = self.clock.now() + NOT_DELIVERABLE_RECHECK;
+        tracing::warn!(id = msg.id, kind = %msg.kind, "{NOT_DELIVERABLE}: {why}");
+        lock(self.store).outbox_mark_failed(msg.id, &format!("{NOT_DELIVERABLE}: {why}"), at)?;
+        Ok(())
+    }
+
+    /// A Z report for the shop's unified reports, exactly once by its key. A report the shop
+    /// refuses (another report with the same terminal and number) stays queued with the
+    /// shop's reason and is retried with backoff: it needs a person, and nothing is dropped.
+    async fn deliver_z_report(
+        &self,
+        msg: &OutboxMessage,
+        report: &mut DrainReport,
+    ) -> Result<(), SyncError> {
+        if !self.connector.capabilities().z_reports {
+            self.park(
+                msg,
+                "this shop does not take Z reports; the report stays on the register",
+            )?;
+            report.not_deliverable += 1;
+            return Ok(());
+        }
+        let record = match z_report_record(msg, self.terminal_id) {
+            Ok(r) => r,
+            Err(e) => {
+                self.fail(msg, &format!("unreadable Z report payload: {e}"))?;
+                report.failed += 1;
+                return Ok(());
+            }
+        };
+        match self.connector.record_z_report(&record).await {
+            Ok(outcome) if outcome.number == record.number => {
+                lock(self.store).outbox_mark_delivered(msg.id, self.clock.now())?;
+                report.delivered += 1;
+                if outcome.duplicate {
+                    report.duplicates += 1;
+                }
+                Ok(())
+            }
+            Ok(outcome) => {
+                self.fail(
+                    msg,
+                    &format!(
+                        "the shop answered for Z report {} instead of {}",
+                        outcome.number, record.number
+                    ),
+                )?;
+                report.failed += 1;
+                Ok(())
+            }
+            Err(SyncError::Unsupported(m)) => {
+                self.park(msg, &m)?;
+                report.not_deliverable += 1;
+                Ok(())
+            }
+            Err(SyncError::Rejected(m)) => {
+                self.fail(msg, &format!("rejected by the shop: {m}"))?;
+                report.failed += 1;
+                Ok(())
+            }
+            Err(e) => {
+                self.fail(msg, &e.to_string())?;
+                report.failed += 1;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The shop's view of a queued Z report: its figures from the stored report, which itself is
+/// sent verbatim.
+fn z_report_record(msg: &OutboxMessage, terminal_id: &str) -> Result<ZReportRecord, String> {
+    use time::format_description::well_known::Rfc3339;
+    let z: SessionReport = serde_json::from_str(&msg.payload).map_err(|e| e.to_string())?;
+    let number = z.z_number.ok_or("the report has no Z number")?;
+    let over_short = z.over_short.ok_or("the report has no over/short")?;
+    let utc = |t: OffsetDateTime| {
+        t.to_offset(time::UtcOffset::UTC)
+            .format(&Rfc3339)
+            .map_err(|e| e.to_string())
+    };
+    Ok(ZReportRecord {
+        idempotency_key: msg.idempotency_key.clone(),
+        terminal_code: terminal_id.to_owned(),
+        number,
+        opened_at: utc(z.opened_at)?,
+        closed_at: utc(z.until)?,
+        currency: z.sales.currency.code().to_owned(),
+        total_sales_minor: z.sales.total.minor,
+        over_short_minor: over_short.minor,
+        report: msg.payload.clone(),
+    })
 }

@@ -292,6 +292,7 @@ impl Connector for VendureConnector {
             rate_limit_per_sec: None,
             idempotent_sales: true,
             compare_and_set_stock: true,
+            z_reports: true,
         }
     }
 
@@ -410,6 +411,32 @@ impl Connector for VendureConnector {
             json!({ "c": order_code, "k": key }),
         )
         .await
+    }
+
+    async fn record_z_report(&self, report: &ZReportRecord) -> Result<ZReportOutcome, SyncError> {
+        #[derive(serde::Deserialize)]
+        struct Wire {
+            duplicate: bool,
+            #[serde(rename = "zReport")]
+            z_report: WireReport,
+        }
+        #[derive(serde::Deserialize)]
+        struct WireReport {
+            id: String,
+            number: u64,
+        }
+        let w: Wire = self
+            .gql(
+                "posRecordZReport",
+                "mutation($i:PosZReportInput!){ posRecordZReport(input:$i){ duplicate zReport { id number } } }",
+                json!({ "i": report }),
+            )
+            .await?;
+        Ok(ZReportOutcome {
+            duplicate: w.duplicate,
+            id: w.z_report.id,
+            number: w.z_report.number,
+        })
     }
 
     async fn push_hints(&self, hint: Arc<Notify>) {

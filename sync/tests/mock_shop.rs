@@ -84,6 +84,7 @@ fn mock_shop(
                 let query = body["query"].as_str().unwrap_or("");
                 let op = [
                     "login",
+                    "posRecordZReport",
                     "posRecordSales",
                     "posRecordSale",
                     "posWhoAmI",
@@ -485,5 +486,269 @@ async fn a_pickup_handed_over_offline_reaches_the_shop_once_when_it_answers_agai
             .filter(|o| *o == "posMarkCollected")
             .count()
             >= 2
+    );
+}
+
+// --- Z reports (end of day) ---
+
+fn operator() -> pos_store::cash::Operator {
+    pos_store::cash::Operator {
+        id: "u".into(),
+        name: "Ana".into(),
+    }
+}
+
+fn drawer(minor: i64) -> pos_core::cash::DrawerCount {
+    pos_core::cash::DrawerCount::new(
+        Currency::Eur,
+        &[pos_core::cash::DenominationCount {
+            value: 1,
+            quantity: minor,
+        }],
+    )
+    .unwrap()
+}
+
+/// Opens T01's register with a 100.00 float, sells `sales` times, counts `counted` and closes:
+/// the Z report is queued in the outbox as the register does it.
+fn close_day(store: &mut Store, sales: usize, counted: i64) -> pos_store::cash::SessionReport {
+    store
+        .begin_cash_session(
+            Uuid::new_v4(),
+            "T01",
+            &operator(),
+            &drawer(10_000),
+            false,
+            T0,
+        )
+        .unwrap();
+    for _ in 0..sales {
+        sell(store, 1);
+    }
+    let count = store
+        .record_drawer_count("T01", &drawer(counted), &operator(), T0)
+        .unwrap();
+    store
+        .close_cash_session("T01", count.id, &operator(), T0)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_z_report_reaches_the_shop_once_with_its_figures_even_when_the_first_answer_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("pos.db")).unwrap();
+    store.upsert_catalog(&catalog(), T0).unwrap();
+    let z = close_day(&mut store, 2, 10_000);
+    assert_eq!(z.z_number, Some(1));
+    assert!(z.sales.total.minor > 0);
+    // The shop stores the first send but its answer is lost (503); the resend is a duplicate.
+    let stored = Arc::new(Mutex::new(BTreeMap::<String, Value>::new()));
+    let sends = Arc::new(Mutex::new(Vec::<Value>::new()));
+    let (stored2, sends2) = (stored.clone(), sends.clone());
+    let (url, _) = mock_shop(move |op, body| match op {
+        "login" => login_ok(),
+        "posRecordSales" => {
+            let items: Vec<Value> = body["variables"]["i"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| json!({"saleId": s["saleId"], "error": null, "result": {"saleId": s["saleId"], "orderId": "1", "orderCode": "X", "duplicate": false, "conflicts": []}}))
+                .collect();
+            (200, json!({"data":{"posRecordSales": items}}).to_string())
+        }
+        "posRecordZReport" => {
+            let i = body["variables"]["i"].clone();
+            sends2.lock().unwrap().push(i.clone());
+            let key = i["idempotencyKey"].as_str().unwrap().to_owned();
+            let mut stored = stored2.lock().unwrap();
+            let duplicate = stored.contains_key(&key);
+            stored.entry(key).or_insert(i.clone());
+            if !duplicate {
+                return (503, "{}".into());
+            }
+            (
+                200,
+                json!({"data":{"posRecordZReport":{"duplicate": true, "zReport": {"id": "9", "number": i["number"]}}}})
+                    .to_string(),
+            )
+        }
+        _ => (500, "{}".into()),
+    });
+    let c = connector(&url);
+    let store = Mutex::new(store);
+    let err = ctx(&c, &store).drain().await.unwrap_err();
+    assert!(err.is_offline(), "{err:?}");
+    assert_eq!(
+        store.lock().unwrap().outbox_len().unwrap(),
+        3,
+        "the day's 2 sales and its Z report wait for an answer"
+    );
+    store.lock().unwrap().outbox_retry_all_now(T0).unwrap();
+    let report = ctx(&c, &store).drain().await.unwrap();
+    assert_eq!(
+        (report.delivered, report.duplicates, report.failed),
+        (3, 1, 0),
+        "the 2 sales and the Z report (a duplicate)"
+    );
+    assert_eq!(
+        store.lock().unwrap().outbox_len().unwrap(),
+        0,
+        "nothing stays queued"
+    );
+    assert_eq!(
+        ctx(&c, &store).drain().await.unwrap(),
+        Default::default(),
+        "and nothing is sent again"
+    );
+    let sends = sends.lock().unwrap();
+    assert_eq!(sends.len(), 2, "sent twice (the first answer was lost)");
+    assert_eq!(sends[0], sends[1], "the resend is the same request");
+    let stored = stored.lock().unwrap();
+    assert_eq!(stored.len(), 1, "the shop holds one Z report");
+    let sent = &stored["z:T01:1"];
+    assert_eq!(
+        sent["terminalCode"], "till-1",
+        "the shop's terminal id, as on the sales"
+    );
+    assert_eq!(sent["number"], 1);
+    assert_eq!(sent["currency"], "EUR");
+    assert_eq!(sent["totalSalesMinor"], z.sales.total.minor);
+    assert_eq!(sent["overShortMinor"], z.over_short.unwrap().minor);
+    assert_eq!(sent["closedAt"], "2026-11-22T10:00:00Z");
+    let report: pos_store::cash::SessionReport =
+        serde_json::from_str(sent["report"].as_str().unwrap()).unwrap();
+    assert_eq!(report, z, "the whole Z report, as the register made it");
+}
+
+/// A shop connector without Z reports (every other operation is unused here).
+struct NoZReports;
+
+impl pos_sync::Connector for NoZReports {
+    fn capabilities(&self) -> pos_sync::Capabilities {
+        pos_sync::Capabilities {
+            stock_writes: pos_sync::connector::StockWrites::AbsoluteOnly,
+            push: pos_sync::connector::Push::PollingOnly,
+            max_page_size: 100,
+            max_sale_batch: 10,
+            rate_limit_per_sec: None,
+            idempotent_sales: true,
+            compare_and_set_stock: true,
+            z_reports: false,
+        }
+    }
+    async fn who_am_i(&self) -> Result<pos_sync::connector::WhoAmI, SyncError> {
+        Err(SyncError::Unreachable("not used".into()))
+    }
+    async fn record_sale(
+        &self,
+        _: &pos_sync::connector::SaleRecord,
+    ) -> Result<pos_sync::connector::SaleOutcome, SyncError> {
+        Err(SyncError::Unreachable("not used".into()))
+    }
+    async fn adjust_stock(
+        &self,
+        _: &str,
+        _: &str,
+        _: i64,
+        _: pos_sync::connector::StockReason,
+        _: Option<&str>,
+    ) -> Result<pos_sync::connector::AdjustOutcome, SyncError> {
+        Err(SyncError::Unreachable("not used".into()))
+    }
+    async fn set_stock_if_unchanged(
+        &self,
+        _: &str,
+        _: &str,
+        _: i64,
+        _: i64,
+    ) -> Result<pos_sync::connector::SetStockOutcome, SyncError> {
+        Err(SyncError::Unreachable("not used".into()))
+    }
+    async fn catalog_page(
+        &self,
+        _: Option<&str>,
+        _: u32,
+    ) -> Result<pos_sync::connector::CatalogPage, SyncError> {
+        Err(SyncError::Unreachable("not used".into()))
+    }
+    async fn changes(
+        &self,
+        _: Option<&str>,
+        _: u32,
+    ) -> Result<pos_sync::connector::ChangePage, SyncError> {
+        Err(SyncError::Unreachable("not used".into()))
+    }
+    async fn stock(&self, _: &[String]) -> Result<Vec<pos_sync::connector::ShopStock>, SyncError> {
+        Err(SyncError::Unreachable("not used".into()))
+    }
+    async fn pickups(&self) -> Result<Vec<pos_sync::connector::ShopOrder>, SyncError> {
+        Err(SyncError::Unreachable("not used".into()))
+    }
+    async fn mark_collected(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<pos_sync::connector::CollectOutcome, SyncError> {
+        Err(SyncError::Unreachable("not used".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_shop_without_z_reports_parks_the_report_as_not_deliverable_instead_of_retrying() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("pos.db")).unwrap();
+    close_day(&mut store, 0, 9_950);
+    let store = Mutex::new(store);
+    let c = NoZReports;
+    let ctx = OutboxContext {
+        connector: &c,
+        store: &store,
+        clock: &FixedClock,
+        jitter: &NoJitter,
+        backoff: Backoff {
+            base: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+        },
+        terminal_id: "till-1",
+        location_id: LOC,
+        batch: 10,
+    };
+    let report = ctx.drain().await.unwrap();
+    assert_eq!(
+        (report.not_deliverable, report.failed, report.delivered),
+        (1, 0, 0),
+        "said as not deliverable, not as a failure to retry"
+    );
+    let s = store.lock().unwrap();
+    assert_eq!(
+        s.outbox_len().unwrap(),
+        1,
+        "the report is not in the shop, so it is still counted"
+    );
+    assert!(
+        s.outbox_pending(10, T0 + time::Duration::hours(23))
+            .unwrap()
+            .is_empty(),
+        "not retried within the day"
+    );
+    let parked = s
+        .outbox_pending(10, T0 + pos_sync::outbox::NOT_DELIVERABLE_RECHECK)
+        .unwrap();
+    assert_eq!(parked.len(), 1, "looked at again after a day");
+    assert_eq!(parked[0].kind, pos_store::cash::Z_REPORT);
+    assert!(
+        parked[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .starts_with("not deliverable: this shop does not take Z reports"),
+        "{:?}",
+        parked[0].last_error
+    );
+    drop(s);
+    assert_eq!(
+        ctx.drain().await.unwrap(),
+        Default::default(),
+        "a second drain does nothing"
     );
 }
