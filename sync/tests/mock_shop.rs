@@ -719,33 +719,34 @@ async fn a_shop_without_z_reports_parks_the_report_as_not_deliverable_instead_of
         (1, 0, 0),
         "said as not deliverable, not as a failure to retry"
     );
-    let s = store.lock().unwrap();
-    assert_eq!(
-        s.outbox_len().unwrap(),
-        1,
-        "the report is not in the shop, so it is still counted"
-    );
-    assert!(
-        s.outbox_pending(10, T0 + time::Duration::hours(23))
-            .unwrap()
-            .is_empty(),
-        "not retried within the day"
-    );
-    let parked = s
-        .outbox_pending(10, T0 + pos_sync::outbox::NOT_DELIVERABLE_RECHECK)
-        .unwrap();
-    assert_eq!(parked.len(), 1, "looked at again after a day");
-    assert_eq!(parked[0].kind, pos_store::cash::Z_REPORT);
-    assert!(
-        parked[0]
-            .last_error
-            .as_deref()
-            .unwrap()
-            .starts_with("not deliverable: this shop does not take Z reports"),
-        "{:?}",
-        parked[0].last_error
-    );
-    drop(s);
+    {
+        let s = store.lock().unwrap();
+        assert_eq!(
+            s.outbox_len().unwrap(),
+            1,
+            "the report is not in the shop, so it is still counted"
+        );
+        assert!(
+            s.outbox_pending(10, T0 + time::Duration::hours(23))
+                .unwrap()
+                .is_empty(),
+            "not retried within the day"
+        );
+        let parked = s
+            .outbox_pending(10, T0 + pos_sync::outbox::NOT_DELIVERABLE_RECHECK)
+            .unwrap();
+        assert_eq!(parked.len(), 1, "looked at again after a day");
+        assert_eq!(parked[0].kind, pos_store::cash::Z_REPORT);
+        assert!(
+            parked[0]
+                .last_error
+                .as_deref()
+                .unwrap()
+                .starts_with("not deliverable: this shop does not take Z reports"),
+            "{:?}",
+            parked[0].last_error
+        );
+    }
     assert_eq!(
         ctx.drain().await.unwrap(),
         Default::default(),

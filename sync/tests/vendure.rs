@@ -950,3 +950,124 @@ async fn bench_import_against_a_raw_read_and_push_throughput_of_1000_queued_sale
         commit.as_millis()
     );
 }
+
+// --- Z reports (end of day) ---
+
+/// The shop's Z reports of `terminal_code`, as the superadmin lists them (`posZReports`).
+async fn shop_z_reports(shop: &Shop, terminal_code: &str) -> Vec<Value> {
+    let http = reqwest::Client::new();
+    let login = http
+        .post(format!("{}/admin-api", shop.url))
+        .json(&json!({"query":"mutation{ login(username:\"superadmin\",password:\"superadmin\"){ __typename } }"}))
+        .send()
+        .await
+        .unwrap();
+    let token = login.headers()["vendure-auth-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let v: Value = http
+        .post(format!("{}/admin-api", shop.url))
+        .bearer_auth(&token)
+        .json(&json!({"query":"query($t:String){ posZReports(terminalCode:$t){ idempotencyKey number currency totalSalesMinor overShortMinor report } }","variables":{"t":terminal_code}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["data"]["posZReports"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .clone()
+}
+
+fn usd(minor: i64) -> pos_core::cash::DrawerCount {
+    pos_core::cash::DrawerCount::new(
+        Currency::Usd,
+        &[pos_core::cash::DenominationCount {
+            value: 1,
+            quantity: minor,
+        }],
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_z_report_reaches_the_shop_exactly_once_even_when_delivered_twice() {
+    let shop = shop();
+    let dir = tempfile::tempdir().unwrap();
+    let db = terminal(dir.path(), "z", &shop).await;
+    // A terminal code of its own: Z numbers start at 1 on every fresh register file.
+    let code = format!("till-z-{}", &Uuid::new_v4().to_string()[..8]);
+    let ana = pos_store::cash::Operator {
+        id: "u-ana".into(),
+        name: "Ana".into(),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let z = {
+        let mut store = Store::open(&db).unwrap();
+        store
+            .begin_cash_session(Uuid::new_v4(), "T01", &ana, &usd(10_000), false, now)
+            .unwrap();
+        sell(&mut store, &sku(40), 2);
+        sell(&mut store, &sku(41), 1);
+        let count = store
+            .record_drawer_count("T01", &usd(9_900), &ana, now)
+            .unwrap();
+        store
+            .close_cash_session("T01", count.id, &ana, now)
+            .unwrap()
+    };
+    assert_eq!(z.z_number, Some(1));
+    assert!(z.sales.total.minor > 0, "{:?}", z.sales);
+    // A copy of the register file as it was before delivering: as if the terminal crashed after
+    // the shop stored everything but before it marked the rows delivered.
+    let copy = dir.path().join("z-before-delivery.db");
+    std::fs::copy(&db, &copy).unwrap();
+    let c = shop.connector();
+    for (path, expect_duplicates) in [(&db, 0), (&copy, 3)] {
+        let store = Mutex::new(Store::open(path).unwrap());
+        let report = OutboxContext {
+            connector: &c,
+            store: &store,
+            clock: &SystemClock,
+            jitter: &pos_sync::clock::RandomJitter,
+            backoff: Backoff {
+                base: Duration::from_millis(200),
+                max: Duration::from_secs(2),
+            },
+            terminal_id: &code,
+            location_id: LOCATION,
+            batch: 50,
+        }
+        .drain()
+        .await
+        .unwrap();
+        assert_eq!(
+            (report.delivered, report.duplicates, report.failed),
+            (3, expect_duplicates, 0),
+            "2 sales and the Z report from {path:?}"
+        );
+        assert_eq!(
+            store.lock().unwrap().outbox_len().unwrap(),
+            0,
+            "nothing stays queued"
+        );
+    }
+    let listed = shop_z_reports(&shop, &code).await;
+    assert_eq!(
+        listed.len(),
+        1,
+        "exactly one Z report in the shop: {listed:?}"
+    );
+    let stored = &listed[0];
+    assert_eq!(stored["idempotencyKey"], "z:T01:1");
+    assert_eq!(stored["number"], 1);
+    assert_eq!(stored["currency"], "USD");
+    assert_eq!(stored["totalSalesMinor"], z.sales.total.minor);
+    assert_eq!(stored["overShortMinor"], z.over_short.unwrap().minor);
+    let report: pos_store::cash::SessionReport =
+        serde_json::from_str(stored["report"].as_str().unwrap()).unwrap();
+    assert_eq!(report, z, "the whole Z report, as the register made it");
+}
