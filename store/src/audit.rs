@@ -431,36 +431,41 @@ mod tests {
         assert_eq!(s.recent_approvals("T02", 10).unwrap(), vec![]);
     }
 
+    // How long appends and the verify take is measured by `pos-bench-office` (BENCHMARKS.md),
+    // not here.
     #[test]
-    fn appending_is_quick_and_verifying_a_long_trail_is_quick() {
+    fn a_long_trail_on_a_file_stays_chained_and_verifies_after_reopening() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(dir.path().join("audit.db")).unwrap();
-        let rows = 2_000;
-        let mut each = Vec::with_capacity(rows);
-        for i in 0..rows {
-            let started = std::time::Instant::now();
-            s.append_audit(
-                &entry("line_void", serde_json::json!({"line": i, "amount": 199})),
-                T0,
-            )
-            .unwrap();
-            each.push(started.elapsed());
+        let path = dir.path().join("audit.db");
+        let rows = 1_000;
+        {
+            let mut s = Store::open(&path).unwrap();
+            for i in 0..rows {
+                let stored = s
+                    .append_audit(
+                        &entry("line_void", serde_json::json!({"line": i, "amount": 199})),
+                        T0,
+                    )
+                    .unwrap();
+                assert_eq!(stored.seq, i + 1);
+            }
         }
-        each.sort();
-        let started = std::time::Instant::now();
-        let check = s.verify_audit().unwrap();
-        let verify = started.elapsed();
-        eprintln!(
-            "audit append on a file (synchronous=FULL): p50 {:?}, p99 {:?}; verify {rows} rows: {verify:?}",
-            each[rows / 2],
-            each[rows * 99 / 100]
+        let s = Store::open(&path).unwrap();
+        assert_eq!(
+            s.verify_audit().unwrap(),
+            AuditCheck {
+                rows: rows as u64,
+                first_broken: None
+            }
         );
-        assert_eq!(check.rows, rows as u64);
-        assert!(check.intact());
-        // Loose bounds, for a loaded 2-core machine: an audit row must never be what a cashier
-        // waits for, and a verify of a day's trail is interactive.
-        assert!(each[rows / 2] < std::time::Duration::from_millis(50));
-        assert!(verify < std::time::Duration::from_secs(2), "{verify:?}");
+        let all = s.audit_entries(0, rows as usize).unwrap();
+        assert_eq!(all.len(), rows as usize);
+        assert_eq!(all[0].prev_hash, GENESIS_HASH);
+        for pair in all.windows(2) {
+            assert_eq!(pair[1].seq, pair[0].seq + 1);
+            assert_eq!(pair[1].prev_hash, pair[0].hash);
+        }
+        assert_eq!(all[rows as usize - 1].detail["line"], rows - 1);
     }
 
     #[test]
