@@ -25,8 +25,12 @@ use tokio::task::JoinHandle;
 pub struct SyncStatus {
     /// The last exchange with the shop succeeded.
     pub online: bool,
-    /// Events not yet delivered (sales, adjustments).
+    /// Events not yet delivered (sales, adjustments, hand-overs, Z reports).
     pub queued: u64,
+    /// Of `queued`, the events this shop cannot take at all (Z reports to a shop whose
+    /// connector has no `z_reports`): they stay on the register and are not retried with
+    /// backoff (see the `outbox` module doc), so a UI should say "not deliverable", not "waiting".
+    pub not_deliverable: u64,
     pub last_success: Option<OffsetDateTime>,
     /// Open stock conflicts for the manager.
     pub conflicts: u64,
@@ -129,11 +133,12 @@ impl<C: Connector> Shared<C> {
 
     /// Records the outcome of an exchange with the shop and publishes the status.
     fn report(&self, outcome: Result<(), &SyncError>) {
-        let (queued, conflicts) = {
+        let (queued, conflicts, not_deliverable) = {
             let s = lock(&self.store);
             (
                 s.outbox_len().unwrap_or(0),
                 s.open_stock_conflicts().unwrap_or(0),
+                crate::outbox::not_deliverable_count(&s).unwrap_or(0),
             )
         };
         let now = self.options.clock.now();
@@ -141,6 +146,7 @@ impl<C: Connector> Shared<C> {
         self.status_tx.send_modify(|st| {
             st.queued = queued;
             st.conflicts = conflicts;
+            st.not_deliverable = not_deliverable;
             match outcome {
                 Ok(()) => {
                     came_back = !st.online;
@@ -179,16 +185,18 @@ impl<C: Connector> Shared<C> {
                 Ok(r) if r.delivered > 0 => self.report(Ok(())),
                 // Nothing was exchanged with the shop: only the counts changed.
                 Ok(_) => {
-                    let (queued, conflicts) = {
+                    let (queued, conflicts, not_deliverable) = {
                         let s = lock(&self.store);
                         (
                             s.outbox_len().unwrap_or(0),
                             s.open_stock_conflicts().unwrap_or(0),
+                            crate::outbox::not_deliverable_count(&s).unwrap_or(0),
                         )
                     };
                     self.status_tx.send_modify(|st| {
                         st.queued = queued;
                         st.conflicts = conflicts;
+                        st.not_deliverable = not_deliverable;
                     });
                 }
                 Err(e) => self.report(Err(e)),
@@ -374,6 +382,7 @@ impl SyncEngine {
         let status = SyncStatus {
             queued: store.outbox_len()?,
             conflicts: store.open_stock_conflicts()?,
+            not_deliverable: crate::outbox::not_deliverable_count(&store)?,
             ..SyncStatus::default()
         };
         status_tx.send_replace(status);

@@ -13,7 +13,8 @@
 //! them: the row is parked, not retried with backoff: it stays undelivered (the register keeps
 //! the report; `queued` still counts it, because it is not in the shop), its error says
 //! "not deliverable: …", the drain reports it in [`DrainReport::not_deliverable`] (the engine
-//! shows that as its last error, kind "unsupported"), and it is looked at again only after
+//! shows that as its last error, kind "unsupported", and counts such rows in
+//! `SyncStatus::not_deliverable`), and it is looked at again only after
 //! [`NOT_DELIVERABLE_RECHECK`], so a shop that gains support later still gets it.
 
 use crate::clock::{Backoff, Clock, Jitter};
@@ -40,6 +41,18 @@ pub const NOT_DELIVERABLE_RECHECK: time::Duration = time::Duration::days(1);
 
 /// Prefix of the error kept on a row the connector cannot deliver.
 pub const NOT_DELIVERABLE: &str = "not deliverable";
+
+/// How many undelivered rows are parked as not deliverable (see the module doc).
+pub fn not_deliverable_count(store: &Store) -> Result<u64, SyncError> {
+    store
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND last_error LIKE ?1",
+            [format!("{NOT_DELIVERABLE}:%")],
+            |r| r.get(0),
+        )
+        .map_err(|e| SyncError::Store(pos_store::StoreError::from(e)))
+}
 
 /// What one drain did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

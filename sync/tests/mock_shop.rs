@@ -696,7 +696,8 @@ impl pos_sync::Connector for NoZReports {
 #[tokio::test]
 async fn a_shop_without_z_reports_parks_the_report_as_not_deliverable_instead_of_retrying() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path().join("pos.db")).unwrap();
+    let path = dir.path().join("pos.db");
+    let mut store = Store::open(&path).unwrap();
     close_day(&mut store, 0, 9_950);
     let store = Mutex::new(store);
     let c = NoZReports;
@@ -752,4 +753,22 @@ async fn a_shop_without_z_reports_parks_the_report_as_not_deliverable_instead_of
         Default::default(),
         "a second drain does nothing"
     );
+    drop(store);
+    // The engine's status says so from the start (the header can say "not deliverable").
+    let (tx, _rx) = tokio::sync::watch::channel(pos_sync::SyncStatus::default());
+    let handle = pos_sync::SyncEngine::start_with(
+        &path,
+        Arc::new(NoZReports),
+        pos_sync::TerminalSettings {
+            terminal_id: "till-1".into(),
+            location_id: LOC.into(),
+            prices_include_tax: true,
+        },
+        tx,
+        pos_sync::EngineOptions::default(),
+    )
+    .unwrap();
+    let st = handle.status();
+    assert_eq!((st.queued, st.not_deliverable), (1, 1), "{st:?}");
+    handle.stop().await;
 }

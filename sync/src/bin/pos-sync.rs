@@ -163,7 +163,11 @@ fn status(db: &Path) -> Result<(), String> {
             .map_err(e)?
             .unwrap_or("-".into())
     );
-    println!("queued: {}", store.outbox_len().map_err(e)?);
+    println!(
+        "queued: {} ({} not deliverable to this shop)",
+        store.outbox_len().map_err(e)?,
+        pos_sync::outbox::not_deliverable_count(&store).map_err(|e| e.to_string())?
+    );
     println!(
         "open conflicts: {}",
         store.open_stock_conflicts().map_err(e)?
