@@ -96,14 +96,6 @@ pub fn format_datetime(at: OffsetDateTime, lang: Lang) -> String {
     }
 }
 
-/// Cash rounding increment in minor units for the store (1 = none). Spain and Japan pay cash
-/// to the cent and the yen; a store setting will override this when a country needs it.
-pub fn cash_increment(settings: &pos_store::StoreSettings) -> i64 {
-    match settings.country {
-        pos_store::Country::Es | pos_store::Country::Jp | pos_store::Country::Us => 1,
-    }
-}
-
 /// The store's offset from UTC at `at`: Japan is UTC+9 all year; peninsular Spain is CET/CEST
 /// (EU rule: summer time from the last Sunday of March to the last Sunday of October, 01:00 UTC).
 pub fn utc_offset(settings: &pos_store::StoreSettings, at: OffsetDateTime) -> time::UtcOffset {

@@ -125,6 +125,8 @@ struct State {
     sale_ref: Uuid,
     terminal_id: String,
     clock: Arc<dyn Clock>,
+    /// What cash totals are rounded to, in minor units (store setting; 1 = no rounding).
+    cash_increment: i64,
 }
 
 /// What is saved of the sale in progress after every change (see `State::changed`).
@@ -211,9 +213,10 @@ fn session_dto(u: &User) -> SessionDto {
     }
 }
 
-fn cash_rounding(settings: &StoreSettings) -> CashRounding {
+/// Cash is rounded to the store's increment (a store setting; 1 = none), half up.
+fn cash_rounding(increment: i64) -> CashRounding {
     CashRounding {
-        increment: crate::locale::cash_increment(settings),
+        increment,
         direction: RoundingDirection::HalfUp,
     }
 }
@@ -227,7 +230,7 @@ impl State {
 
     fn settlement(&self) -> Result<Settlement, ApiError> {
         self.cart
-            .settlement(&self.tenders, cash_rounding(&self.settings))
+            .settlement(&self.tenders, cash_rounding(self.cash_increment))
             .map_err(checkout_error)
     }
 
@@ -472,6 +475,17 @@ impl Register {
                 Err(e) => tracing::error!("saved device settings are not valid ({e}); not used"),
             }
         }
+        // A store that rounds cash totals (e.g. to 0,05 €): POS_CASH_ROUNDING, in minor units,
+        // is written to the store's settings.
+        if let Ok(v) = std::env::var("POS_CASH_ROUNDING")
+            && !v.trim().is_empty()
+        {
+            match v.trim().parse::<i64>() {
+                Ok(n) => store.set_cash_rounding_increment(n).map_err(store_error)?,
+                Err(_) => tracing::error!("POS_CASH_ROUNDING={v:?} is not a number; ignored"),
+            }
+        }
+        let cash_increment = store.cash_rounding_increment().map_err(store_error)?;
         let hardware = Hardware::open(&config.devices, &config.db_path, &config.terminal_id)?;
         let settings = store.settings().map_err(store_error)?.ok_or_else(|| {
             ApiError::new(
@@ -492,7 +506,7 @@ impl Register {
                     pos_core::PriceMode::TaxInclusive => PriceModeDto::TaxInclusive,
                     pos_core::PriceMode::TaxExclusive => PriceModeDto::TaxExclusive,
                 },
-                cash_increment: crate::locale::cash_increment(&settings),
+                cash_increment,
                 quick_cash: quick_cash(settings.currency),
             },
             terminal_id: config.terminal_id.clone(),
@@ -528,6 +542,7 @@ impl Register {
             sale_ref: Uuid::now_v7(),
             terminal_id: config.terminal_id.clone(),
             clock: clock.clone(),
+            cash_increment,
         };
         let mut state = state;
         // Bring back the sale that was in progress when the app last stopped.
@@ -586,7 +601,7 @@ impl Register {
                 reference: None,
             });
             st.cart
-                .settlement(&probe, cash_rounding(&st.settings))
+                .settlement(&probe, cash_rounding(st.cash_increment))
                 .map_err(checkout_error)?;
             st.stage = Stage::Paying;
             st.changed();
@@ -1377,7 +1392,7 @@ impl Register {
                 name: user.name.clone(),
             },
             at: now,
-            cash_rounding: cash_rounding(&st.settings),
+            cash_rounding: cash_rounding(st.cash_increment),
         };
         let tenders = st.tenders.clone();
         let st = &mut *st;

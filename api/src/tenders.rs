@@ -258,7 +258,7 @@ impl State {
             reference: None,
         });
         self.cart
-            .settlement(&probe, cash_rounding(&self.settings))
+            .settlement(&probe, cash_rounding(self.cash_increment))
             .map_err(checkout_error)?;
         Ok(())
     }

@@ -32,8 +32,17 @@ struct Fixture {
 }
 
 fn open(country: pos_store::Country) -> Fixture {
+    open_rounding(country, 1)
+}
+
+/// A register whose store rounds cash totals to `cash_increment` minor units.
+fn open_rounding(country: pos_store::Country, cash_increment: i64) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("register.db");
+    if cash_increment != 1 {
+        let mut store = pos_store::Store::open(&db).unwrap();
+        store.set_cash_rounding_increment(cash_increment).unwrap();
+    }
     let events = Arc::new(Recorded::default());
     let clock = Arc::new(FixedClock(Mutex::new(
         time::macros::datetime!(2026-11-22 10:30 UTC),
@@ -573,4 +582,136 @@ fn a_crash_brings_back_the_sale_in_progress_with_what_was_already_paid() {
         .unwrap();
     assert_eq!(n, 1);
     drop(_dir);
+}
+
+/// A store that rounds cash (0,05 € in a euro store, 10 yen, 5 cents): the receipt keeps the
+/// exact total with its tax per rate, and shows the cash paid and the rounding line in the
+/// store's language; a card pays the exact total, unrounded.
+#[test]
+fn receipts_show_cash_rounding_in_english_spanish_and_japanese() {
+    use pos_api::locale::{Lang, format_money};
+    use pos_core::{Currency, Money};
+    for (country, increment, lang, currency, label) in [
+        (
+            pos_store::Country::Es,
+            5,
+            Lang::Es,
+            Currency::Eur,
+            "Redondeo",
+        ),
+        (
+            pos_store::Country::Jp,
+            10,
+            Lang::Ja,
+            Currency::Jpy,
+            "端数調整",
+        ),
+        (
+            pos_store::Country::Us,
+            5,
+            Lang::En,
+            Currency::Usd,
+            "Rounding",
+        ),
+    ] {
+        let f = open_rounding(country, increment);
+        let c = rusqlite::Connection::open(&f.db).unwrap();
+        // One product of each of the two highest tax rates that have products sold by unit.
+        let codes: Vec<String> = c
+            .prepare(
+                "SELECT min(b.code) FROM barcode b JOIN variant v ON v.id = b.variant_id \
+                 JOIN product p ON p.id = v.product_id JOIN tax_category t ON t.code = p.tax_code \
+                 WHERE p.by_weight = 0 GROUP BY t.rate_bps ORDER BY t.rate_bps DESC LIMIT 2",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        // Spain and Japan have two rates in the demo catalog; the US demo store has one.
+        let rates = if country == pos_store::Country::Us {
+            1
+        } else {
+            2
+        };
+        assert_eq!(
+            codes.len(),
+            rates,
+            "{country:?}: tax rates in the demo catalog"
+        );
+        let last = codes[rates - 1].clone();
+        let money = |minor: i64| format_money(Money::new(minor, currency), lang);
+        let (lines, total, cash) = f.block(async {
+            let r = &f.register;
+            r.login("1234".into()).await.unwrap();
+            let mut sale = r.scan(codes[0].clone()).await.unwrap();
+            if rates == 2 {
+                sale = r.scan(last.clone()).await.unwrap();
+            }
+            // More of the second item until the total is not a multiple of the increment.
+            let mut n = 0;
+            while sale.total.minor % increment == 0 && n < 20 {
+                sale = r.scan(last.clone()).await.unwrap();
+                n += 1;
+            }
+            let total = sale.total.minor;
+            assert_ne!(
+                total % increment,
+                0,
+                "{country:?}: a total that needs rounding"
+            );
+            let cash = r
+                .start_payment()
+                .await
+                .unwrap()
+                .payment
+                .remaining_cash
+                .minor;
+            let done = r
+                .pay(TenderKindDto::Cash, cash)
+                .await
+                .unwrap()
+                .completed
+                .expect("exact rounded cash completes the sale");
+            (done.receipt.lines, total, cash)
+        });
+        let text = lines.join("\n");
+        assert_eq!(
+            cash % increment,
+            0,
+            "{country:?}: cash due is a multiple of {increment}"
+        );
+        assert!(
+            (cash - total).abs() * 2 <= increment,
+            "{country:?}: {total} rounds to the nearest {increment}, not {cash}"
+        );
+        let rounding = lines
+            .iter()
+            .find(|l| l.contains(label))
+            .unwrap_or_else(|| panic!("{country:?}: no {label} line:\n{text}"));
+        assert!(
+            rounding.contains(&money(cash - total)),
+            "{country:?}: the rounding is {}:\n{text}",
+            money(cash - total)
+        );
+        assert!(
+            text.contains(&money(total)) && text.contains(&money(cash)),
+            "{country:?}: the exact total {} and the cash paid {}:\n{text}",
+            money(total),
+            money(cash)
+        );
+        let stored: i64 = c
+            .query_row("SELECT total_minor FROM sale", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stored, total, "{country:?}: the sale keeps the exact total");
+        let paid: i64 = c
+            .query_row("SELECT sum(amount_minor) FROM sale_payment", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(
+            paid, cash,
+            "{country:?}: the cash taken is what was due in cash"
+        );
+    }
 }

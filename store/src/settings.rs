@@ -159,6 +159,52 @@ impl Store {
     }
 }
 
+/// The key of the cash rounding increment (see [`Store::cash_rounding_increment`]).
+pub const CASH_ROUNDING_INCREMENT: &str = "cash.rounding_increment";
+
+/// Increments a store may round cash totals to, in minor units: none (1), or to 0.02, 0.05,
+/// 0.10, 0.20, 0.50 or 1.00 of the currency (e.g. 5 for euro stores in Finland or the
+/// Netherlands, 10 for a yen store that keeps no 1- and 5-yen coins).
+pub const CASH_ROUNDING_INCREMENTS: [i64; 7] = [1, 2, 5, 10, 20, 50, 100];
+
+impl Store {
+    /// What cash totals are rounded to, in minor units (1, the default: no rounding). Only cash
+    /// is rounded; card and other tenders pay the exact total.
+    pub fn cash_rounding_increment(&self) -> Result<i64> {
+        let v: Option<String> = self
+            .conn
+            .prepare_cached("SELECT value FROM setting WHERE key = ?1")?
+            .query_row([CASH_ROUNDING_INCREMENT], |r| r.get(0))
+            .optional()?;
+        match v {
+            None => Ok(1),
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| CASH_ROUNDING_INCREMENTS.contains(n))
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("setting {CASH_ROUNDING_INCREMENT} = {v:?}"))
+                }),
+        }
+    }
+
+    /// Sets the cash rounding increment; anything but one of [`CASH_ROUNDING_INCREMENTS`] is
+    /// refused and changes nothing.
+    pub fn set_cash_rounding_increment(&mut self, increment: i64) -> Result<()> {
+        if !CASH_ROUNDING_INCREMENTS.contains(&increment) {
+            return Err(StoreError::Invalid(format!(
+                "cash rounding increment {increment}: use one of {CASH_ROUNDING_INCREMENTS:?}"
+            )));
+        }
+        self.conn.execute(
+            "INSERT INTO setting (key, value) VALUES (?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![CASH_ROUNDING_INCREMENT, increment.to_string()],
+        )?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +241,23 @@ mod tests {
             )
             .unwrap();
         assert_eq!(mode, "tax_exclusive", "readable in the file");
+    }
+
+    #[test]
+    fn cash_rounding_is_none_until_set_and_only_known_increments_are_taken() {
+        let mut s = Store::open_in_memory().unwrap();
+        assert_eq!(s.cash_rounding_increment().unwrap(), 1);
+        s.set_cash_rounding_increment(5).unwrap();
+        assert_eq!(s.cash_rounding_increment().unwrap(), 5);
+        assert!(matches!(
+            s.set_cash_rounding_increment(3),
+            Err(StoreError::Invalid(_))
+        ));
+        assert_eq!(
+            s.cash_rounding_increment().unwrap(),
+            5,
+            "a refusal changes nothing"
+        );
     }
 
     #[test]
