@@ -772,3 +772,50 @@ async fn a_shop_without_z_reports_parks_the_report_as_not_deliverable_instead_of
     assert_eq!((st.queued, st.not_deliverable), (1, 1), "{st:?}");
     handle.stop().await;
 }
+
+#[tokio::test]
+async fn a_z_report_the_shop_refuses_as_conflicting_stays_queued_with_the_shops_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("pos.db")).unwrap();
+    close_day(&mut store, 0, 10_000);
+    let (url, _) = mock_shop(|op, _| {
+        match op {
+        "login" => login_ok(),
+        "posRecordZReport" => (
+            200,
+            json!({"errors":[{"message":"Z report till-1 #1 is already recorded (key z:T01:1) with a different totalSalesMinor; a recorded Z report is never overwritten","extensions":{"code":"USER_INPUT_ERROR"}}],"data":null})
+                .to_string(),
+        ),
+        _ => (500, "{}".into()),
+    }
+    });
+    let c = connector(&url);
+    let store = Mutex::new(store);
+    let report = ctx(&c, &store).drain().await.unwrap();
+    assert_eq!(
+        (report.failed, report.not_deliverable, report.delivered),
+        (1, 0, 0)
+    );
+    let s = store.lock().unwrap();
+    assert_eq!(
+        s.outbox_len().unwrap(),
+        1,
+        "never dropped: a person must look"
+    );
+    let row = &s
+        .outbox_pending(10, T0 + time::Duration::seconds(2))
+        .unwrap()[0];
+    assert!(
+        row.last_error
+            .as_deref()
+            .unwrap()
+            .starts_with("rejected by the shop: Z report till-1 #1 is already recorded"),
+        "{:?}",
+        row.last_error
+    );
+    assert_eq!(
+        pos_sync::outbox::not_deliverable_count(&s).unwrap(),
+        0,
+        "a conflict is not 'not deliverable'"
+    );
+}
