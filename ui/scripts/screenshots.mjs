@@ -1,5 +1,6 @@
 // Screenshots of the register in a browser against the fake register (the lead takes the
-// real-app ones): login and sale screens in en/es/ja, plus payment and completed views.
+// real-app ones): login and sale screens in en/es/ja, plus payment and completed views; in es/ja
+// also cash, discount + approval, gift card, devices, web shop settings and parked sales.
 // Usage: npm run screenshots  (builds first; writes ../docs/screenshots/browser-*.png)
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
@@ -77,6 +78,114 @@ for (const [lang, store] of [['en', ''], ['es', ''], ['ja', 'store=jp']]) {
   await page.getByTestId('completed').waitFor();
   await shoot(page, `browser-done-${lang}${suffix}`);
   await context.close();
+}
+
+// The newer screens, in es and ja: cash count (F1), discount and its approval (F3), the gift-card
+// tender (F12, F2), Settings → Devices (F8), Settings → Web shop and the parked sales (F7, F11).
+const TSHIRT = { es: '8400000000024', jp: '4900000000023' };
+const GIFT_50 = '6006490000000017'; // the fake's demo gift card with 50,00 € (5000 minor units)
+
+async function loggedIn(lang, store, pin) {
+  const context = await browser.newContext({ viewport: size });
+  const page = await context.newPage();
+  await page.goto(srv.url + (store ? `?${store}` : ''));
+  await page.getByTestId(`lang-${lang}`).click();
+  for (const d of pin) await page.getByTestId(`pin-${d}`).click();
+  await page.getByTestId('pin-ok').click();
+  await page.getByTestId('search').waitFor();
+  return { context, page };
+}
+
+for (const [lang, store] of [['es', ''], ['ja', 'store=jp']]) {
+  const codes = CODES[store ? 'jp' : 'es'];
+  const tshirt = TSHIRT[store ? 'jp' : 'es'];
+
+  // Cash: a manager opens the register and counts the float by denomination.
+  {
+    const { context, page } = await loggedIn(lang, store, '9999');
+    await page.keyboard.press('F1');
+    await page.getByTestId('cash').waitFor();
+    await page.getByTestId('cash-open').click();
+    const pieces = store ? [[10000, 1], [1000, 5], [100, 12], [10, 8]] : [[2000, 2], [1000, 1], [100, 10], [50, 6]];
+    for (const [value, qty] of pieces) await page.getByTestId(`cash-qty-${value}`).fill(String(qty));
+    await page.getByTestId('cash-count-total').waitFor();
+    await shoot(page, `browser-cash-${lang}${suffix}`);
+    await context.close();
+  }
+
+  // Discount on a line by the cashier Ana, then the manager approval it needs.
+  {
+    const { context, page } = await loggedIn(lang, store, '1234');
+    await scan(page, codes[0]);
+    await scan(page, tshirt);
+    await page.getByTestId('line').first().waitFor().catch(() => {});
+    await page.keyboard.press('F3');
+    await page.getByTestId('edit-dialog').waitFor();
+    await page.getByTestId('edit-value').fill('10');
+    await page.getByTestId('reason-damaged').click();
+    await shoot(page, `browser-discount-${lang}${suffix}`);
+    await page.getByTestId('edit-value').press('Enter');
+    await page.getByTestId('approval').waitFor();
+    await shoot(page, `browser-approval-${lang}${suffix}`);
+    await context.close();
+  }
+
+  // Gift card tender: number entered, balance shown.
+  {
+    const { context, page } = await loggedIn(lang, store, '1234');
+    await scan(page, tshirt);
+    await page.keyboard.press('F12');
+    await page.getByTestId('payment').waitFor();
+    await page.keyboard.press('F2');
+    await page.getByTestId('giftcard-number').fill(GIFT_50);
+    await page.getByTestId('giftcard-number').press('Enter');
+    await page.getByTestId('giftcard-balance').waitFor();
+    await shoot(page, `browser-giftcard-${lang}${suffix}`);
+    await context.close();
+  }
+
+  // Settings → Devices as the admin: the picker with what discovery found.
+  {
+    const { context, page } = await loggedIn(lang, store, '0000');
+    await page.keyboard.press('F8');
+    await page.getByTestId('devices').waitFor();
+    const printer = page.getByTestId('pick-printer');
+    await printer.locator('option', { hasText: 'EPSON' }).first().waitFor({ state: 'attached' });
+    // Pick the printer discovery found, then bring the picker (below the status) into view.
+    const epson = await printer.locator('option', { hasText: 'EPSON' }).first().textContent();
+    await printer.selectOption({ label: epson.trim() });
+    await page.getByTestId('device-picker').evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    await shoot(page, `browser-devices-${lang}${suffix}`);
+    await context.close();
+  }
+
+  // Settings → Web shop, from the sync indicator's panel, as the admin.
+  {
+    const { context, page } = await loggedIn(lang, store, '0000');
+    await page.getByTestId('sync').click();
+    await page.getByTestId('open-shop-settings').click();
+    await page.getByTestId('shop-url').waitFor();
+    await shoot(page, `browser-shop-${lang}${suffix}`);
+    await context.close();
+  }
+
+  // Parked sales: two sales parked (F7), a third on screen, the list (F11).
+  {
+    const { context, page } = await loggedIn(lang, store, '1234');
+    await scan(page, codes[0]);
+    await scan(page, codes[0]);
+    await page.keyboard.press('F7');
+    await page.getByTestId('cart-empty').waitFor();
+    await scan(page, tshirt);
+    await scan(page, codes[4]);
+    await page.keyboard.press('F7');
+    await page.getByTestId('cart-empty').waitFor();
+    await scan(page, codes[3]);
+    await page.keyboard.press('F11');
+    await page.getByTestId('parked-row').nth(1).waitFor();
+    await shoot(page, `browser-parked-${lang}${suffix}`);
+    await context.close();
+  }
 }
 await browser.close();
 await srv.close();
