@@ -121,6 +121,8 @@ test('a by-weight product picked from search asks for its weight first', async (
   await page.getByTestId('tile').filter({ hasText: 'Manzanas Golden' }).click();
   await expect(page.getByTestId('qty-entry')).toContainText('Peso en gramos de Manzanas Golden');
   await expect(lines(page)).toHaveCount(0);
+  // The weight field takes the focus by itself: the cashier just types.
+  await expect(page.getByTestId('qty-input')).toBeFocused();
   await page.keyboard.type('500', { delay: 80 });
   await page.keyboard.press('Enter');
   await expect(lines(page)).toHaveCount(1);
