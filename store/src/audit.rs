@@ -294,6 +294,63 @@ impl Store {
     }
 }
 
+/// A Z report whose recorded audit head is no longer in the trail: the rows up to that head
+/// were changed or removed after the report was made (and sent to the shop).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenAnchor {
+    pub terminal_id: String,
+    pub z_number: u64,
+    /// The audit row the Z report recorded.
+    pub seq: i64,
+    pub recorded_hash: String,
+    /// What the trail holds at that row now (`None`: the row is gone).
+    pub found_hash: Option<String>,
+}
+
+impl Store {
+    /// Checks every Z report's anchor: the audit row (seq, hash) it recorded when it was made
+    /// must still be in the trail with the same hash. This catches what the chain alone cannot:
+    /// the last rows deleted, or the whole trail rewritten from some row on. Z reports made
+    /// with an empty trail anchor nothing.
+    pub fn verify_audit_anchors(&self) -> Result<Vec<BrokenAnchor>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT terminal_id, number, json_extract(document, '$.audit_head[0]'), \
+                    json_extract(document, '$.audit_head[1]') \
+             FROM z_report ORDER BY terminal_id, number",
+        )?;
+        let anchors = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut hash_at = self
+            .conn
+            .prepare_cached("SELECT hash FROM audit_log WHERE seq = ?1")?;
+        let mut broken = Vec::new();
+        for (terminal_id, number, seq, hash) in anchors {
+            let (Some(seq), Some(recorded_hash)) = (seq, hash) else {
+                continue;
+            };
+            let found_hash: Option<String> = hash_at.query_row([seq], |r| r.get(0)).optional()?;
+            if found_hash.as_deref() != Some(recorded_hash.as_str()) {
+                broken.push(BrokenAnchor {
+                    terminal_id,
+                    z_number: u64::try_from(number).unwrap_or(0),
+                    seq,
+                    recorded_hash,
+                    found_hash,
+                });
+            }
+        }
+        Ok(broken)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -484,3 +484,103 @@ fn what_is_closed_cannot_change_and_the_rules_hold() {
     store.set_requires_opening_float(true).unwrap();
     assert!(store.requires_opening_float().unwrap());
 }
+
+/// The verify command: the chain catches a changed row; the Z report's anchor catches what the
+/// chain cannot — the trail's last rows deleted after the day was closed.
+#[test]
+fn pos_audit_verify_detects_a_changed_row_and_rows_deleted_after_a_z_report() {
+    use pos_store::NewAuditEntry;
+    use std::process::Command;
+    let bin = env!("CARGO_BIN_EXE_pos-audit");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pos.db");
+    {
+        let mut store = store(&path);
+        for (i, action) in ["price_override", "line_void", "no_sale"]
+            .iter()
+            .enumerate()
+        {
+            store
+                .append_audit(
+                    &NewAuditEntry {
+                        terminal_id: TERMINAL,
+                        action,
+                        user_id: Some("u-ana"),
+                        approver_id: Some("u-marta"),
+                        sale_ref: None,
+                        detail: serde_json::json!({"n": i, "before": 500, "after": 450}),
+                    },
+                    T0,
+                )
+                .unwrap();
+        }
+        store
+            .begin_cash_session(
+                Uuid::from_u128(7),
+                TERMINAL,
+                &ana(),
+                &DrawerCount::empty(Currency::Eur),
+                true,
+                T0,
+            )
+            .unwrap();
+        let s = sell(&mut store, 1, &[(common::MILK, Quantity::Units(1))], cash);
+        let c = store
+            .record_drawer_count(TERMINAL, &counted(s.totals().total.minor), &marta(), T0)
+            .unwrap();
+        let z = store
+            .close_cash_session(TERMINAL, c.id, &marta(), T0)
+            .unwrap();
+        assert_eq!(
+            z.audit_head.as_ref().map(|h| h.0),
+            Some(3),
+            "the Z anchors row 3"
+        );
+    }
+    let verify = || {
+        Command::new(bin)
+            .args(["verify", "--db", path.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let ok = verify();
+    let text = String::from_utf8_lossy(&ok.stdout).to_string();
+    assert_eq!(ok.status.code(), Some(0), "{text}");
+    assert!(text.contains("chain: intact, 3 rows"), "{text}");
+
+    // Someone drops the guard and deletes the last row: the chain of rows 1–2 is still
+    // consistent, but the Z report sent to the shop recorded row 3.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "DROP TRIGGER audit_log_is_append_only_delete; DELETE FROM audit_log WHERE seq = 3;",
+        )
+        .unwrap();
+    let cut = verify();
+    let text = String::from_utf8_lossy(&cut.stdout).to_string();
+    assert_eq!(cut.status.code(), Some(1), "{text}");
+    assert!(text.contains("chain: intact, 2 rows"), "{text}");
+    assert!(
+        text.contains("Z report T01-1 recorded row 3") && text.contains("no such row"),
+        "{text}"
+    );
+
+    // And a changed row breaks the chain at that row.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "DROP TRIGGER audit_log_is_append_only_update; \
+             UPDATE audit_log SET detail = '{\"after\":100,\"before\":500,\"n\":0}' WHERE seq = 1;",
+        )
+        .unwrap();
+    let changed = verify();
+    let text = String::from_utf8_lossy(&changed.stdout).to_string();
+    assert_eq!(changed.status.code(), Some(1), "{text}");
+    assert!(text.contains("chain: BROKEN at row 1"), "{text}");
+
+    let missing = Command::new(bin)
+        .args(["verify", "--db", "/nonexistent/pos.db"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(3));
+}
