@@ -10,16 +10,19 @@ trap 'rm -rf "$WORK"' EXIT
 
 [ -d ui/node_modules ] || (cd ui && npm ci --no-audit --no-fund)
 (cd ui && npm run build --silent)
-cargo build --locked -p pos-app
+# E2E_PROFILE=release measures the optimised app (CI uses the debug build it already has).
+PROFILE="${E2E_PROFILE:-debug}"
+PROFILE_FLAG=(); [ "$PROFILE" = release ] && PROFILE_FLAG=(--release)
+cargo build --locked "${PROFILE_FLAG[@]}" -p pos-app
 # The payment-terminal simulator (a separate program, as a real terminal is) and the decoder
 # that turns what the app sent to the printer back into text.
-cargo build --locked -p pos-hardware --bin zvt-sim --bin escpos-decode
+cargo build --locked "${PROFILE_FLAG[@]}" -p pos-hardware --bin zvt-sim --bin escpos-decode
 if [ ! -x "$TOOLS/bin/tauri-driver" ]; then
   cargo install --locked tauri-driver --version 2.1.0 --root "$TOOLS"
 fi
 (cd tests/e2e && npm ci --no-audit --no-fund --silent)
 
-BIN_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
+BIN_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE"
 export APP_BIN="$BIN_DIR/pos-app" ESCPOS_DECODE="$BIN_DIR/escpos-decode"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # The receipt printer is a network printer on 127.0.0.1 that e2e.mjs runs (it keeps every byte);
