@@ -26,7 +26,7 @@ use super::{Register, State};
 use crate::cash_report;
 use crate::dto::*;
 use crate::errors::{
-    self, auth_error, cash_error, cash_forbidden, cash_not_open, core_cash_error, store_error,
+    self, cash_error, cash_forbidden, cash_not_open, core_cash_error, store_error,
 };
 use pos_core::Money;
 use pos_core::auth::Permission;
@@ -35,7 +35,7 @@ use pos_core::cash::{
     NO_SALE_REASONS,
 };
 use pos_store::cash::{CashStoreError, MovementKind, Operator, SessionReport};
-use pos_store::{AuthError, NewAuditEntry, User};
+use pos_store::{NewAuditEntry, User};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -374,7 +374,8 @@ impl State {
             .map_err(store_error)
     }
 
-    /// The user's own permission, else an approver's PIN (a failed approval is recorded).
+    /// The user's own permission, else an approver's PIN: checkout's approval, so a failed one
+    /// is recorded and counts toward the same approval lock as discounts and voids.
     fn cash_authorize(
         &mut self,
         perm: Permission,
@@ -382,38 +383,7 @@ impl State {
         approver_pin: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Option<User>, ApiError> {
-        let user = self.require_user()?.clone();
-        if user.role.allows(perm) {
-            return Ok(None);
-        }
-        let Some(pin) = approver_pin.map(str::trim).filter(|p| !p.is_empty()) else {
-            return Err(errors::approval_required(perm));
-        };
-        let (failure, approver_id, refusal) = match self.store.verify_pin(pin, now) {
-            Ok(a) if a.role.allows(perm) => return Ok(Some(a)),
-            Ok(a) => {
-                // A right PIN of someone who may not approve must not reset the terminal's
-                // count of wrong PINs (a cashier typing her own PIN between guesses): it is
-                // counted as a wrong one, as checkout does.
-                let _ = self.store.verify_pin("", now);
-                (
-                    "not_allowed",
-                    Some(a.id),
-                    errors::approver_not_allowed(perm),
-                )
-            }
-            Err(e @ (AuthError::WrongPin { .. } | AuthError::Locked { .. })) => {
-                ("wrong_pin", None, auth_error(e))
-            }
-            Err(e) => return Err(auth_error(e)),
-        };
-        self.cash_audit(
-            now,
-            "approval_failed",
-            approver_id.as_deref(),
-            json!({"for": action, "permission": perm.code(), "failure": failure}),
-        )?;
-        Err(refusal)
+        self.authorize(perm, action, approver_pin, &json!({}), now)
     }
 
     fn require(&self, perm: Permission) -> Result<User, ApiError> {

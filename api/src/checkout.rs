@@ -148,8 +148,9 @@ fn copy_note(lang: Lang, when: &str) -> String {
 impl State {
     /// Lets the action through when the user may do it, or when `approver_pin` belongs to a
     /// user who may. Returns the approver (None: the user's own permission). A failed approval
-    /// is recorded with `what` before the refusal is returned.
-    fn authorize(
+    /// is recorded with `what` before the refusal is returned. Cash management approves through
+    /// this too, so every approval on the terminal shares one lock.
+    pub(super) fn authorize(
         &mut self,
         perm: Permission,
         action: &str,
