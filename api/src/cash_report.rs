@@ -248,21 +248,7 @@ pub fn document(r: &SessionReport, settings: &StoreSettings, paper: PaperWidth) 
     let l = labels(lang);
     let m = |x: Money| format_money(x, lang);
     let when = |t: OffsetDateTime| format_datetime(t.to_offset(utc_offset(settings, t)), lang);
-    let mut header = vec![settings.name.clone()];
-    header.extend(
-        settings
-            .address
-            .lines()
-            .map(str::to_owned)
-            .filter(|s| !s.trim().is_empty()),
-    );
-    if !settings.tax_id.is_empty() {
-        header.push(match lang {
-            Lang::Es => format!("NIF {}", settings.tax_id),
-            Lang::Ja => format!("登録番号 {}", settings.tax_id),
-            Lang::En => format!("Tax ID {}", settings.tax_id),
-        });
-    }
+    let header = crate::receipt::store_header(settings, lang);
     let mut meta = Vec::new();
     if let Some(n) = r.z_number {
         meta.push((l.z_number.to_owned(), format!("{}-Z{n:04}", r.terminal_id)));

@@ -156,11 +156,9 @@ fn tender_row_label(tn: &pos_core::Tender, lang: Lang) -> String {
     }
 }
 
-/// Builds the receipt's content from a completed sale, in the store's language.
-pub fn content(sale: &CompletedSale, settings: &StoreSettings) -> ReceiptContent {
-    let lang = Lang::parse(&settings.locale);
-    let l = labels(lang);
-    let m = |x: Money| format_money(x, lang);
+/// The store's header on every printed document: name, address lines, and the tax id under
+/// its local name (NIF, 登録番号).
+pub(crate) fn store_header(settings: &StoreSettings, lang: Lang) -> Vec<String> {
     let mut header = vec![settings.name.clone()];
     header.extend(
         settings
@@ -176,6 +174,15 @@ pub fn content(sale: &CompletedSale, settings: &StoreSettings) -> ReceiptContent
             Lang::En => format!("Tax ID {}", settings.tax_id),
         });
     }
+    header
+}
+
+/// Builds the receipt's content from a completed sale, in the store's language.
+pub fn content(sale: &CompletedSale, settings: &StoreSettings) -> ReceiptContent {
+    let lang = Lang::parse(&settings.locale);
+    let l = labels(lang);
+    let m = |x: Money| format_money(x, lang);
+    let header = store_header(settings, lang);
     let offset = crate::locale::utc_offset(settings, sale.at());
     let meta = vec![
         (l.number.to_owned(), sale.receipt().to_string()),

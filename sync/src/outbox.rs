@@ -94,6 +94,24 @@ impl<C: Connector> OutboxContext<'_, C> {
         self.clock.now() + d
     }
 
+    /// A single delivery the shop did not take: the row stays queued with the reason. A
+    /// rejection concerns this row only, so the drain goes on; any other error (the shop is
+    /// offline) ends the drain with that error.
+    fn delivery_failed(
+        &self,
+        msg: &OutboxMessage,
+        report: &mut DrainReport,
+        e: SyncError,
+    ) -> Result<(), SyncError> {
+        let (reason, stop) = match e {
+            SyncError::Rejected(m) => (format!("rejected by the shop: {m}"), None),
+            e => (e.to_string(), Some(e)),
+        };
+        self.fail(msg, &reason)?;
+        report.failed += 1;
+        stop.map_or(Ok(()), Err)
+    }
+
     fn fail(&self, msg: &OutboxMessage, error: &str) -> Result<(), SyncError> {
         let at = self.retry_at(msg);
         tracing::info!(id = msg.id, kind = %msg.kind, attempts = msg.attempts + 1, "delivery failed: {error}");
@@ -267,16 +285,7 @@ impl<C: Connector> OutboxContext<'_, C> {
                 report.delivered += 1;
                 Ok(())
             }
-            Err(SyncError::Rejected(m)) => {
-                self.fail(msg, &format!("rejected by the shop: {m}"))?;
-                report.failed += 1;
-                Ok(())
-            }
-            Err(e) => {
-                self.fail(msg, &e.to_string())?;
-                report.failed += 1;
-                Err(e)
-            }
+            Err(e) => self.delivery_failed(msg, report, e),
         }
     }
 
@@ -331,16 +340,7 @@ impl<C: Connector> OutboxContext<'_, C> {
                 report.failed += 1;
                 Ok(())
             }
-            Err(SyncError::Rejected(m)) => {
-                self.fail(msg, &format!("rejected by the shop: {m}"))?;
-                report.failed += 1;
-                Ok(())
-            }
-            Err(e) => {
-                self.fail(msg, &e.to_string())?;
-                report.failed += 1;
-                Err(e)
-            }
+            Err(e) => self.delivery_failed(msg, report, e),
         }
     }
 
@@ -401,16 +401,7 @@ impl<C: Connector> OutboxContext<'_, C> {
                 report.not_deliverable += 1;
                 Ok(())
             }
-            Err(SyncError::Rejected(m)) => {
-                self.fail(msg, &format!("rejected by the shop: {m}"))?;
-                report.failed += 1;
-                Ok(())
-            }
-            Err(e) => {
-                self.fail(msg, &e.to_string())?;
-                report.failed += 1;
-                Err(e)
-            }
+            Err(e) => self.delivery_failed(msg, report, e),
         }
     }
 }
