@@ -31,7 +31,7 @@ use crate::events::Event;
 use pos_core::{Money, Tender, TenderKind};
 use pos_store::Store;
 use pos_store::customers::{Customer, CustomerLedger};
-use pos_store::gift_cards::{GiftCard, LedgerError, Redeemed};
+use pos_store::gift_cards::{GiftCard, GiftCardEntry, LedgerError, Load, Loaded, Redeemed};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -72,6 +72,20 @@ pub struct CustomerDto {
 // ---- the ledger boundary -----------------------------------------------------------------------
 
 /// Where gift cards live. Today the terminal's SQLite file; later the web-shop plugin.
+///
+/// What every implementation keeps (the register relies on it; `api/tests/stored_value.rs`
+/// checks it against [`LocalLedger`]):
+/// * Every movement is idempotent by its key: repeating a call with the same key and the same
+///   arguments returns the first result (`replayed: true`) and moves no money; the same key
+///   with other arguments is [`LedgerError::KeyReused`]. Keys: a redeem `<sale id>-<tender
+///   position>`, an issue or top-up `<sale id>-L<line number>`.
+/// * `issue` creates the card, active, with exactly `amount`; a number already on the ledger
+///   (under another key) is [`LedgerError::AlreadyIssued`]. `top_up` adds to an existing active
+///   card ([`LedgerError::Unknown`] / [`LedgerError::NotUsable`] otherwise).
+/// * A balance never goes below zero; a refused movement changes nothing.
+/// * Numbers are normalized the way [`pos_store::gift_cards::normalize_number`] does (typed,
+///   scanned or swiped give the same card).
+/// * `entries` is read-only: the card's last movements, newest first.
 pub trait GiftCardLedger: Send + Sync {
     /// The card with this number (as typed, scanned or swiped).
     fn card(&self, number: &str) -> Result<GiftCard, LedgerError>;
@@ -85,6 +99,24 @@ pub trait GiftCardLedger: Send + Sync {
     ) -> Result<Redeemed, LedgerError>;
     /// Gives back the live redeem under `key`, if any.
     fn release(&self, key: &str, now: OffsetDateTime) -> Result<Option<Money>, LedgerError>;
+    /// Creates the card `number` with `amount` on it, once per `key`.
+    fn issue(
+        &self,
+        key: &str,
+        number: &str,
+        amount: Money,
+        now: OffsetDateTime,
+    ) -> Result<Loaded, LedgerError>;
+    /// Adds `amount` to the active card `number`, once per `key`.
+    fn top_up(
+        &self,
+        key: &str,
+        number: &str,
+        amount: Money,
+        now: OffsetDateTime,
+    ) -> Result<Loaded, LedgerError>;
+    /// The card's last `limit` movements, newest first.
+    fn entries(&self, number: &str, limit: usize) -> Result<Vec<GiftCardEntry>, LedgerError>;
 }
 
 /// Where customers' store credit and accounts live.
@@ -138,6 +170,29 @@ impl GiftCardLedger for LocalLedger {
     }
     fn release(&self, key: &str, now: OffsetDateTime) -> Result<Option<Money>, LedgerError> {
         Ok(self.store().release_gift_card(key, now)?)
+    }
+    fn issue(
+        &self,
+        key: &str,
+        number: &str,
+        amount: Money,
+        now: OffsetDateTime,
+    ) -> Result<Loaded, LedgerError> {
+        self.store()
+            .load_gift_card(key, Load::Issue, number, amount, now)
+    }
+    fn top_up(
+        &self,
+        key: &str,
+        number: &str,
+        amount: Money,
+        now: OffsetDateTime,
+    ) -> Result<Loaded, LedgerError> {
+        self.store()
+            .load_gift_card(key, Load::TopUp, number, amount, now)
+    }
+    fn entries(&self, number: &str, limit: usize) -> Result<Vec<GiftCardEntry>, LedgerError> {
+        Ok(self.store().gift_card_entries(number, limit)?)
     }
 }
 

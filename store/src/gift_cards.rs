@@ -41,6 +41,9 @@ pub enum LedgerError {
     /// The key was already used for a different movement that is still live.
     #[error("idempotency key {0} was used for another movement")]
     KeyReused(String),
+    /// Issuing a card whose number is already on the ledger (under another key).
+    #[error("gift card {0} is already issued")]
+    AlreadyIssued(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -67,6 +70,77 @@ pub struct Redeemed {
     pub balance_after: Money,
     /// True when this key had already been redeemed: nothing was debited this time.
     pub replayed: bool,
+}
+
+/// How money is put on a card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Load {
+    /// A new card, created with this first balance.
+    Issue,
+    /// More money on an existing, active card.
+    TopUp,
+}
+
+impl Load {
+    pub const fn code(self) -> &'static str {
+        match self {
+            Load::Issue => "issue",
+            Load::TopUp => "top_up",
+        }
+    }
+}
+
+/// Money put on a card (now or earlier, for a repeated key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    pub number: String,
+    pub amount: Money,
+    pub balance_after: Money,
+    /// True when this key had already loaded the card: nothing was added this time.
+    pub replayed: bool,
+}
+
+/// What a movement on a card was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryKind {
+    Issue,
+    TopUp,
+    Redeem,
+    /// A redeem given back (a cancelled tender).
+    Release,
+}
+
+impl EntryKind {
+    pub const fn code(self) -> &'static str {
+        match self {
+            EntryKind::Issue => "issue",
+            EntryKind::TopUp => "top_up",
+            EntryKind::Redeem => "redeem",
+            EntryKind::Release => "release",
+        }
+    }
+    pub fn from_code(s: &str) -> Option<EntryKind> {
+        [
+            EntryKind::Issue,
+            EntryKind::TopUp,
+            EntryKind::Redeem,
+            EntryKind::Release,
+        ]
+        .into_iter()
+        .find(|k| k.code() == s)
+    }
+}
+
+/// One movement on a card, as the balance check shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GiftCardEntry {
+    pub kind: EntryKind,
+    /// Signed: money onto the card positive, a redeem negative.
+    pub amount: Money,
+    pub balance_after: Money,
+    pub at: OffsetDateTime,
+    /// The idempotency key (the sale's id with the tender position or line).
+    pub key: Option<String>,
 }
 
 /// A card number as typed, scanned or swiped: spaces and dashes dropped, upper case; a
@@ -270,6 +344,149 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Puts `amount` on a card once per `key`: [`Load::Issue`] creates the card (active, with
+    /// this balance) and is refused for a number already on the ledger; [`Load::TopUp`] adds to
+    /// an existing active card. A repeat with the same key, card, kind and amount returns the
+    /// first load and adds nothing; the same key for anything else is
+    /// [`LedgerError::KeyReused`].
+    pub fn load_gift_card(
+        &mut self,
+        key: &str,
+        load: Load,
+        number: &str,
+        amount: Money,
+        now: OffsetDateTime,
+    ) -> Result<Loaded, LedgerError> {
+        let number = normalize_number(number);
+        if number.is_empty() {
+            return Err(LedgerError::Unknown(String::new()));
+        }
+        if amount.minor <= 0 {
+            return Err(LedgerError::NonPositive);
+        }
+        if amount.minor > pos_core::money::MAX_MINOR {
+            return Err(LedgerError::Store(StoreError::Invalid(
+                "amount out of range".into(),
+            )));
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing: Option<(String, String, i64, i64, String)> = tx
+            .prepare_cached(
+                "SELECT e.number, e.kind, e.amount, e.balance_after, c.currency FROM gift_card_entry e \
+                 JOIN gift_card c ON c.number = e.number \
+                 WHERE e.idempotency_key = ?1 AND e.kind IN ('issue', 'top_up')",
+            )?
+            .query_row([key], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .optional()?;
+        if let Some((n, kind, a, after, cur)) = existing {
+            let currency = currency_of(&cur)?;
+            if n == number
+                && kind == load.code()
+                && a == amount.minor
+                && currency == amount.currency
+            {
+                return Ok(Loaded {
+                    number,
+                    amount,
+                    balance_after: Money::new(after, currency),
+                    replayed: true,
+                });
+            }
+            return Err(LedgerError::KeyReused(key.to_owned()));
+        }
+        let card: Option<(String, i64, bool)> = tx
+            .prepare_cached("SELECT currency, balance, active FROM gift_card WHERE number = ?1")?
+            .query_row([&number], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let after = match (load, card) {
+            (Load::Issue, Some(_)) => return Err(LedgerError::AlreadyIssued(number)),
+            (Load::Issue, None) => {
+                tx.execute(
+                    "INSERT INTO gift_card (number, currency, balance, active, created_at) \
+                     VALUES (?1, ?2, ?3, 1, ?4)",
+                    params![number, amount.currency.code(), amount.minor, unix_ms(now)],
+                )?;
+                amount.minor
+            }
+            (Load::TopUp, None) => return Err(LedgerError::Unknown(number)),
+            (Load::TopUp, Some((cur, balance, active))) => {
+                let currency = currency_of(&cur)?;
+                if currency != amount.currency {
+                    return Err(LedgerError::WrongCurrency {
+                        expected: currency,
+                        found: amount.currency,
+                    });
+                }
+                if !active {
+                    return Err(LedgerError::NotUsable(number));
+                }
+                let after = balance
+                    .checked_add(amount.minor)
+                    .filter(|a| *a <= pos_core::money::MAX_MINOR)
+                    .ok_or_else(|| StoreError::Invalid("balance out of range".into()))?;
+                tx.execute(
+                    "UPDATE gift_card SET balance = ?2 WHERE number = ?1",
+                    params![number, after],
+                )?;
+                after
+            }
+        };
+        tx.execute(
+            "INSERT INTO gift_card_entry (number, kind, amount, balance_after, idempotency_key, at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![number, load.code(), amount.minor, after, key, unix_ms(now)],
+        )?;
+        tx.commit()?;
+        Ok(Loaded {
+            number,
+            amount,
+            balance_after: Money::new(after, amount.currency),
+            replayed: false,
+        })
+    }
+
+    /// The card's last `limit` movements, newest first (empty for an unknown card).
+    pub fn gift_card_entries(&self, number: &str, limit: usize) -> Result<Vec<GiftCardEntry>> {
+        let number = normalize_number(number);
+        let rows: Vec<(String, i64, i64, i64, Option<String>, String)> = self
+            .conn
+            .prepare_cached(
+                "SELECT e.kind, e.amount, e.balance_after, e.at, e.idempotency_key, c.currency \
+                 FROM gift_card_entry e JOIN gift_card c ON c.number = e.number \
+                 WHERE e.number = ?1 ORDER BY e.id DESC LIMIT ?2",
+            )?
+            .query_map(params![number, limit as i64], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.into_iter()
+            .map(|(kind, amount, after, at, key, cur)| {
+                let currency = currency_of(&cur)?;
+                Ok(GiftCardEntry {
+                    kind: EntryKind::from_code(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("entry kind {kind:?}")))?,
+                    amount: Money::new(amount, currency),
+                    balance_after: Money::new(after, currency),
+                    at: crate::from_unix_ms(at)?,
+                    key,
+                })
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,5 +594,92 @@ mod tests {
             .query_row("SELECT count(*) FROM gift_card_entry", [], |r| r.get(0))
             .unwrap();
         assert_eq!(entries, 4, "issue, redeem, release, redeem");
+    }
+
+    #[test]
+    fn an_issue_creates_the_card_once_per_key_and_never_twice_per_number() {
+        let mut s = Store::open_in_memory().unwrap();
+        let t = OffsetDateTime::UNIX_EPOCH;
+        let first = s
+            .load_gift_card("sale-a-L1", Load::Issue, "7000 1234", eur(5000), t)
+            .unwrap();
+        assert_eq!((first.balance_after.minor, first.replayed), (5000, false));
+        let again = s
+            .load_gift_card("sale-a-L1", Load::Issue, "70001234", eur(5000), t)
+            .unwrap();
+        assert!(again.replayed);
+        assert_eq!(
+            s.gift_card("70001234").unwrap().unwrap().balance.minor,
+            5000
+        );
+        assert!(matches!(
+            s.load_gift_card("sale-b-L1", Load::Issue, "70001234", eur(100), t),
+            Err(LedgerError::AlreadyIssued(_))
+        ));
+        assert!(matches!(
+            s.load_gift_card("sale-a-L1", Load::Issue, "70001234", eur(4000), t),
+            Err(LedgerError::KeyReused(_))
+        ));
+        assert_eq!(
+            s.gift_card("70001234").unwrap().unwrap().balance.minor,
+            5000
+        );
+    }
+
+    #[test]
+    fn a_top_up_adds_once_and_only_to_an_active_card() {
+        let mut s = store_with_card(1000);
+        let t = OffsetDateTime::UNIX_EPOCH;
+        let r = s
+            .load_gift_card("sale-c-L2", Load::TopUp, "600600000001", eur(2500), t)
+            .unwrap();
+        assert_eq!(r.balance_after.minor, 3500);
+        s.load_gift_card("sale-c-L2", Load::TopUp, "600600000001", eur(2500), t)
+            .unwrap();
+        assert_eq!(balance(&s), 3500, "a repeat adds nothing");
+        assert!(matches!(
+            s.load_gift_card("k2", Load::TopUp, "999", eur(1), t),
+            Err(LedgerError::Unknown(_))
+        ));
+        assert!(matches!(
+            s.load_gift_card(
+                "k3",
+                Load::TopUp,
+                "600600000001",
+                Money::new(1, Currency::Jpy),
+                t
+            ),
+            Err(LedgerError::WrongCurrency { .. })
+        ));
+        s.set_gift_card_active("600600000001", false).unwrap();
+        assert!(matches!(
+            s.load_gift_card("k4", Load::TopUp, "600600000001", eur(1), t),
+            Err(LedgerError::NotUsable(_))
+        ));
+        assert_eq!(balance(&s), 3500);
+    }
+
+    #[test]
+    fn entries_list_the_movements_newest_first() {
+        let mut s = store_with_card(1000);
+        let t = OffsetDateTime::UNIX_EPOCH;
+        s.redeem_gift_card("s-1", "600600000001", eur(300), t)
+            .unwrap();
+        s.load_gift_card("s-2-L1", Load::TopUp, "600600000001", eur(500), t)
+            .unwrap();
+        let e = s.gift_card_entries("6006 0000 0001", 10).unwrap();
+        let seen: Vec<(EntryKind, i64, i64)> = e
+            .iter()
+            .map(|e| (e.kind, e.amount.minor, e.balance_after.minor))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (EntryKind::TopUp, 500, 1200),
+                (EntryKind::Redeem, -300, 700),
+                (EntryKind::Issue, 1000, 1000)
+            ]
+        );
+        assert_eq!(s.gift_card_entries("600600000001", 1).unwrap().len(), 1);
     }
 }
