@@ -10,6 +10,10 @@
 # Writes $RUN_DIR/server.pid and $RUN_DIR/terminal.json; prints the credential as JSON last.
 # Stop it with stop.sh (same PORT / RUN_DIR).
 #
+#   SEED=bulk N=100000 start.sh   the same catalog, written straight into the SQLite database by
+#                          seed-bulk.js (minutes instead of ~45 min; cached under run-cache/), then
+#                          checked through the Admin API: for the import benchmark.
+#
 #   start.sh --keep-data   restarts only the Vendure server on the existing database (after
 #                          `stop.sh --server-only`): for "shop down, then back" tests.
 set -euo pipefail
@@ -62,8 +66,13 @@ if [ "$keep" = 0 ]; then
   else
     rm -f "$RUN_DIR"/vendure.sqlite*
   fi
-  node "$here/gen-catalog.js" "$N" > "$RUN_DIR/products.csv"
-  node "$here/populate.js" "$RUN_DIR/products.csv" > "$RUN_DIR/populate.log" 2>&1 || { cat "$RUN_DIR/populate.log" >&2; exit 1; }
+  if [ "${SEED:-}" = bulk ]; then
+    [ "$DB" = sqlite ] || { echo "SEED=bulk needs DB=sqlite" >&2; exit 1; }
+    node "$here/seed-bulk.js" "$N" > "$RUN_DIR/populate.log" 2>&1 || { cat "$RUN_DIR/populate.log" >&2; exit 1; }
+  else
+    node "$here/gen-catalog.js" "$N" > "$RUN_DIR/products.csv"
+    node "$here/populate.js" "$RUN_DIR/products.csv" > "$RUN_DIR/populate.log" 2>&1 || { cat "$RUN_DIR/populate.log" >&2; exit 1; }
+  fi
 fi
 t_populate=$(since "$t"); t=$(now)
 
@@ -79,6 +88,9 @@ healthy || { cat "$RUN_DIR/server.log" >&2; exit 1; }
 t_start=$(since "$t"); t=$(now)
 if [ "$keep" = 0 ]; then
   node "$here/setup.js" --url "http://127.0.0.1:$PORT" > "$RUN_DIR/setup.out" 2>&1 || { cat "$RUN_DIR/setup.out" >&2; exit 1; }
+  if [ "${SEED:-}" = bulk ]; then
+    node "$here/seed-bulk.js" --check "$N" --url "http://127.0.0.1:$PORT" >> "$RUN_DIR/setup.out" 2>&1 || { cat "$RUN_DIR/setup.out" >&2; exit 1; }
+  fi
 fi
 t_setup=$(since "$t")
 echo "vendure ($DB, $N variants) up on 127.0.0.1:$PORT pid $(cat "$RUN_DIR/server.pid"); install ${t_install}s build ${t_build}s populate ${t_populate}s start ${t_start}s setup ${t_setup}s" >&2
