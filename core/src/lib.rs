@@ -9,7 +9,9 @@ pub mod cart;
 pub mod cash;
 pub mod gtin;
 pub mod money;
+pub mod returns;
 pub mod sale;
+pub mod staff;
 pub mod tax;
 
 pub use cart::{Cart, CartError, CartLine, Discount, LineId, ProductRef, Quantity};
