@@ -3,16 +3,22 @@
  *
  * Adds to the shop: custom fields (Order: source, posSaleId, posTerminalId, posReceiptNumber,
  * posPickupLocationId; ProductVariant: barcode; ShippingMethod: posPickupLocationId), the
- * `PosTerminal` permission, the plugin's tables (Z reports included), the Admin API operations in api.ts and the SSE
+ * `PosTerminal` permission, the plugin's tables (Z reports and the gift-card ledger included), the Admin API operations in
+ * api.ts and gift-card-api.ts, the Shop API's `giftCardBalance`, the `pos-gift-card` payment handler and the SSE
  * endpoint `GET /pos/events`.
  */
 import { LanguageCode, PluginCommonModule, VendurePlugin } from '@vendure/core';
+import gql from 'graphql-tag';
 
 import { adminSchema, PosResolver } from './api';
 import { CatalogProjection } from './catalog';
 import { ChangeLog } from './change-log';
 import { PosChange, PosOperation, PosSetting, PosStockConflict, PosTerminal, PosZReport } from './entities';
 import { PosEventsController } from './events.controller';
+import { GiftCardAdminResolver, giftCardAdminSchema, GiftCardShopResolver, giftCardShopSchema } from './gift-card-api';
+import { GiftCardLedger } from './gift-card';
+import { PosGiftCard, PosGiftCardEntry } from './gift-card-entities';
+import { giftCardPaymentHandler } from './gift-card-payment';
 import { OrderProjection } from './orders';
 import { posTerminalPermission } from './permission';
 import { SaleRecorder } from './sale';
@@ -25,12 +31,14 @@ const label = (value: string) => [{ languageCode: LanguageCode.en, value }];
 @VendurePlugin({
     imports: [PluginCommonModule],
     compatibility: '^3.0.0',
-    entities: [PosChange, PosOperation, PosStockConflict, PosTerminal, PosSetting, PosZReport],
-    providers: [ChangeLog, TerminalDirectory, StockLedger, SaleRecorder, CatalogProjection, OrderProjection, ZReportLedger],
+    entities: [PosChange, PosOperation, PosStockConflict, PosTerminal, PosSetting, PosZReport, PosGiftCard, PosGiftCardEntry],
+    providers: [ChangeLog, TerminalDirectory, StockLedger, SaleRecorder, CatalogProjection, OrderProjection, ZReportLedger, GiftCardLedger],
     controllers: [PosEventsController],
-    adminApiExtensions: { schema: adminSchema, resolvers: [PosResolver] },
+    adminApiExtensions: { schema: gql`${adminSchema}${giftCardAdminSchema}`, resolvers: [PosResolver, GiftCardAdminResolver] },
+    shopApiExtensions: { schema: giftCardShopSchema, resolvers: [GiftCardShopResolver] },
     configuration: config => {
         config.authOptions.customPermissions.push(posTerminalPermission);
+        config.paymentOptions.paymentMethodHandlers.push(giftCardPaymentHandler);
         config.customFields.Order.push(
             {
                 name: 'source',
