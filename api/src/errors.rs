@@ -25,6 +25,7 @@ pub fn cart_error(e: CartError) -> ApiError {
         CartError::PercentOutOfRange => ApiError::new("cart.percent_out_of_range", msg),
         CartError::Overflow => ApiError::new("cart.overflow", msg),
         CartError::WrongCurrency { .. } => ApiError::new("cart.wrong_currency", msg),
+        CartError::VoucherFixed => ApiError::new("cart.voucher_fixed", msg),
     }
 }
 

@@ -89,6 +89,29 @@ pub enum PriceSource {
     },
 }
 
+/// What a stored-value line sells: a gift card issued or topped up. It is a multi-purpose
+/// voucher: no tax on it now (tax is due when it is spent), no stock, not discountable, and
+/// not a product line for the web shop. Its amount is the line's unit price (quantity 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Voucher {
+    pub kind: VoucherKind,
+    /// The card's number (normalized).
+    pub number: String,
+    /// The number was generated at the till: the receipt prints it as a barcode (it is the
+    /// card). A physical card's number is only shown masked.
+    #[serde(default)]
+    pub print_code: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VoucherKind {
+    /// A new card with this first balance.
+    Issue,
+    /// More money on an existing card.
+    TopUp,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CartLine {
     pub id: LineId,
@@ -99,6 +122,9 @@ pub struct CartLine {
     pub price_source: PriceSource,
     pub discount: Option<Adjustment>,
     pub note: Option<String>,
+    /// Set on a gift card sold or topped up (see [`Voucher`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voucher: Option<Voucher>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -126,6 +152,9 @@ pub enum CartError {
     Overflow,
     #[error("amount is in {found}, the sale is in {expected}")]
     WrongCurrency { expected: Currency, found: Currency },
+    /// Discounts, overrides and quantities do not apply to a gift card sold.
+    #[error("a gift card line cannot be discounted or changed")]
+    VoucherFixed,
 }
 
 impl From<MoneyError> for CartError {
@@ -167,6 +196,13 @@ pub struct Totals {
     pub total: Money,
 }
 
+/// The customer a sale is made for, snapshotted when attached (the receipt shows the name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleCustomer {
+    pub id: String,
+    pub name: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cart {
     currency: Currency,
@@ -174,6 +210,8 @@ pub struct Cart {
     lines: Vec<CartLine>,
     next_line: u32,
     order_discount: Option<Adjustment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    customer: Option<SaleCustomer>,
 }
 
 impl Cart {
@@ -184,7 +222,17 @@ impl Cart {
             lines: Vec::new(),
             next_line: 1,
             order_discount: None,
+            customer: None,
         }
+    }
+
+    /// The customer attached to the sale, if any.
+    pub fn customer(&self) -> Option<&SaleCustomer> {
+        self.customer.as_ref()
+    }
+    /// Attaches a customer to the sale (None detaches).
+    pub fn set_customer(&mut self, customer: Option<SaleCustomer>) {
+        self.customer = customer;
     }
 
     pub fn currency(&self) -> Currency {
@@ -317,12 +365,57 @@ impl Cart {
                 price_source,
                 discount: None,
                 note: None,
+                voucher: None,
             });
             Ok(id)
         })
     }
 
+    /// Adds a gift card sold (issued or topped up) for `amount`: always its own line, quantity
+    /// 1, untaxed (see [`Voucher`]). `product` names the line; its tax rate is not used.
+    pub fn add_voucher(
+        &mut self,
+        product: ProductRef,
+        voucher: Voucher,
+        amount: Money,
+    ) -> Result<LineId, CartError> {
+        self.check_money(amount)?;
+        if amount.minor == 0 {
+            return Err(CartError::NegativePrice);
+        }
+        self.transact(|c| {
+            if c.lines.len() >= MAX_LINES {
+                return Err(CartError::TooManyLines(MAX_LINES));
+            }
+            let id = LineId(c.next_line);
+            c.next_line += 1;
+            c.lines.push(CartLine {
+                id,
+                product: ProductRef {
+                    unit_price: amount,
+                    by_weight: false,
+                    ..product
+                },
+                quantity: Quantity::Units(1),
+                unit_price: amount,
+                price_source: PriceSource::Catalog,
+                discount: None,
+                note: None,
+                voucher: Some(voucher),
+            });
+            Ok(id)
+        })
+    }
+
+    fn refuse_voucher(&self, id: LineId) -> Result<(), CartError> {
+        match self.line(id) {
+            Some(l) if l.voucher.is_some() => Err(CartError::VoucherFixed),
+            _ => Ok(()),
+        }
+    }
+
     pub fn set_quantity(&mut self, id: LineId, quantity: Quantity) -> Result<(), CartError> {
+        self.refuse_voucher(id)?;
         self.transact(|c| {
             let line = c.line_mut(id)?;
             Self::check_quantity(&line.product, quantity)?;
@@ -364,6 +457,7 @@ impl Cart {
     ) -> Result<(), CartError> {
         if let Some(a) = &adj {
             self.check_discount(&a.discount)?;
+            self.refuse_voucher(id)?;
         }
         self.transact(|c| {
             c.line_mut(id)?.discount = adj;
@@ -389,6 +483,7 @@ impl Cart {
         approved_by: Option<String>,
     ) -> Result<(), CartError> {
         self.check_money(price)?;
+        self.refuse_voucher(id)?;
         self.transact(|c| {
             let line = c.line_mut(id)?;
             let original = match &line.price_source {
@@ -441,6 +536,8 @@ impl Cart {
         let mut partial = Vec::with_capacity(self.lines.len());
         let mut items: i64 = 0;
         let mut after_line: i64 = 0;
+        // What an order discount applies to: everything but gift cards sold.
+        let mut discountable: i64 = 0;
         for l in &self.lines {
             let ext = Self::extended(l)?;
             let ld = match &l.discount {
@@ -451,24 +548,33 @@ impl Cart {
             after_line = after_line
                 .checked_add(ext - ld)
                 .ok_or(CartError::Overflow)?;
+            if l.voucher.is_none() {
+                discountable += ext - ld;
+            }
             partial.push((l, ext, ld));
         }
         if items > MAX_MINOR {
             return Err(CartError::Overflow);
         }
         let order_disc = match &self.order_discount {
-            Some(a) => Self::discount_amount(&a.discount, after_line)?,
+            Some(a) => Self::discount_amount(&a.discount, discountable)?,
             None => 0,
         };
         let shares = allocate(
             order_disc,
-            &partial.iter().map(|(_, e, d)| e - d).collect::<Vec<_>>(),
+            &partial
+                .iter()
+                .map(|(l, e, d)| if l.voucher.is_some() { 0 } else { e - d })
+                .collect::<Vec<_>>(),
         );
         let mut lines = Vec::with_capacity(partial.len());
         let mut taxable = Vec::with_capacity(partial.len());
         for ((l, ext, ld), share) in partial.into_iter().zip(shares) {
             let amount = ext - ld - share;
-            taxable.push((l.product.tax.clone(), amount));
+            // A gift card sold is not a taxable supply (tax is due when it is spent).
+            if l.voucher.is_none() {
+                taxable.push((l.product.tax.clone(), amount));
+            }
             lines.push(LineTotal {
                 id: l.id,
                 extended: Money::new(ext, cur),
@@ -699,6 +805,72 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(c.totals().unwrap().total.minor, 600);
+    }
+
+    #[test]
+    fn a_gift_card_sold_is_untaxed_undiscounted_and_fixed() {
+        let mut c = Cart::new(Currency::Eur, TaxPolicy::SPAIN);
+        c.add(product("shirt", 1210, iva21()), Quantity::Units(1))
+            .unwrap();
+        let card = c
+            .add_voucher(
+                product("gift-card", 0, TaxRate::new("NONE", 0, false)),
+                Voucher {
+                    kind: VoucherKind::Issue,
+                    number: "7000".into(),
+                    print_code: true,
+                },
+                Money::new(5000, Currency::Eur),
+            )
+            .unwrap();
+        let t = c.totals().unwrap();
+        assert_eq!(t.total.minor, 6210);
+        assert_eq!(t.taxes.len(), 1, "only the shirt's rate");
+        assert_eq!((t.taxes[0].gross.minor, t.tax_total.minor), (1210, 210));
+        let before = c.clone();
+        let ten = Adjustment {
+            discount: Discount::Percent { bps: 1000 },
+            reason: None,
+            approved_by: None,
+        };
+        assert_eq!(
+            c.set_line_discount(card, Some(ten.clone())),
+            Err(CartError::VoucherFixed)
+        );
+        assert_eq!(
+            c.set_quantity(card, Quantity::Units(2)),
+            Err(CartError::VoucherFixed)
+        );
+        assert_eq!(
+            c.override_price(card, Money::new(1, Currency::Eur), None, None),
+            Err(CartError::VoucherFixed)
+        );
+        assert_eq!(c, before);
+        // An order discount applies to the goods only.
+        c.set_order_discount(Some(ten)).unwrap();
+        let t = c.totals().unwrap();
+        assert_eq!(t.discounts.minor, 121);
+        assert_eq!(t.total.minor, 5000 + 1089);
+        let exclusive = TaxPolicy {
+            price_mode: PriceMode::TaxExclusive,
+            ..TaxPolicy::SPAIN
+        };
+        let mut us = Cart::new(Currency::Eur, exclusive);
+        us.add_voucher(
+            product("gift-card", 0, iva21()),
+            Voucher {
+                kind: VoucherKind::TopUp,
+                number: "7000".into(),
+                print_code: false,
+            },
+            Money::new(2000, Currency::Eur),
+        )
+        .unwrap();
+        assert_eq!(
+            us.totals().unwrap().total.minor,
+            2000,
+            "no tax added on top"
+        );
     }
 
     #[test]

@@ -499,17 +499,27 @@ pub struct DrawerFigures {
     pub cash_out: Money,
     /// Cash paid back on returns (none until returns exist).
     pub cash_refunds: Money,
+    /// Cash customers paid on their accounts at this register (net of change; None in
+    /// reports made before account payments existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_payments: Option<Money>,
 }
 
 impl DrawerFigures {
-    /// What should be in the drawer: float + cash taken − change + in − out − refunds.
+    /// What should be in the drawer: float + cash taken − change + in − out − refunds +
+    /// account payments.
     pub fn expected(&self) -> Result<Money, MoneyError> {
-        self.opening_float
+        let base = self
+            .opening_float
             .checked_add(self.cash_taken)?
             .checked_sub(self.change_given)?
             .checked_add(self.cash_in)?
             .checked_sub(self.cash_out)?
-            .checked_sub(self.cash_refunds)
+            .checked_sub(self.cash_refunds)?;
+        match self.account_payments {
+            Some(a) => base.checked_add(a),
+            None => Ok(base),
+        }
     }
 }
 
@@ -632,6 +642,7 @@ mod tests {
             cash_in: eur(0),
             cash_out: eur(0),
             cash_refunds: eur(0),
+            account_payments: None,
         };
         assert_eq!(f.expected(), Err(MoneyError::Overflow));
     }
@@ -646,6 +657,7 @@ mod tests {
             cash_in: eur(2_000),
             cash_out: eur(5_000),
             cash_refunds: eur(0),
+            account_payments: None,
         };
         let expected = f.expected().unwrap();
         assert_eq!(expected, eur(20_750));

@@ -199,9 +199,15 @@ pub struct CompletedSale {
     totals: Totals,
     tenders: Vec<Tender>,
     settlement: Settlement,
+    /// The customer the sale was made for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    customer: Option<crate::cart::SaleCustomer>,
 }
 
 impl CompletedSale {
+    pub fn customer(&self) -> Option<&crate::cart::SaleCustomer> {
+        self.customer.as_ref()
+    }
     pub fn id(&self) -> Uuid {
         self.id
     }
@@ -293,6 +299,7 @@ impl Cart {
             totals,
             tenders,
             settlement,
+            customer: self.customer().cloned(),
         })
     }
 }

@@ -161,6 +161,7 @@ proptest! {
             cash_in: eur(cash_in),
             cash_out: eur(cash_out),
             cash_refunds: eur(0),
+            account_payments: None,
         };
         let expected = f.expected().unwrap();
         prop_assert_eq!(expected.minor, float + taken - change + cash_in - cash_out);

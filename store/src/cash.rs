@@ -361,6 +361,11 @@ fn report(
         cash_in,
         cash_out,
         cash_refunds: Money::zero(cur),
+        account_payments: Some(crate::customers::session_account_cash(
+            conn,
+            &session.id.to_string(),
+            cur,
+        )?),
     };
     let expected = drawer.expected().map_err(CashError::from)?;
     let audit_head: Option<(i64, String)> = conn

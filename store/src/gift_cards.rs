@@ -44,6 +44,12 @@ pub enum LedgerError {
     /// Issuing a card whose number is already on the ledger (under another key).
     #[error("gift card {0} is already issued")]
     AlreadyIssued(String),
+    /// An account limit below what the customer already owes.
+    #[error("the customer owes {owed}: the limit cannot be lower")]
+    LimitBelowBalance { owed: Money },
+    /// Paying more into an account than is owed on it.
+    #[error("only {owed} is owed on the account")]
+    PaysMoreThanOwed { owed: Money },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -484,6 +490,133 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+/// A gift card sold in a committed sale, waiting to be put on the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activation {
+    /// `<sale id>-L<line number>`: the ledger's idempotency key.
+    pub key: String,
+    pub sale_id: String,
+    pub load: Load,
+    pub number: String,
+    pub amount: Money,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+/// The ledger key of a gift card sold on line `line_no` (1-based) of a sale.
+pub fn activation_key(sale_id: &str, line_no: usize) -> String {
+    format!("{sale_id}-L{line_no}")
+}
+
+/// Inside the sale's transaction: one activation row per gift card the sale sold. The card gets
+/// its money only after this commits (see [`Store::pending_gift_card_activations`]).
+pub(crate) fn queue_activations(
+    tx: &rusqlite::Connection,
+    sale: &pos_core::CompletedSale,
+) -> Result<()> {
+    let id = sale.id().to_string();
+    for (i, sold) in sale.lines().iter().enumerate() {
+        let Some(v) = &sold.line.voucher else {
+            continue;
+        };
+        let load = match v.kind {
+            pos_core::cart::VoucherKind::Issue => Load::Issue,
+            pos_core::cart::VoucherKind::TopUp => Load::TopUp,
+        };
+        tx.prepare_cached(
+            "INSERT INTO gift_card_activation (key, sale_id, line_no, kind, number, currency, amount, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            activation_key(&id, i + 1),
+            id,
+            i + 1,
+            load.code(),
+            normalize_number(&v.number),
+            sold.total.amount.currency.code(),
+            sold.total.amount.minor,
+            unix_ms(sale.at())
+        ])?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Gift cards sold in committed sales that the ledger does not have yet, oldest first.
+    pub fn pending_gift_card_activations(&self, limit: usize) -> Result<Vec<Activation>> {
+        let rows: Vec<(
+            String,
+            String,
+            String,
+            String,
+            String,
+            i64,
+            u32,
+            Option<String>,
+        )> = self
+            .conn
+            .prepare_cached(
+                "SELECT key, sale_id, kind, number, currency, amount, attempts, last_error \
+                 FROM gift_card_activation WHERE done_at IS NULL ORDER BY created_at, key LIMIT ?1",
+            )?
+            .query_map([limit as i64], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.into_iter()
+            .map(
+                |(key, sale_id, kind, number, cur, amount, attempts, last_error)| {
+                    Ok(Activation {
+                        key,
+                        sale_id,
+                        load: if kind == "issue" {
+                            Load::Issue
+                        } else {
+                            Load::TopUp
+                        },
+                        number,
+                        amount: Money::new(amount, currency_of(&cur)?),
+                        attempts,
+                        last_error,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// Records the outcome of putting an activation on the ledger: done (`error` None) or
+    /// refused / unreachable (kept pending with the error, tried again later).
+    pub fn record_gift_card_activation(
+        &mut self,
+        key: &str,
+        error: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        match error {
+            None => self.conn.execute(
+                "UPDATE gift_card_activation SET done_at = ?2, attempts = attempts + 1, last_error = NULL \
+                 WHERE key = ?1 AND done_at IS NULL",
+                params![key, unix_ms(now)],
+            )?,
+            Some(e) => self.conn.execute(
+                "UPDATE gift_card_activation SET attempts = attempts + 1, last_error = ?2 \
+                 WHERE key = ?1 AND done_at IS NULL",
+                params![key, e],
+            )?,
+        };
+        Ok(())
     }
 }
 

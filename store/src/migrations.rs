@@ -61,6 +61,16 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0008_cash",
         sql: include_str!("../../migrations/0008_cash/up.sql"),
     },
+    Migration {
+        version: 9,
+        name: "0009_returns",
+        sql: include_str!("../../migrations/0009_returns/up.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "0010_stored_value",
+        sql: include_str!("../../migrations/0010_stored_value/up.sql"),
+    },
 ];
 
 /// The schema version this program writes.

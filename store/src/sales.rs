@@ -187,8 +187,14 @@ fn write_sale(tx: &Connection, sale: &CompletedSale, location_id: &str) -> Resul
             l.product.tax.code,
             l.product.tax.bps
         ])?;
-        stock_stmt.execute(params![l.product.variant_id, location_id, stock_qty, at])?;
+        // A gift card sold is not a stock item.
+        if l.voucher.is_none() {
+            stock_stmt.execute(params![l.product.variant_id, location_id, stock_qty, at])?;
+        }
     }
+    // Gift cards sold get their money only once this commits; the customer, if any.
+    crate::gift_cards::queue_activations(tx, sale)?;
+    crate::customers::record_sale_customer(tx, sale)?;
 
     let mut pay_stmt = tx.prepare_cached(
         "INSERT INTO sale_payment (sale_id, seq, kind, amount_minor, reference) VALUES (?1, ?2, ?3, ?4, ?5)",
