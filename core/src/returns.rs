@@ -134,6 +134,9 @@ pub enum ReturnError {
     DuplicateLine(u32),
     #[error("say why goods are written off")]
     UnknownReason,
+    /// A gift card sold (a voucher) is not returned like goods.
+    #[error("line {0} cannot be returned")]
+    NotReturnable(u32),
     #[error("the refunds add up to {found}, the return is {expected}")]
     RefundMismatch { expected: Money, found: Money },
     #[error("tender {position} can take back at most {available}")]
@@ -158,6 +161,28 @@ fn check_disposition(d: &Disposition) -> Result<(), ReturnError> {
     }
 }
 
+/// Reads a receipt's code as printed in its QR code ("T01-000123": series, dash, number).
+/// Returns None for anything else (a garbled or foreign code).
+pub fn parse_receipt_code(code: &str) -> Option<ReceiptNumber> {
+    let code = code.trim();
+    let (series, number) = code.rsplit_once('-')?;
+    if series.is_empty()
+        || number.is_empty()
+        || number.len() > 12
+        || !number.bytes().all(|b| b.is_ascii_digit())
+        || !series
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return None;
+    }
+    let number: u64 = number.parse().ok().filter(|n| *n > 0)?;
+    Some(ReceiptNumber {
+        series: series.to_owned(),
+        number,
+    })
+}
+
 /// What earlier returns took back, per sale line (1-based), summed.
 pub fn returned_so_far<'a>(
     earlier: impl IntoIterator<Item = &'a CompletedReturn>,
@@ -179,6 +204,9 @@ pub fn returnable(sale: &CompletedSale, returned: &BTreeMap<u32, i64>) -> Vec<i6
         .iter()
         .enumerate()
         .map(|(i, s)| {
+            if s.line.voucher.is_some() {
+                return 0;
+            }
             let done = returned.get(&(i as u32 + 1)).copied().unwrap_or(0);
             (magnitude(s.line.quantity) - done).max(0)
         })
@@ -275,6 +303,9 @@ pub fn price_return(
             .lines()
             .get(idx)
             .ok_or(ReturnError::NoSuchLine(r.line_no))?;
+        if sold.line.voucher.is_some() {
+            return Err(ReturnError::NotReturnable(r.line_no));
+        }
         if r.quantity <= 0 {
             return Err(ReturnError::NonPositive);
         }
@@ -708,7 +739,11 @@ mod tests {
         ];
         let done = return_in_pieces(&s, &pieces, CashRounding::NONE);
         let total: i64 = done.iter().map(|r| r.total.minor).sum();
-        assert_eq!(total, s.totals().total.minor, "the pieces add up to the sale");
+        assert_eq!(
+            total,
+            s.totals().total.minor,
+            "the pieces add up to the sale"
+        );
         for t in &s.totals().taxes {
             let back: i64 = done
                 .iter()
@@ -716,7 +751,11 @@ mod tests {
                 .filter(|x| x.rate == t.rate)
                 .map(|x| x.tax.minor)
                 .sum();
-            assert_eq!(back, t.tax.minor, "tax of {} comes back exactly", t.rate.code);
+            assert_eq!(
+                back, t.tax.minor,
+                "tax of {} comes back exactly",
+                t.rate.code
+            );
         }
         // Nothing is left to return, and one more unit is refused.
         let returned = returned_so_far(&done);
@@ -735,8 +774,11 @@ mod tests {
         let jp8 = TaxRate::new("JP-8", 800, true);
         let jp10 = TaxRate::new("JP-10", 1000, false);
         let mut c = Cart::new(Currency::Jpy, TaxPolicy::JAPAN);
-        c.add(product("onigiri", 105, jp8, Currency::Jpy), Quantity::Units(3))
-            .unwrap();
+        c.add(
+            product("onigiri", 105, jp8, Currency::Jpy),
+            Quantity::Units(3),
+        )
+        .unwrap();
         c.add(product("pen", 626, jp10, Currency::Jpy), Quantity::Units(1))
             .unwrap();
         let s = sale(
@@ -777,7 +819,11 @@ mod tests {
         assert_eq!(s.amount_paid().minor, 2105);
         let done = return_in_pieces(&s, &[vec![line(1, 1)]], r5);
         assert_eq!(done[0].total.minor, 2107, "the document is exact");
-        assert_eq!(done[0].cash_refunded().minor, 2105, "cash back is what was paid");
+        assert_eq!(
+            done[0].cash_refunded().minor,
+            2105,
+            "cash back is what was paid"
+        );
         assert_eq!(done[0].rounding.minor, -2);
     }
 
@@ -804,7 +850,11 @@ mod tests {
             CashRounding::NONE,
         );
         // Cash paid 15,00 of the 30,00 (20,00 handed over, 5,00 change).
-        let done = return_in_pieces(&s, &[vec![line(1, 2)], vec![line(1, 1)]], CashRounding::NONE);
+        let done = return_in_pieces(
+            &s,
+            &[vec![line(1, 2)], vec![line(1, 1)]],
+            CashRounding::NONE,
+        );
         assert_eq!(done[0].refunds.len(), 2);
         assert_eq!(
             (done[0].refunds[0].kind, done[0].refunds[0].amount.minor),
@@ -908,6 +958,30 @@ mod tests {
             ),
             Err(ReturnError::TenderOverRefund { position: 1, .. })
         ));
+    }
+
+    #[test]
+    fn receipt_codes_read_back_and_garbage_is_refused() {
+        let r = ReceiptNumber {
+            series: "T01".into(),
+            number: 123,
+        };
+        assert_eq!(parse_receipt_code(&r.to_string()), Some(r));
+        assert_eq!(
+            parse_receipt_code(" SHOP-2-000009 ").map(|r| (r.series, r.number)),
+            Some(("SHOP-2".into(), 9))
+        );
+        for bad in [
+            "",
+            "T01",
+            "T01-",
+            "-000001",
+            "T01-00x001",
+            "T01-000000",
+            "T 1-000001",
+        ] {
+            assert_eq!(parse_receipt_code(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

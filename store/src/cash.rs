@@ -344,7 +344,11 @@ fn report(
         .iter()
         .map(|d| serde_json::from_str(d))
         .collect::<Result<_, _>>()?;
-    let summary = SalesSummary::of(cur, &sales)?;
+    let mut summary = SalesSummary::of(cur, &sales)?;
+    // returns: the session's refunds (count, total) and the cash they took out of the drawer.
+    let refunds = crate::returns::session_refunds(conn, session.id, cur)?;
+    summary.refunds = refunds.count;
+    summary.refunded = refunds.refunded;
     let movements = movements(conn, session.id, cur)?;
     let sum = |k: MovementKind| {
         Money::sum(
@@ -360,7 +364,7 @@ fn report(
         change_given: summary.change_given,
         cash_in,
         cash_out,
-        cash_refunds: Money::zero(cur),
+        cash_refunds: refunds.cash,
         account_payments: Some(crate::customers::session_account_cash(
             conn,
             &session.id.to_string(),

@@ -26,9 +26,11 @@ pub mod parked;
 pub mod pending_payments;
 pub mod print_jobs;
 pub mod register_state;
+pub mod returns;
 pub mod sales;
 pub mod settings;
 pub mod shop;
+pub mod staff;
 pub mod sync_state;
 pub mod users;
 

@@ -71,6 +71,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0010_stored_value",
         sql: include_str!("../../migrations/0010_stored_value/up.sql"),
     },
+    Migration {
+        version: 11,
+        name: "0011_staff",
+        sql: include_str!("../../migrations/0011_staff/up.sql"),
+    },
 ];
 
 /// The schema version this program writes.
