@@ -2,6 +2,8 @@
 // drives its WebKit window. A cashier logs in on the PIN pad, two products arrive through the
 // simulated scanner, the sale is paid in cash and completed; then the SQLite file is read as
 // another program would and the sale, its lines, totals, payment and outbox row are asserted.
+// A split cash + card sale goes through the zvt-sim terminal; then the manager closes the day with
+// a blind count 0,10 € short, and the Z report is asserted on screen, in SQLite and on paper.
 // Along the way it takes the screenshots in docs/screenshots/ (login and sale, en/es/ja).
 import { remote } from 'webdriverio';
 import { execFileSync } from 'node:child_process';
@@ -208,8 +210,73 @@ try {
     await shot('completed-split-es');
   });
 
-  await step('scan to line painted: 60 device scans, p50/p99 reported', async () => {
+  await step('end of day: Marta counts the drawer blind, 0,10 € short; Z report nº 1 prints, is stored once and queued for the shop', async () => {
     await browser.keys(['Enter']); // new sale
+    await (await byTest('search')).waitForExist({ timeout: 10000 });
+    // The manager takes over the terminal: Ana logs out, Marta logs in.
+    await (await byTest('logout')).click();
+    await (await byTest('pin-ok')).waitForExist({ timeout: 10000 });
+    for (const d of '9999') await (await byTest(`pin-${d}`)).click();
+    await (await byTest('pin-ok')).click();
+    const who = await byTest('cashier');
+    await browser.waitUntil(async () => (await who.getText()) === 'Marta', { timeout: 10000, timeoutMsg: 'Marta never logged in' });
+
+    // The drawer should hold sale 1 in cash + the 5 € of the split sale (the first sale opened
+    // the register with no float). Marta counts 0,10 € less, note by note and coin by coin.
+    const expected = Number(sql("SELECT total_minor FROM sale WHERE number = 1")) + 500;
+    let left = expected - 10;
+    const pieces = [];
+    for (const v of [50000, 20000, 10000, 5000, 2000, 1000, 500, 200, 100, 50, 20, 10, 5, 2, 1]) {
+      const q = Math.floor(left / v);
+      if (q > 0) pieces.push([v, q]);
+      left -= q * v;
+    }
+    await browser.keys(['F1']);
+    await (await byTest('cash')).waitForExist({ timeout: 10000 });
+    await (await byTest('cash-end-of-day')).click();
+    await (await byTest('cash-count')).waitForExist({ timeout: 10000 });
+    assert.ok(!(await (await byTest('cash')).getText()).includes(euros(expected)), 'the count is blind: the expected amount is not shown');
+    // Touch counting, as at the till: + once per note or coin.
+    for (const [v, q] of pieces) for (let i = 0; i < q; i++) await (await byTest(`cash-plus-${v}`)).click();
+    const counted = await byTest('cash-count-total');
+    let shown = '';
+    await browser.waitUntil(async () => (shown = await counted.getText()).includes(euros(expected - 10)), {
+      timeout: 5000,
+      timeoutMsg: `the counted total never showed ${euros(expected - 10)} (it shows "${shown}")`,
+    });
+    await (await byTest('cash-count-done')).click();
+    await (await byTest('cash-close-confirm')).click();
+    const title = await byTest('cash-report-title');
+    await title.waitForExist({ timeout: 10000 });
+    assert.equal(await title.getText(), 'Informe Z nº 1');
+    const overShort = await (await byTest('cash-over-short')).getText();
+    assert.match(overShort, /Falta/);
+    assert.ok(overShort.includes('-0,10 €'), `over/short shown as ${overShort}`);
+    assert.equal(await (await byTest('cash-report-expected')).getText(), euros(expected));
+    assert.equal(await (await byTest('cash-report-counted')).getText(), euros(expected - 10));
+    await shot('z-report-es');
+
+    // Stored once, immutable, with the difference; queued exactly once for the shop.
+    assert.equal(sql('SELECT COUNT(*) FROM z_report'), '1');
+    assert.equal(sql("SELECT number || ':' || expected_minor || ':' || counted_minor || ':' || over_short_minor FROM z_report"), `1:${expected}:${expected - 10}:-10`);
+    assert.equal(sql("SELECT COUNT(*) FROM outbox WHERE kind = 'z_report'"), '1');
+    // And on paper, from the network printer: the numbered Z report with the shortfall.
+    let z;
+    await browser.waitUntil(async () => (z = receipts().find((r) => r.includes('INFORME Z'))) !== undefined, {
+      timeout: 15000,
+      timeoutMsg: 'the Z report never reached the printer',
+    });
+    console.log(z);
+    assert.match(z, /Nº Z\s+T01-Z0001/);
+    assert.match(z, new RegExp(`Efectivo esperado\\s+${escape(euros(expected))}`));
+    assert.match(z, new RegExp(`Efectivo contado\\s+${escape(euros(expected - 10))}`));
+    assert.match(z, /DESCUADRE\s+-0,10 €/);
+    await (await byTest('cash-report-done')).click();
+    await browser.keys(['Escape']);
+    await (await byTest('cash')).waitForExist({ timeout: 5000, reverse: true });
+  });
+
+  await step('scan to line painted: 60 device scans, p50/p99 reported', async () => {
     await (await byTest('search')).waitForExist({ timeout: 10000 });
     const samples = await browser.executeAsync((code, n, done) => {
       const out = [];
