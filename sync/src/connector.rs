@@ -7,6 +7,7 @@
 //! resending. Money is integer minor units; times are UTC.
 
 use crate::SyncError;
+pub use crate::gift_cards::{GiftCardOutcome, GiftCardStatus, ShopGiftCard, ShopGiftCardEntry};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::sync::Arc;
@@ -52,6 +53,9 @@ pub struct Capabilities {
     /// outbox worker parks queued Z reports as not deliverable (see `outbox`) instead of
     /// retrying them forever.
     pub z_reports: bool,
+    /// The shop keeps the gift-card ledger ([`Connector::redeem_gift_card`] and the rest), shared
+    /// with its storefront. Without it the register keeps gift cards in its own database.
+    pub gift_cards: bool,
 }
 
 /// One line of a register sale, as the shop records it.
@@ -433,10 +437,79 @@ pub trait Connector: Send + Sync + 'static {
         }
     }
 
+    // --- gift cards shared with the web shop (see `gift_cards`); connectors without them keep
+    // these defaults and `Capabilities::gift_cards = false` ---
+
+    /// The card with this number (`None`: unknown to the shop).
+    fn gift_card(
+        &self,
+        code: &str,
+    ) -> impl Future<Output = Result<Option<ShopGiftCard>, SyncError>> + Send {
+        let _ = code;
+        async { Err(no_gift_cards()) }
+    }
+
+    /// The card's movements, oldest first.
+    fn gift_card_entries(
+        &self,
+        code: &str,
+    ) -> impl Future<Output = Result<Vec<ShopGiftCardEntry>, SyncError>> + Send {
+        let _ = code;
+        async { Err(no_gift_cards()) }
+    }
+
+    /// A new card (`code`: a physical card's number; `None`: the shop generates one), once per `key`.
+    fn issue_gift_card(
+        &self,
+        key: &str,
+        code: Option<&str>,
+        currency: &str,
+        amount_minor: i64,
+    ) -> impl Future<Output = Result<GiftCardOutcome, SyncError>> + Send {
+        let _ = (key, code, currency, amount_minor);
+        async { Err(no_gift_cards()) }
+    }
+
+    /// Adds money to a card, once per `key`.
+    fn top_up_gift_card(
+        &self,
+        key: &str,
+        code: &str,
+        amount_minor: i64,
+    ) -> impl Future<Output = Result<GiftCardOutcome, SyncError>> + Send {
+        let _ = (key, code, amount_minor);
+        async { Err(no_gift_cards()) }
+    }
+
+    /// Takes exactly `amount_minor` off the card once per `key`, never more than its balance.
+    fn redeem_gift_card(
+        &self,
+        key: &str,
+        code: &str,
+        amount_minor: i64,
+        currency: &str,
+    ) -> impl Future<Output = Result<GiftCardOutcome, SyncError>> + Send {
+        let _ = (key, code, amount_minor, currency);
+        async { Err(no_gift_cards()) }
+    }
+
+    /// Gives back the redeem made under `key`, once.
+    fn release_gift_card_redeem(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<GiftCardOutcome, SyncError>> + Send {
+        let _ = key;
+        async { Err(no_gift_cards()) }
+    }
+
     /// Runs until cancelled, calling `hint.notify_one()` whenever the shop says something
     /// changed (and after every reconnect). Shops without push never hint.
     fn push_hints(&self, hint: Arc<Notify>) -> impl Future<Output = ()> + Send {
         let _ = hint;
         std::future::pending()
     }
+}
+
+fn no_gift_cards() -> SyncError {
+    SyncError::Unsupported("this shop does not keep gift cards".into())
 }

@@ -19,6 +19,7 @@ pub mod connector;
 pub mod credential;
 pub mod engine;
 mod error;
+pub mod gift_cards;
 mod mapping;
 pub mod outbox;
 pub mod pull;

@@ -142,7 +142,7 @@ impl VendureConnector {
     }
 
     /// Runs one GraphQL operation and decodes `data.<field>`.
-    async fn gql<T: DeserializeOwned>(
+    pub(crate) async fn gql<T: DeserializeOwned>(
         &self,
         field: &str,
         query: &str,
@@ -293,6 +293,7 @@ impl Connector for VendureConnector {
             idempotent_sales: true,
             compare_and_set_stock: true,
             z_reports: true,
+            gift_cards: true,
         }
     }
 
@@ -411,6 +412,45 @@ impl Connector for VendureConnector {
             json!({ "c": order_code, "k": key }),
         )
         .await
+    }
+
+    // --- gift cards: the queries are in gift_cards.rs ---
+    async fn gift_card(&self, code: &str) -> Result<Option<ShopGiftCard>, SyncError> {
+        self.shop_gift_card(code).await
+    }
+    async fn gift_card_entries(&self, code: &str) -> Result<Vec<ShopGiftCardEntry>, SyncError> {
+        self.shop_gift_card_entries(code).await
+    }
+    async fn issue_gift_card(
+        &self,
+        key: &str,
+        code: Option<&str>,
+        currency: &str,
+        amount_minor: i64,
+    ) -> Result<GiftCardOutcome, SyncError> {
+        self.shop_issue_gift_card(key, code, currency, amount_minor)
+            .await
+    }
+    async fn top_up_gift_card(
+        &self,
+        key: &str,
+        code: &str,
+        amount_minor: i64,
+    ) -> Result<GiftCardOutcome, SyncError> {
+        self.shop_top_up_gift_card(key, code, amount_minor).await
+    }
+    async fn redeem_gift_card(
+        &self,
+        key: &str,
+        code: &str,
+        amount_minor: i64,
+        currency: &str,
+    ) -> Result<GiftCardOutcome, SyncError> {
+        self.shop_redeem_gift_card(key, code, amount_minor, currency)
+            .await
+    }
+    async fn release_gift_card_redeem(&self, key: &str) -> Result<GiftCardOutcome, SyncError> {
+        self.shop_release_gift_card_redeem(key).await
     }
 
     async fn record_z_report(&self, report: &ZReportRecord) -> Result<ZReportOutcome, SyncError> {

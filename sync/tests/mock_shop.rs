@@ -634,6 +634,7 @@ impl pos_sync::Connector for NoZReports {
             idempotent_sales: true,
             compare_and_set_stock: true,
             z_reports: false,
+            gift_cards: false,
         }
     }
     async fn who_am_i(&self) -> Result<pos_sync::connector::WhoAmI, SyncError> {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # pos-sync against the real Vendure test shop: starts webshop/test-shop on 127.0.0.1 (SQLite),
-# runs `cargo test -p pos-sync --features real-shop --test vendure` and then the register-level
+# runs `cargo test -p pos-sync --features real-shop --test vendure` and `--test gift_cards`, then the register-level
 # `cargo test -p pos-api --features real-shop --test shop_real` with the shop's URL and the
 # terminal credential in the environment, and stops the shop by its PID at the end, even on
 # failure. Needs Node 20 + npm (the test shop installs its npm packages on first use).
@@ -38,6 +38,12 @@ cd "$ROOT"
 set +e
 cargo test -p pos-sync --features real-shop --test vendure -- --test-threads=1 --nocapture 2>&1 | tee "$RUN_DIR/cargo-test.log"
 rc=${PIPESTATUS[0]}
+# Gift cards shared with the web shop: the register's redeem and a storefront's
+# addPaymentToOrder for the same card at the same moment (its own SKUs TS-00060-S/M).
+echo "### gift cards against the shop after $(( $(date +%s) - t0 )) s"
+cargo test -p pos-sync --features real-shop --test gift_cards -- --test-threads=1 --nocapture 2>&1 | tee "$RUN_DIR/cargo-test-gift-cards.log"
+rc_gift=${PIPESTATUS[0]}
+[ "$rc" -eq 0 ] && rc=$rc_gift
 # The register configured through its Api (Settings → Web shop), selling and handing over
 # pickups against the same shop (its own SKUs).
 echo "### register against the shop after $(( $(date +%s) - t0 )) s"
@@ -46,7 +52,8 @@ rc_register=${PIPESTATUS[0]}
 [ "$rc" -eq 0 ] && rc=$rc_register
 set -e
 echo "### sync tests took $(( $(date +%s) - t0 )) s in all"
-grep -ho 'BENCH.*' "$RUN_DIR/cargo-test.log" "$RUN_DIR/cargo-test-register.log" || true
+grep -ho 'BENCH.*' "$RUN_DIR/cargo-test.log" "$RUN_DIR/cargo-test-gift-cards.log" "$RUN_DIR/cargo-test-register.log" || true
 grep -hE '^test result:' "$RUN_DIR/cargo-test.log" | tail -1 || true
+grep -hE '^test result:' "$RUN_DIR/cargo-test-gift-cards.log" | tail -1 || true
 grep -hE '^test result:' "$RUN_DIR/cargo-test-register.log" | tail -1 || true
 exit "$rc"
