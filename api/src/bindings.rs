@@ -60,6 +60,16 @@ pub fn typescript() -> String {
         TenderTotalDto, CashierTotalDto, CashMovementDto, CashReportDto,
         // --- devices ---
         ScanTestDto, SwipeTestDto, TestPaymentDto,
+        // --- staff ---
+        StaffUserDto, StaffRoleDto, StaffDto, ShiftDto, ClockDto, HoursRowDto, HoursTotalDto,
+        HoursReportDto, AuditRowDto, AuditUserDto, AuditPageDto, BrokenAnchorDto, AuditVerifyDto,
+        // --- stored value ---
+        StoredValueInfoDto, GiftCardEntryDto, GiftCardBalanceDto, StatementEntryDto, StatementDto,
+        AccountTenderDto, AccountPaymentDto, SaleCustomerDto,
+        // --- returns ---
+        ReturnableLineDto, ReturnTenderDto, ReturnSaleDto, SaleFoundDto, ReturnSearchDto,
+        ReturnLineDto, UnreceiptedLineDto, RefundToDto, ReturnRequestDto, ReturnedLineDto,
+        RefundDto, ReturnPreviewDto, ReturnDoneDto,
     );
     for t in types {
         out.push_str(&t);

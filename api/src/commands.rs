@@ -208,6 +208,94 @@ api_commands! {
     /// A small test payment (manager or admin): authorizes 0.10 (¥10) on the payment terminal
     /// and reverses it.
     fn device_test_payment() -> TestPaymentDto;
+    // --- staff: users, roles and the permission matrix, clock in/out and hours, audit viewer ---
+    /// Settings → Staff (manage_users): users, roles with their permissions, permission codes.
+    fn staff_overview() -> StaffDto;
+    /// Creates a user (manage_users) with a role code and a PIN typed twice (4–8 digits, not
+    /// another active user's: the PIN alone identifies a user). Audited.
+    fn create_user(name: String, role: String, pin: String, pin_again: String) -> StaffDto;
+    /// Changes a user's name and role (manage_users). Audited with before and after.
+    fn update_user(user_id: String, name: String, role: String) -> StaffDto;
+    /// Gives a user a new PIN typed twice (manage_users). Audited (the PIN never is).
+    fn reset_user_pin(user_id: String, pin: String, pin_again: String) -> StaffDto;
+    /// Deactivates a user (manage_users): they cannot log in and their PIN is freed. Users are
+    /// never deleted. Audited.
+    fn deactivate_user(user_id: String) -> StaffDto;
+    /// Reactivates a user with a new PIN typed twice (manage_users). Audited.
+    fn reactivate_user(user_id: String, pin: String, pin_again: String) -> StaffDto;
+    /// Creates a custom role with no permissions (manage_users). Audited.
+    fn create_role(name: String) -> StaffDto;
+    /// Renames a custom role (manage_users). Audited.
+    fn rename_role(code: String, name: String) -> StaffDto;
+    /// Deletes a custom role no user has (manage_users). Audited.
+    fn delete_role(code: String) -> StaffDto;
+    /// Sets exactly the permissions (codes) of a role (manage_users). The admin role keeps
+    /// manage_users and manage_settings. Audited with before and after.
+    fn set_role_permissions(code: String, permissions: Vec<String>) -> StaffDto;
+    /// Clock in, or out when clocked in: `pin` names the user (login screen), else the
+    /// logged-in user. One open shift per user.
+    fn clock_in_out(pin: Option<String>) -> ClockDto;
+    /// Whether the logged-in user is clocked in.
+    fn clock_status() -> ClockDto;
+    /// Hours per user per day between two store-local dates "YYYY-MM-DD" (manage_shifts);
+    /// printed on the receipt printer when `print`.
+    fn hours_report(from: String, to: String, print: bool) -> HoursReportDto;
+    /// Corrects a shift's times ("YYYY-MM-DDTHH:MM", store-local) with a reason
+    /// (manage_shifts). The original stays; audited with before and after.
+    fn correct_shift(shift_id: String, started_at: String, ended_at: String, reason: String) -> ShiftDto;
+    /// The audit viewer (view_audit): rows newest first, filtered by store-local dates, user
+    /// (did or approved) and action.
+    fn audit_log(from: Option<String>, to: Option<String>, user_id: Option<String>, action: Option<String>) -> AuditPageDto;
+    /// Verifies the audit trail's hash chain and every Z report's anchor (view_audit).
+    fn verify_audit() -> AuditVerifyDto;
+    // --- stored value: gift cards sold at the register, customers and their accounts ---
+    /// The gift-card screen's quick amounts and the largest amount per card.
+    fn stored_value_info() -> StoredValueInfoDto;
+    /// Adds a new gift card to the sale (no tax, no stock, not discountable): `number` of a
+    /// physical card (scan, swipe, typing) or None to generate one (printed as a barcode). The
+    /// card gets its money only when the sale completes.
+    fn sell_gift_card(number: Option<String>, amount: i64) -> SaleDto;
+    /// Adds a top-up of an existing active card to the sale; loaded when the sale completes.
+    fn top_up_gift_card(number: String, amount: i64) -> SaleDto;
+    /// A gift card's balance and its last movements (scan, swipe or typed number).
+    fn check_gift_card(number: String) -> GiftCardBalanceDto;
+    /// One customer by id.
+    fn customer(customer_id: String) -> CustomerDto;
+    /// Creates a customer (name required; e-mail and phone optional). Audited.
+    fn create_customer(name: String, email: Option<String>, phone: Option<String>) -> CustomerDto;
+    /// Changes a customer's name, e-mail and phone. Audited.
+    fn update_customer(customer_id: String, name: String, email: Option<String>, phone: Option<String>) -> CustomerDto;
+    /// Gives a customer an account with this credit limit (minor units), changes it, or closes
+    /// it (None): customer_credit or `approver_pin` of a user who has it. Never below what is
+    /// owed. Audited with the old and new limit.
+    fn set_customer_limit(customer_id: String, limit: Option<i64>, approver_pin: Option<String>) -> CustomerDto;
+    /// A customer's statement (account, or store credit): every entry with date, receipt,
+    /// amount and running balance; printed on the receipt printer when `print`.
+    fn customer_statement(customer_id: String, store_credit: bool, print: bool) -> StatementDto;
+    /// The customer pays their account at the register, in cash (into the drawer of the open
+    /// register session; `tendered` is the cash handed over) or by card; a numbered receipt
+    /// prints. Never more than is owed.
+    fn pay_account(customer_id: String, amount: i64, tender: AccountTenderDto, tendered: Option<i64>) -> AccountPaymentDto;
+    /// Attaches a customer to the sale in progress (None detaches); the receipt shows them.
+    fn attach_customer(customer_id: Option<String>) -> SaleDto;
+    // --- returns: returns, refunds and exchanges ---
+    /// The sale of a receipt's code (its QR code, scanned or typed: "T01-000123"), with what
+    /// each line can still be returned. `returns.bad_code` for a garbled code,
+    /// `returns.unknown_sale`, `returns.is_a_return` for a return's own receipt.
+    fn returns_find_receipt(code: String) -> ReturnSaleDto;
+    /// Sales matching every given criterion (day, total, card's last four digits, customer,
+    /// receipt number), newest first.
+    fn returns_search(query: ReturnSearchDto) -> Vec<SaleFoundDto>;
+    /// A sale from the search, with what each line can still be returned.
+    fn returns_open_sale(sale_id: String) -> ReturnSaleDto;
+    /// What a return would refund (lines, taxes per rate, refunds), without making it.
+    fn returns_preview(request: ReturnRequestDto) -> ReturnPreviewDto;
+    /// Makes the return: refunds (card through the terminal, ledgers, cash from the drawer),
+    /// the numbered document (printed), stock and the shop's adjustments. Without a receipt,
+    /// or all in cash for a sale not paid in cash: refund permission or `approver_pin`.
+    fn returns_commit(request: ReturnRequestDto, approver_pin: Option<String>) -> ReturnDoneDto;
+    /// Finishes the terminal's interrupted return (after `returns.unfinished`).
+    fn returns_resume() -> ReturnDoneDto;
 }
 
 /// Events the register pushes to the UI: (name, payload type).

@@ -101,7 +101,10 @@ pub enum RoleDto {
 pub struct UserDto {
     pub id: String,
     pub name: String,
-    pub role: RoleDto,
+    /// Role code: "cashier", "manager", "admin" or a custom role's (staff.rs).
+    pub role: String,
+    /// The role's stored name (the UI names the built-in roles in the user's language).
+    pub role_name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -140,6 +143,8 @@ pub struct LineDto {
     pub line_discount: Option<AdjustmentDto>,
     /// The price before it was overridden at the till.
     pub original_price: Option<MoneyDto>,
+    /// A gift card sold or topped up: its masked number (no tax, no discount, quantity 1).
+    pub gift_card: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -216,6 +221,8 @@ pub struct SaleDto {
     pub payment: PaymentDto,
     /// The discount on the whole sale, if any.
     pub order_discount: Option<AdjustmentDto>,
+    /// The customer the sale is for (the receipt shows them).
+    pub customer: Option<SaleCustomerDto>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -431,3 +438,22 @@ pub use crate::register::cash::{
 
 // --- devices: test actions of Settings → Devices (defined in register/devices.rs) ---
 pub use crate::register::devices::{ScanTestDto, SwipeTestDto, TestPaymentDto};
+
+// --- staff: users, roles, clock in/out and hours, the audit viewer (defined in staff.rs) ---
+pub use crate::register::staff::{
+    AuditPageDto, AuditRowDto, AuditUserDto, AuditVerifyDto, BrokenAnchorDto, ClockDto,
+    HoursReportDto, HoursRowDto, HoursTotalDto, ShiftDto, StaffDto, StaffRoleDto, StaffUserDto,
+};
+
+// --- stored value: gift cards sold, customers and their accounts (defined in stored_value.rs) ---
+pub use crate::register::stored_value::{
+    AccountPaymentDto, AccountTenderDto, GiftCardBalanceDto, GiftCardEntryDto, SaleCustomerDto,
+    StatementDto, StatementEntryDto, StoredValueInfoDto,
+};
+
+// --- returns: returns, refunds and exchanges (defined in returns.rs) ---
+pub use crate::register::returns::{
+    RefundDto, RefundToDto, ReturnDoneDto, ReturnLineDto, ReturnPreviewDto, ReturnRequestDto,
+    ReturnSaleDto, ReturnSearchDto, ReturnTenderDto, ReturnableLineDto, ReturnedLineDto,
+    SaleFoundDto, UnreceiptedLineDto,
+};

@@ -12,11 +12,11 @@ pub mod devices;
 
 use crate::commands::Api;
 use crate::dto::*;
-use crate::errors::{auth_error, barcode_error, cart_error, checkout_error, store_error};
+use crate::errors::{barcode_error, cart_error, checkout_error, store_error};
 use crate::events::{Event, EventSink};
 use crate::hardware::Hardware;
 use crate::receipt;
-use pos_core::auth::{Permission, Role};
+use pos_core::auth::Permission;
 use pos_core::cart::{Cart, LineId, PriceSource, Quantity};
 use pos_core::gtin::{self, EmbeddedKind, Scan};
 use pos_core::sale::{Cashier, SaleContext, Settlement};
@@ -52,6 +52,20 @@ pub mod email;
 // Cash management: register sessions, cash in/out, no sale, X and Z reports (a child module).
 #[path = "cash.rs"]
 pub mod cash;
+
+// Staff: users, roles and the permission matrix, clock in/out and hours, the audit viewer.
+#[path = "staff.rs"]
+pub mod staff;
+
+// Stored value sold at the register: gift cards issued and topped up, balance checks, customers
+// (edit, account limit, statement, account payments), the customer on a sale (a child module).
+#[path = "stored_value.rs"]
+pub mod stored_value;
+
+// Returns, refunds and exchanges: finding the sale, the return document, refunds to the
+// original tenders, stock and the shop's adjustments (a child module).
+#[path = "returns.rs"]
+pub mod returns;
 
 /// Where the time comes from: the system clock in the app, a fixed or stepping one in tests.
 pub trait Clock: Send + Sync {
@@ -157,14 +171,6 @@ pub struct Register {
     mail: email::ReceiptMail,
 }
 
-fn role_dto(r: Role) -> RoleDto {
-    match r {
-        Role::Cashier => RoleDto::Cashier,
-        Role::Manager => RoleDto::Manager,
-        Role::Admin => RoleDto::Admin,
-    }
-}
-
 fn tender_kind(k: TenderKindDto) -> TenderKind {
     match k {
         TenderKindDto::Cash => TenderKind::Cash,
@@ -198,7 +204,8 @@ fn session_dto(u: &User) -> SessionDto {
         user: UserDto {
             id: u.id.clone(),
             name: u.name.clone(),
-            role: role_dto(u.role),
+            role: u.role.code.clone(),
+            role_name: u.role.name.clone(),
         },
         permissions: Permission::ALL
             .iter()
@@ -266,6 +273,7 @@ impl State {
                 note: l.note.clone(),
                 line_discount: checkout::line_discount_dto(l, t),
                 original_price: checkout::original_price_dto(l),
+                gift_card: stored_value::line_gift_card(l),
             })
             .collect();
         let item_count = self
@@ -316,6 +324,7 @@ impl State {
                 complete: settlement.complete,
             },
             order_discount: checkout::order_discount_dto(&self.cart, &totals),
+            customer: self.cart.customer().map(stored_value::sale_customer_dto),
         })
     }
 
@@ -648,6 +657,7 @@ impl Register {
         self.start_payment_terminal();
         self.start_email();
         self.start_gift_card_swipes();
+        self.activate_pending_gift_cards();
         self.start_sync();
         if let Some(scanner) = self.hardware.devices.scanner.clone() {
             let me = Arc::downgrade(self);
@@ -831,7 +841,7 @@ impl Api for Register {
     async fn login(&self, pin: String) -> Result<SessionDto, ApiError> {
         let now = self.now();
         let mut st = self.lock();
-        let user = st.store.verify_pin(&pin, now).map_err(auth_error)?;
+        let user = st.login_audited(&pin, now)?;
         let dto = session_dto(&user);
         st.user = Some(user);
         Ok(dto)
@@ -1340,6 +1350,191 @@ impl Api for Register {
     async fn device_test_payment(&self) -> Result<TestPaymentDto, ApiError> {
         self.device_test_payment_now().await
     }
+    // --- staff: users, roles, clock in/out and hours, the audit viewer (staff.rs) ---
+    async fn staff_overview(&self) -> Result<StaffDto, ApiError> {
+        self.staff_overview_now()
+    }
+    async fn create_user(
+        &self,
+        name: String,
+        role: String,
+        pin: String,
+        pin_again: String,
+    ) -> Result<StaffDto, ApiError> {
+        self.staff_create_user(&name, &role, &pin, &pin_again)
+    }
+    async fn update_user(
+        &self,
+        user_id: String,
+        name: String,
+        role: String,
+    ) -> Result<StaffDto, ApiError> {
+        self.staff_update_user(&user_id, &name, &role)
+    }
+    async fn reset_user_pin(
+        &self,
+        user_id: String,
+        pin: String,
+        pin_again: String,
+    ) -> Result<StaffDto, ApiError> {
+        self.staff_reset_pin(&user_id, &pin, &pin_again)
+    }
+    async fn deactivate_user(&self, user_id: String) -> Result<StaffDto, ApiError> {
+        self.staff_set_active(&user_id, false, None)
+    }
+    async fn reactivate_user(
+        &self,
+        user_id: String,
+        pin: String,
+        pin_again: String,
+    ) -> Result<StaffDto, ApiError> {
+        self.staff_set_active(&user_id, true, Some((&pin, &pin_again)))
+    }
+    async fn create_role(&self, name: String) -> Result<StaffDto, ApiError> {
+        self.staff_create_role(&name)
+    }
+    async fn rename_role(&self, code: String, name: String) -> Result<StaffDto, ApiError> {
+        self.staff_rename_role(&code, &name)
+    }
+    async fn delete_role(&self, code: String) -> Result<StaffDto, ApiError> {
+        self.staff_delete_role(&code)
+    }
+    async fn set_role_permissions(
+        &self,
+        code: String,
+        permissions: Vec<String>,
+    ) -> Result<StaffDto, ApiError> {
+        self.staff_set_permissions(&code, &permissions)
+    }
+    async fn clock_in_out(&self, pin: Option<String>) -> Result<ClockDto, ApiError> {
+        self.staff_clock(pin.as_deref())
+    }
+    async fn clock_status(&self) -> Result<ClockDto, ApiError> {
+        self.staff_clock_status()
+    }
+    async fn hours_report(
+        &self,
+        from: String,
+        to: String,
+        print: bool,
+    ) -> Result<HoursReportDto, ApiError> {
+        self.staff_hours(&from, &to, print)
+    }
+    async fn correct_shift(
+        &self,
+        shift_id: String,
+        started_at: String,
+        ended_at: String,
+        reason: String,
+    ) -> Result<ShiftDto, ApiError> {
+        self.staff_correct_shift(&shift_id, &started_at, &ended_at, &reason)
+    }
+    async fn audit_log(
+        &self,
+        from: Option<String>,
+        to: Option<String>,
+        user_id: Option<String>,
+        action: Option<String>,
+    ) -> Result<AuditPageDto, ApiError> {
+        self.staff_audit_log(
+            from.as_deref(),
+            to.as_deref(),
+            user_id.as_deref(),
+            action.as_deref(),
+        )
+    }
+    async fn verify_audit(&self) -> Result<AuditVerifyDto, ApiError> {
+        self.staff_verify_audit()
+    }
+    // --- stored value: gift cards sold, customers and their accounts (stored_value.rs) ---
+    async fn stored_value_info(&self) -> Result<StoredValueInfoDto, ApiError> {
+        self.sv_info()
+    }
+    async fn sell_gift_card(
+        &self,
+        number: Option<String>,
+        amount: i64,
+    ) -> Result<SaleDto, ApiError> {
+        self.sv_sell_gift_card(number, amount, false)
+    }
+    async fn top_up_gift_card(&self, number: String, amount: i64) -> Result<SaleDto, ApiError> {
+        self.sv_sell_gift_card(Some(number), amount, true)
+    }
+    async fn check_gift_card(&self, number: String) -> Result<GiftCardBalanceDto, ApiError> {
+        self.sv_gift_card_balance(&number)
+    }
+    async fn customer(&self, customer_id: String) -> Result<CustomerDto, ApiError> {
+        self.sv_customer(&customer_id)
+    }
+    async fn create_customer(
+        &self,
+        name: String,
+        email: Option<String>,
+        phone: Option<String>,
+    ) -> Result<CustomerDto, ApiError> {
+        self.sv_create_customer(name, email, phone)
+    }
+    async fn update_customer(
+        &self,
+        customer_id: String,
+        name: String,
+        email: Option<String>,
+        phone: Option<String>,
+    ) -> Result<CustomerDto, ApiError> {
+        self.sv_update_customer(&customer_id, name, email, phone)
+    }
+    async fn set_customer_limit(
+        &self,
+        customer_id: String,
+        limit: Option<i64>,
+        approver_pin: Option<String>,
+    ) -> Result<CustomerDto, ApiError> {
+        self.sv_set_customer_limit(&customer_id, limit, approver_pin)
+    }
+    async fn customer_statement(
+        &self,
+        customer_id: String,
+        store_credit: bool,
+        print: bool,
+    ) -> Result<StatementDto, ApiError> {
+        self.sv_statement(&customer_id, store_credit, print)
+    }
+    async fn pay_account(
+        &self,
+        customer_id: String,
+        amount: i64,
+        tender: AccountTenderDto,
+        tendered: Option<i64>,
+    ) -> Result<AccountPaymentDto, ApiError> {
+        self.sv_pay_account(&customer_id, amount, tender, tendered)
+            .await
+    }
+    async fn attach_customer(&self, customer_id: Option<String>) -> Result<SaleDto, ApiError> {
+        self.sv_attach_customer(customer_id)
+    }
+    // --- returns: returns, refunds and exchanges (returns.rs) ---
+    async fn returns_find_receipt(&self, code: String) -> Result<ReturnSaleDto, ApiError> {
+        self.returns_find_receipt_now(&code)
+    }
+    async fn returns_search(&self, query: ReturnSearchDto) -> Result<Vec<SaleFoundDto>, ApiError> {
+        self.returns_search_now(&query)
+    }
+    async fn returns_open_sale(&self, sale_id: String) -> Result<ReturnSaleDto, ApiError> {
+        self.returns_open_sale_now(&sale_id)
+    }
+    async fn returns_preview(&self, request: ReturnRequestDto) -> Result<ReturnPreviewDto, ApiError> {
+        self.returns_preview_now(&request)
+    }
+    async fn returns_commit(
+        &self,
+        request: ReturnRequestDto,
+        approver_pin: Option<String>,
+    ) -> Result<ReturnDoneDto, ApiError> {
+        self.returns_commit_now(request, approver_pin).await
+    }
+    async fn returns_resume(&self) -> Result<ReturnDoneDto, ApiError> {
+        self.returns_resume_now().await
+    }
 }
 
 impl Register {
@@ -1418,6 +1613,8 @@ impl Register {
                 return Err(crate::errors::commit_error(e));
             }
         };
+        // Gift cards sold get their money now that the sale is on disk (stored_value.rs).
+        self.activate_gift_cards(&mut st.store, now);
         let slips = self.card_slips(&sale);
         let preview = receipt::preview_with_slips(&sale, &st.settings, slips.clone());
         let cash = sale.tenders().iter().any(|t| t.kind == TenderKind::Cash);

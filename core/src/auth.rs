@@ -20,10 +20,16 @@ pub enum Permission {
     ManageSettings,
     /// Open the register for a shift, counting the float (cash management).
     OpenRegister,
+    /// See everyone's hours and correct a shift (staff).
+    ManageShifts,
+    /// Read the audit trail and run its verification (staff).
+    ViewAudit,
+    /// Give a customer an account or change its credit limit (stored value).
+    CustomerCredit,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 16] = [
         Permission::Sell,
         Permission::LineDiscount,
         Permission::OrderDiscount,
@@ -37,6 +43,9 @@ impl Permission {
         Permission::ManageUsers,
         Permission::ManageSettings,
         Permission::OpenRegister,
+        Permission::ManageShifts,
+        Permission::ViewAudit,
+        Permission::CustomerCredit,
     ];
 }
 
@@ -57,6 +66,9 @@ impl Permission {
             Permission::ManageUsers => "manage_users",
             Permission::ManageSettings => "manage_settings",
             Permission::OpenRegister => "open_register",
+            Permission::ManageShifts => "manage_shifts",
+            Permission::ViewAudit => "view_audit",
+            Permission::CustomerCredit => "customer_credit",
         }
     }
 }
@@ -125,6 +137,9 @@ pub enum Role {
 }
 
 impl Role {
+    /// The built-in roles, in the order screens list them.
+    pub const ALL_BUILTIN: [Role; 3] = [Role::Cashier, Role::Manager, Role::Admin];
+
     pub const fn code(self) -> &'static str {
         match self {
             Role::Cashier => "cashier",
@@ -138,9 +153,10 @@ impl Role {
             .find(|r| r.code() == s)
     }
 
-    /// The default permission matrix. (Editable matrices and custom roles come with the staff
-    /// screens; they replace this function's table, not its callers.)
-    pub fn allows(self, p: Permission) -> bool {
+    /// The built-in default: what migration 0011 seeds the stored matrix with, and what a
+    /// built-in role has of a permission the stored matrix has no row for. Checks go through
+    /// the stored matrix (`pos_core::staff::UserRole::allows`), never through this.
+    pub fn allows_by_default(self, p: Permission) -> bool {
         use Permission::*;
         match self {
             Role::Admin => true,
@@ -156,12 +172,16 @@ mod tests {
 
     #[test]
     fn cashiers_cannot_discount_or_void_a_sale() {
-        assert!(Role::Cashier.allows(Permission::Sell));
-        assert!(!Role::Cashier.allows(Permission::LineDiscount));
-        assert!(!Role::Cashier.allows(Permission::VoidSale));
-        assert!(Role::Manager.allows(Permission::VoidSale));
-        assert!(!Role::Manager.allows(Permission::ManageUsers));
-        assert!(Permission::ALL.iter().all(|p| Role::Admin.allows(*p)));
+        assert!(Role::Cashier.allows_by_default(Permission::Sell));
+        assert!(!Role::Cashier.allows_by_default(Permission::LineDiscount));
+        assert!(!Role::Cashier.allows_by_default(Permission::VoidSale));
+        assert!(Role::Manager.allows_by_default(Permission::VoidSale));
+        assert!(!Role::Manager.allows_by_default(Permission::ManageUsers));
+        assert!(
+            Permission::ALL
+                .iter()
+                .all(|p| Role::Admin.allows_by_default(*p))
+        );
     }
 
     #[test]

@@ -413,7 +413,7 @@ pub fn generate(
                 &NewUser {
                     id: id.into(),
                     name: name.into(),
-                    role,
+                    role: role.code().into(),
                     pin: pin.into(),
                 },
                 now,

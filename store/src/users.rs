@@ -6,12 +6,17 @@
 //! belongs to nobody): after [`LockoutPolicy::max_attempts`] in a row the terminal refuses every
 //! PIN until the lock expires. The count and the lock are stored, so a restart does not reset
 //! them.
+//!
+//! A user's role is a [`UserRole`] read from the stored permission matrix (see `staff`) each
+//! time the user is read, so a changed matrix applies at the next PIN. Users are never deleted
+//! (sales and audit rows name them): they are deactivated, which frees their PIN.
 
 use crate::{Result, Store, StoreError, from_unix_ms, unix_ms};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use pos_core::auth::Role;
+use pos_core::staff::UserRole;
 use rusqlite::{OptionalExtension, params};
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 /// argon2id with 4 MiB of memory, 1 pass, 1 lane. A 4-digit PIN has only 10,000 values, so the
@@ -30,7 +35,7 @@ fn hasher() -> Argon2<'static> {
 pub struct User {
     pub id: String,
     pub name: String,
-    pub role: Role,
+    pub role: UserRole,
     pub active: bool,
 }
 
@@ -39,7 +44,8 @@ pub struct User {
 pub struct NewUser {
     pub id: String,
     pub name: String,
-    pub role: Role,
+    /// A role code: "cashier", "manager", "admin" or a custom role's.
+    pub role: String,
     pub pin: String,
 }
 
@@ -89,6 +95,8 @@ pub enum UserError {
     DuplicateId(String),
     #[error("no user {0}")]
     NoSuchUser(String),
+    #[error("no role {0}")]
+    NoSuchRole(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -104,6 +112,12 @@ pub fn is_valid_pin(pin: &str) -> bool {
     (4..=8).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// A PIN's hash as `add_user` stores it (for tests that build old databases by hand).
+#[cfg(test)]
+pub(crate) fn tests_hash(pin: &str) -> String {
+    hash_pin(pin).unwrap()
+}
+
 fn pin_matches(pin: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
         Ok(hash) => hasher().verify_password(pin.as_bytes(), &hash).is_ok(),
@@ -111,8 +125,19 @@ fn pin_matches(pin: &str, phc: &str) -> bool {
     }
 }
 
-fn decode_role(code: &str) -> Result<Role> {
-    Role::from_code(code).ok_or_else(|| StoreError::Corrupt(format!("role {code:?}")))
+fn decode_role(roles: &BTreeMap<String, UserRole>, code: &str) -> Result<UserRole> {
+    roles
+        .get(code)
+        .cloned()
+        .ok_or_else(|| StoreError::Corrupt(format!("role {code:?}")))
+}
+
+fn hash_pin(pin: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Ok(hasher()
+        .hash_password(pin.as_bytes(), &salt)
+        .map_err(|e| StoreError::Invalid(format!("cannot hash the PIN: {e}")))?
+        .to_string())
 }
 
 impl Store {
@@ -139,13 +164,14 @@ impl Store {
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        let roles = self.role_map()?;
         rows.into_iter()
             .map(|(id, name, role, hash)| {
                 Ok((
                     User {
                         id,
                         name,
-                        role: decode_role(&role)?,
+                        role: decode_role(&roles, &role)?,
                         active: true,
                     },
                     hash,
@@ -162,22 +188,18 @@ impl Store {
         if !is_valid_pin(&new.pin) {
             return Err(UserError::PinFormat);
         }
-        if self
-            .active_hashes()?
-            .iter()
-            .any(|(_, h)| pin_matches(&new.pin, h))
-        {
+        if self.pin_in_use(&new.pin, None)? {
             return Err(UserError::PinTaken);
         }
-        let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        let hash = hasher()
-            .hash_password(new.pin.as_bytes(), &salt)
-            .map_err(|e| StoreError::Invalid(format!("cannot hash the PIN: {e}")))?
-            .to_string();
+        let role = self
+            .role_map()?
+            .remove(&new.role)
+            .ok_or_else(|| UserError::NoSuchRole(new.role.clone()))?;
+        let hash = hash_pin(&new.pin)?;
         let inserted = self.conn.execute(
             "INSERT INTO user (id, name, role, pin_hash, active, created_at) VALUES (?1, ?2, ?3, ?4, 1, ?5) \
              ON CONFLICT (id) DO NOTHING",
-            params![new.id, new.name, new.role.code(), hash, unix_ms(now)],
+            params![new.id, new.name, new.role, hash, unix_ms(now)],
         )?;
         if inserted == 0 {
             return Err(UserError::DuplicateId(new.id.clone()));
@@ -185,9 +207,65 @@ impl Store {
         Ok(User {
             id: new.id.clone(),
             name: new.name.clone(),
-            role: new.role,
+            role,
             active: true,
         })
+    }
+
+    /// Whether `pin` is the PIN of an active user other than `except`.
+    pub fn pin_in_use(&self, pin: &str, except: Option<&str>) -> Result<bool> {
+        Ok(self
+            .active_hashes()?
+            .iter()
+            .any(|(u, h)| Some(u.id.as_str()) != except && pin_matches(pin, h)))
+    }
+
+    /// One user, active or not.
+    pub fn user(&self, user_id: &str) -> Result<Option<User>> {
+        Ok(self.users()?.into_iter().find(|u| u.id == user_id))
+    }
+
+    /// Changes a user's name and role.
+    pub fn update_user(
+        &mut self,
+        user_id: &str,
+        name: &str,
+        role: &str,
+    ) -> Result<User, UserError> {
+        if name.trim().is_empty() {
+            return Err(UserError::MissingName);
+        }
+        if !self.role_map()?.contains_key(role) {
+            return Err(UserError::NoSuchRole(role.to_owned()));
+        }
+        let n = self.conn.execute(
+            "UPDATE user SET name = ?2, role = ?3 WHERE id = ?1",
+            params![user_id, name.trim(), role],
+        )?;
+        if n == 0 {
+            return Err(UserError::NoSuchUser(user_id.to_owned()));
+        }
+        self.user(user_id)?
+            .ok_or_else(|| UserError::NoSuchUser(user_id.to_owned()))
+    }
+
+    /// Gives a user a new PIN (4–8 digits, not another active user's).
+    pub fn reset_pin(&mut self, user_id: &str, pin: &str) -> Result<(), UserError> {
+        if !is_valid_pin(pin) {
+            return Err(UserError::PinFormat);
+        }
+        if self.pin_in_use(pin, Some(user_id))? {
+            return Err(UserError::PinTaken);
+        }
+        let hash = hash_pin(pin)?;
+        let n = self.conn.execute(
+            "UPDATE user SET pin_hash = ?2 WHERE id = ?1",
+            params![user_id, hash],
+        )?;
+        if n == 0 {
+            return Err(UserError::NoSuchUser(user_id.to_owned()));
+        }
+        Ok(())
     }
 
     /// Every user, active or not, in creation order.
@@ -205,20 +283,22 @@ impl Store {
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        let roles = self.role_map()?;
         rows.into_iter()
             .map(|(id, name, role, active)| {
                 Ok(User {
                     id,
                     name,
-                    role: decode_role(&role)?,
+                    role: decode_role(&roles, &role)?,
                     active,
                 })
             })
             .collect()
     }
 
-    /// Activates or deactivates a user. A deactivated user cannot log in, and their PIN becomes
-    /// free for someone else.
+    /// Deactivates a user: they cannot log in, and their PIN becomes free for someone else.
+    /// (`active = true` reactivates as is; the register uses [`Store::reactivate_user`], which
+    /// sets a new PIN, since the old one may have been given to someone since.)
     pub fn set_user_active(&mut self, user_id: &str, active: bool) -> Result<(), UserError> {
         let n = self.conn.execute(
             "UPDATE user SET active = ?2 WHERE id = ?1",
@@ -228,6 +308,12 @@ impl Store {
             return Err(UserError::NoSuchUser(user_id.to_owned()));
         }
         Ok(())
+    }
+
+    /// Reactivates a user with a new PIN (4–8 digits, not an active user's).
+    pub fn reactivate_user(&mut self, user_id: &str, pin: &str) -> Result<(), UserError> {
+        self.reset_pin(user_id, pin)?;
+        self.set_user_active(user_id, true)
     }
 
     /// Until when the terminal refuses PINs, if it is locked at `now`.
@@ -309,20 +395,20 @@ mod tests {
 
     const T0: OffsetDateTime = datetime!(2026-03-02 09:00 UTC);
 
-    fn user(id: &str, name: &str, role: Role, pin: &str) -> NewUser {
+    fn user(id: &str, name: &str, role: &str, pin: &str) -> NewUser {
         NewUser {
             id: id.into(),
             name: name.into(),
-            role,
+            role: role.into(),
             pin: pin.into(),
         }
     }
 
     fn store_with_staff() -> Store {
         let mut s = Store::open_in_memory().unwrap();
-        s.add_user(&user("u-ana", "Ana", Role::Cashier, "1234"), T0)
+        s.add_user(&user("u-ana", "Ana", "cashier", "1234"), T0)
             .unwrap();
-        s.add_user(&user("u-marta", "Marta", Role::Manager, "9999"), T0)
+        s.add_user(&user("u-marta", "Marta", "manager", "9999"), T0)
             .unwrap();
         s
     }
@@ -331,7 +417,10 @@ mod tests {
     fn the_pin_identifies_the_user() {
         let mut s = store_with_staff();
         let u = s.verify_pin("9999", T0).unwrap();
-        assert_eq!((u.name.as_str(), u.role), ("Marta", Role::Manager));
+        assert_eq!(
+            (u.name.as_str(), u.role.code.as_str()),
+            ("Marta", "manager")
+        );
         assert_eq!(s.verify_pin("1234", T0).unwrap().name, "Ana");
     }
 
@@ -354,23 +443,23 @@ mod tests {
         for bad in ["123", "123456789", "12a4", "", " 1234"] {
             assert!(
                 matches!(
-                    s.add_user(&user("x", "X", Role::Cashier, bad), T0),
+                    s.add_user(&user("x", "X", "cashier", bad), T0),
                     Err(UserError::PinFormat)
                 ),
                 "{bad:?}"
             );
         }
         assert!(matches!(
-            s.add_user(&user("x", "X", Role::Cashier, "1234"), T0),
+            s.add_user(&user("x", "X", "cashier", "1234"), T0),
             Err(UserError::PinTaken)
         ));
         assert!(matches!(
-            s.add_user(&user("u-ana", "Ana 2", Role::Cashier, "4321"), T0),
+            s.add_user(&user("u-ana", "Ana 2", "cashier", "4321"), T0),
             Err(UserError::DuplicateId(_))
         ));
         // Once Ana leaves, her PIN is free, and she can no longer log in.
         s.set_user_active("u-ana", false).unwrap();
-        s.add_user(&user("u-bea", "Bea", Role::Cashier, "1234"), T0)
+        s.add_user(&user("u-bea", "Bea", "cashier", "1234"), T0)
             .unwrap();
         assert_eq!(s.verify_pin("1234", T0).unwrap().name, "Bea");
         assert_eq!(s.users().unwrap().len(), 3);
@@ -424,7 +513,7 @@ mod tests {
         let path = dir.path().join("pos.db");
         {
             let mut s = Store::open(&path).unwrap();
-            s.add_user(&user("u-ana", "Ana", Role::Cashier, "1234"), T0)
+            s.add_user(&user("u-ana", "Ana", "cashier", "1234"), T0)
                 .unwrap();
             for _ in 0..3 {
                 assert!(s.verify_pin("0000", T0).is_err());
@@ -472,7 +561,7 @@ mod tests {
                 &user(
                     &format!("u{i}"),
                     &format!("User {i}"),
-                    Role::Cashier,
+                    "cashier",
                     &format!("{:04}", 1000 + i),
                 ),
                 T0,
