@@ -15,6 +15,7 @@ pub mod pdf;
 pub mod receipt;
 mod receipt_text;
 pub mod register;
+pub mod returns_receipt;
 
 pub use commands::{Api, dispatch};
 pub use dto::ApiError;

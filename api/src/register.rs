@@ -67,6 +67,11 @@ pub mod stored_value;
 #[path = "returns.rs"]
 pub mod returns;
 
+// Gift cards kept by the web shop: the shop's ledger behind GiftCardLedger, the offline policy,
+// the queue of offline redemptions and the flagged list (a child module).
+#[path = "gift_card_shop.rs"]
+pub mod gift_card_shop;
+
 /// Where the time comes from: the system clock in the app, a fixed or stepping one in tests.
 pub trait Clock: Send + Sync {
     fn now(&self) -> OffsetDateTime;
@@ -165,6 +170,8 @@ pub struct Register {
     shop: shop::ShopLink,
     /// Gift cards, store credit and accounts (tenders.rs).
     ledgers: tenders::Ledgers,
+    /// The gift-card ledger in use (the shop's when connected; see gift_card_shop.rs).
+    gift_card_shop: Arc<gift_card_shop::ShopGiftCards>,
     /// A card payment is waiting for the terminal (so a cancel can wait for it to start).
     card_pending: tenders::CardPending,
     /// SMTP settings, the print preference and the e-mail worker (email.rs).
@@ -572,9 +579,15 @@ impl Register {
             };
             state.sale_ref = saved.sale_ref;
         }
-        let ledgers = tenders::Ledgers::local(&config.db_path)?;
+        let mut ledgers = tenders::Ledgers::local(&config.db_path)?;
+        let gift_card_shop = Arc::new(gift_card_shop::ShopGiftCards::open(
+            ledgers.gift_cards.clone(),
+            &config.db_path,
+        )?);
+        ledgers.gift_cards = gift_card_shop.clone();
         Ok(Register {
             ledgers,
+            gift_card_shop,
             card_pending: tenders::CardPending::default(),
             mail: email::ReceiptMail::from_env(),
             state: Mutex::new(state),
@@ -1074,6 +1087,8 @@ impl Api for Register {
         let value = serde_json::to_value(&config)
             .map_err(|e| ApiError::new("app.internal", e.to_string()))?;
         let terminal = self.config.terminal_id.clone();
+        let before = st.store.device_settings(&terminal).map_err(store_error)?;
+        st.settings_audit(self.now(), "device_settings_saved", before.into(), value.clone())?;
         st.store
             .put_device_settings(&terminal, &value)
             .map_err(store_error)?;

@@ -134,6 +134,19 @@ pub trait CustomerLedgers: Send + Sync {
     ) -> Result<(), LedgerError>;
     /// Gives back the live charge under `key`, if any.
     fn release(&self, key: &str, now: OffsetDateTime) -> Result<Option<Money>, LedgerError>;
+    /// returns: gives `amount` back to the customer once per `key` (onto store credit, or off
+    /// what they owe on account); returns the ledger's balance after.
+    fn credit(
+        &self,
+        key: &str,
+        customer_id: &str,
+        ledger: CustomerLedger,
+        amount: Money,
+        now: OffsetDateTime,
+    ) -> Result<Money, LedgerError> {
+        let _ = (key, ledger, amount, now);
+        Err(LedgerError::NotUsable(customer_id.to_owned()))
+    }
 }
 
 /// Both ledgers in the terminal's SQLite file, through a connection of their own.
@@ -220,6 +233,17 @@ impl CustomerLedgers for LocalLedger {
     fn release(&self, key: &str, now: OffsetDateTime) -> Result<Option<Money>, LedgerError> {
         Ok(self.store().release_customer_charge(key, now)?)
     }
+    fn credit(
+        &self,
+        key: &str,
+        customer_id: &str,
+        ledger: CustomerLedger,
+        amount: Money,
+        now: OffsetDateTime,
+    ) -> Result<Money, LedgerError> {
+        self.store()
+            .refund_to_customer(key, customer_id, ledger, amount, now)
+    }
 }
 
 /// Whether a card payment is waiting for the terminal. `begin` marks it until the guard drops.
@@ -271,7 +295,7 @@ pub fn mask_number(number: &str) -> String {
     format!("****{tail}")
 }
 
-fn customer_dto(c: &Customer) -> CustomerDto {
+pub(super) fn customer_dto(c: &Customer) -> CustomerDto {
     CustomerDto {
         id: c.id.clone(),
         name: c.name.clone(),
@@ -395,6 +419,7 @@ impl Register {
         let mut st = self.lock();
         let money = Money::new(amount, st.settings.currency);
         st.check_non_cash(kind, money)?;
+        super::stored_value::refuse_gift_card_for_vouchers(&st, kind)?;
         let key = st.next_tender_key();
         // Another ledger may hold a debit under this position from an attempt that never
         // joined the sale (a crash): give it back first.

@@ -95,6 +95,13 @@ pub struct Refund {
     pub original_tender: Option<u32>,
     /// Masked gift-card number, "<customer id> <name>", the card refund's approval…
     pub reference: Option<String>,
+    /// What identifies the original payment: the card transaction's terminal receipt and
+    /// trace numbers, printed on the document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_reference: Option<String>,
+    /// The payment terminal's slip of a card refund, printed with the document.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slip: Vec<String>,
 }
 
 /// Which sale a return corrects.
@@ -691,6 +698,8 @@ mod tests {
                     amount: m,
                     original_tender: Some(p),
                     reference: None,
+                    original_reference: None,
+                    slip: Vec::new(),
                 })
                 .collect();
             let caps = tender_contributions(s)
@@ -937,6 +946,8 @@ mod tests {
             amount: Money::new(m, Currency::Eur),
             original_tender: p,
             reference: None,
+            original_reference: None,
+            slip: Vec::new(),
         };
         assert!(matches!(
             CompletedReturn::build(

@@ -14,11 +14,12 @@
 //!   `RETURN +qty`; a line written off is `RETURN +qty` and `WRITE_OFF −qty` (net 0, the loss
 //!   recorded with its reason). Idempotency keys are `return:<return id>:<line>:<reason>`, so
 //!   a redelivery never doubles. Written-off goods do not raise the local stock.
-//! * Ledger refunds ([`Store::refund_to_gift_card`], [`Store::refund_to_customer`]) happen once
-//!   per key (`<return id>-<refund position>`): a repeat returns the first result.
+//! * A refund to a customer's store credit or account ([`Store::refund_to_customer`]) happens
+//!   once per key (`<return id>-<refund position>`): a repeat returns the first result. (Gift
+//!   cards get refunds as a keyed top-up through the gift-card ledger.)
 
 use crate::customers::CustomerLedger;
-use crate::gift_cards::{LedgerError, Redeemed};
+use crate::gift_cards::LedgerError;
 use crate::outbox;
 use crate::sales::CommitError;
 use crate::{Result, Store, StoreError, from_unix_ms, unix_ms};
@@ -317,80 +318,17 @@ impl Store {
         Ok(())
     }
 
-    /// Puts `amount` back on the gift card that paid under `redeem_key` (the sale's tender
-    /// key), once per `key`.
-    pub fn refund_to_gift_card(
-        &mut self,
-        key: &str,
-        redeem_key: &str,
-        amount: Money,
-        now: OffsetDateTime,
-    ) -> Result<Redeemed, LedgerError> {
-        if amount.minor <= 0 {
-            return Err(LedgerError::NonPositive);
-        }
-        let tx = self
+    /// The number of the gift card that paid a sale's tender (its redeem key `<sale id>-<tender
+    /// position>`), to put a refund back on it.
+    pub fn gift_card_of_redeem(&self, redeem_key: &str) -> Result<Option<String>> {
+        Ok(self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let number: Option<String> = tx
             .prepare_cached(
                 "SELECT number FROM gift_card_entry WHERE idempotency_key = ?1 AND kind = 'redeem' \
                  ORDER BY released, id DESC LIMIT 1",
             )?
             .query_row([redeem_key], |r| r.get(0))
-            .optional()?;
-        let Some(number) = number else {
-            return Err(LedgerError::Unknown(redeem_key.to_owned()));
-        };
-        let (cur, balance): (String, i64) = tx
-            .prepare_cached("SELECT currency, balance FROM gift_card WHERE number = ?1")?
-            .query_row([&number], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let currency: Currency = cur
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("currency {cur}")))?;
-        if currency != amount.currency {
-            return Err(LedgerError::WrongCurrency {
-                expected: currency,
-                found: amount.currency,
-            });
-        }
-        let existing: Option<(i64, i64)> = tx
-            .prepare_cached(
-                "SELECT amount, balance_after FROM gift_card_entry \
-                 WHERE idempotency_key = ?1 AND kind = 'top_up' AND number = ?2",
-            )?
-            .query_row(params![key, number], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        if let Some((a, after)) = existing {
-            if a != amount.minor {
-                return Err(LedgerError::KeyReused(key.to_owned()));
-            }
-            return Ok(Redeemed {
-                number,
-                amount,
-                balance_after: Money::new(after, currency),
-                replayed: true,
-            });
-        }
-        let after = balance
-            .checked_add(amount.minor)
-            .ok_or_else(|| StoreError::Invalid("balance out of range".into()))?;
-        tx.execute(
-            "UPDATE gift_card SET balance = ?2 WHERE number = ?1",
-            params![number, after],
-        )?;
-        tx.execute(
-            "INSERT INTO gift_card_entry (number, kind, amount, balance_after, idempotency_key, at) \
-             VALUES (?1, 'top_up', ?2, ?3, ?4, ?5)",
-            params![number, amount.minor, after, key, unix_ms(now)],
-        )?;
-        tx.commit()?;
-        Ok(Redeemed {
-            number,
-            amount,
-            balance_after: Money::new(after, currency),
-            replayed: false,
-        })
+            .optional()?)
     }
 
     /// Gives `amount` back to a customer, once per `key`: onto their store credit, or off what

@@ -86,6 +86,8 @@ fn give_back(
                     amount,
                     original_tender: Some(p),
                     reference: None,
+                    original_reference: None,
+                    slip: Vec::new(),
                 })
                 .collect();
             CompletedReturn::build(
