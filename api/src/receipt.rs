@@ -141,6 +141,15 @@ fn tender_label(k: TenderKind, lang: Lang) -> &'static str {
     }
 }
 
+/// "Customer" on a receipt.
+fn customer_label(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Es => "Cliente",
+        Lang::Ja => "お客様",
+        Lang::En => "Customer",
+    }
+}
+
 /// A tender's label on the receipt: its kind, and for a gift card its masked number
 /// ("Tarjeta regalo ****0017"), for store credit and accounts the customer's name (the tender's
 /// reference is "<customer id> <name>").
@@ -193,6 +202,11 @@ pub fn content(sale: &CompletedSale, settings: &StoreSettings) -> ReceiptContent
         (l.terminal.to_owned(), sale.terminal_id().to_owned()),
         (l.cashier.to_owned(), sale.cashier().name.clone()),
     ];
+    // The customer the sale was made for (stored_value.rs).
+    let mut meta = meta;
+    if let Some(c) = sale.customer() {
+        meta.push((customer_label(lang).to_owned(), c.name.clone()));
+    }
     let any_reduced = sale.lines().iter().any(|s| s.line.product.tax.reduced);
     let mark_reduced = lang == Lang::Ja || settings.country == pos_store::Country::Jp;
     let items = sale
@@ -291,6 +305,9 @@ pub fn content(sale: &CompletedSale, settings: &StoreSettings) -> ReceiptContent
     let mut notes = Vec::new();
     if inclusive && lang == Lang::Es {
         notes.push("IVA incluido".to_owned());
+    }
+    if sale.lines().iter().any(|s| s.line.voucher.is_some()) {
+        notes.push(crate::register::stored_value::voucher_note(lang).to_owned());
     }
     if mark_reduced && any_reduced {
         notes.push(match lang {
@@ -395,7 +412,11 @@ pub fn bytes_with_slips(
         payment_slips,
         ..content(sale, settings)
     };
-    render(&document(&c, paper, open_drawer), &profile(c.lang, paper))
+    let mut bytes = render(&document(&c, paper, open_drawer), &profile(c.lang, paper))?;
+    for slip in crate::register::stored_value::gift_card_slips(sale, settings, paper) {
+        bytes.extend(render(&slip, &profile(c.lang, paper))?);
+    }
+    Ok(bytes)
 }
 
 /// The receipt for the terminal's configured printer: its paper width and model (see
@@ -410,10 +431,13 @@ pub fn bytes_for_printer(
         payment_slips,
         ..content(sale, settings)
     };
-    render(
-        &document(&c, printer.paper, false),
-        &configured_profile(c.lang, printer.paper, printer.model),
-    )
+    let profile = configured_profile(c.lang, printer.paper, printer.model);
+    let mut bytes = render(&document(&c, printer.paper, false), &profile)?;
+    // Each gift card whose number was generated here: its own slip with the barcode.
+    for slip in crate::register::stored_value::gift_card_slips(sale, settings, printer.paper) {
+        bytes.extend(render(&slip, &profile)?);
+    }
+    Ok(bytes)
 }
 
 /// The printer profile for a configured model. A Western printer in a Japanese store prints

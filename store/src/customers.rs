@@ -490,14 +490,7 @@ impl Store {
             return Ok(None);
         };
         let cur = customer.account_balance.currency;
-        let rows: Vec<(
-            String,
-            i64,
-            i64,
-            Option<String>,
-            Option<String>,
-            Option<u64>,
-        )> = self
+        let rows: Vec<StatementRow> = self
             .conn
             .prepare_cached(
                 "SELECT e.kind, e.amount, e.at, e.reference, s.series, s.number \
@@ -663,20 +656,34 @@ impl Store {
     }
 }
 
+/// kind, amount, at, reference, sale series, sale number.
+type StatementRow = (
+    String,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<u64>,
+);
+
+/// series, number, customer, tender, currency, amount, tendered, reference, cashier, at,
+/// balance after.
+type PaymentRow = (
+    String,
+    u64,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    String,
+    i64,
+    i64,
+);
+
 fn account_payment(conn: &rusqlite::Connection, id: &str) -> Result<Option<AccountPayment>> {
-    let row: Option<(
-        String,
-        u64,
-        String,
-        String,
-        String,
-        i64,
-        i64,
-        Option<String>,
-        String,
-        i64,
-        i64,
-    )> = conn
+    let row: Option<PaymentRow> = conn
         .prepare_cached(
             "SELECT p.series, p.number, p.customer_id, p.tender, p.currency, p.amount, p.tendered, \
              p.reference, p.cashier_name, p.at, e.balance_after \

@@ -50,6 +50,13 @@ pub enum LedgerError {
     /// Paying more into an account than is owed on it.
     #[error("only {owed} is owed on the account")]
     PaysMoreThanOwed { owed: Money },
+    /// The gift cards are kept by the web shop, which cannot be reached, and the store's
+    /// offline policy refuses (or the action, e.g. issuing, needs the shop).
+    #[error("the web shop keeps the gift cards and cannot be reached")]
+    ShopOffline,
+    /// Offline, at most the store's per-card limit may be taken: `available` is what is left.
+    #[error("offline only {available} may be taken from this card")]
+    OfflineLimit { available: Money },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -506,6 +513,18 @@ pub struct Activation {
     pub last_error: Option<String>,
 }
 
+/// key, sale, kind, number, currency, amount, attempts, last error.
+type ActivationRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    u32,
+    Option<String>,
+);
+
 /// The ledger key of a gift card sold on line `line_no` (1-based) of a sale.
 pub fn activation_key(sale_id: &str, line_no: usize) -> String {
     format!("{sale_id}-L{line_no}")
@@ -547,16 +566,7 @@ pub(crate) fn queue_activations(
 impl Store {
     /// Gift cards sold in committed sales that the ledger does not have yet, oldest first.
     pub fn pending_gift_card_activations(&self, limit: usize) -> Result<Vec<Activation>> {
-        let rows: Vec<(
-            String,
-            String,
-            String,
-            String,
-            String,
-            i64,
-            u32,
-            Option<String>,
-        )> = self
+        let rows: Vec<ActivationRow> = self
             .conn
             .prepare_cached(
                 "SELECT key, sale_id, kind, number, currency, amount, attempts, last_error \

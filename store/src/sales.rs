@@ -225,6 +225,10 @@ fn write_sale(tx: &Connection, sale: &CompletedSale, location_id: &str) -> Resul
         ])?;
     }
 
-    outbox::enqueue(tx, SALE_COMPLETED, &id, &id, &document, sale.at())?;
+    // A sale of gift cards only has nothing for the shop's catalog or stock (its cards reach
+    // the shop's gift-card ledger instead).
+    if sale.lines().iter().any(|s| s.line.voucher.is_none()) {
+        outbox::enqueue(tx, SALE_COMPLETED, &id, &id, &document, sale.at())?;
+    }
     Ok(())
 }

@@ -14,9 +14,11 @@ use time::format_description::well_known::Rfc3339;
 
 /// Builds the shop's record of a sale. `terminal_id` is the shop terminal's identifier.
 pub fn sale_record(sale: &CompletedSale, terminal_id: &str) -> Result<SaleRecord, SyncError> {
+    // A gift card sold is not a product: the shop's gift-card ledger has it, not its catalog.
     let lines = sale
         .lines()
         .iter()
+        .filter(|sold| sold.line.voucher.is_none())
         .map(|sold| {
             let l = &sold.line;
             let amount = sold.total.amount.minor;
