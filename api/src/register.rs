@@ -1550,6 +1550,26 @@ impl Api for Register {
     async fn returns_resume(&self) -> Result<ReturnDoneDto, ApiError> {
         self.returns_resume_now().await
     }
+    // --- shop gift cards (gift_card_shop.rs) ---
+    async fn gift_card_offline_policy(&self) -> Result<GiftCardOfflinePolicyDto, ApiError> {
+        self.gift_card_offline_policy_now()
+    }
+    async fn set_gift_card_offline_policy(
+        &self,
+        allow_offline: bool,
+        limit: i64,
+    ) -> Result<GiftCardOfflinePolicyDto, ApiError> {
+        self.set_gift_card_offline_policy_now(allow_offline, limit)
+    }
+    async fn flagged_gift_cards(
+        &self,
+        include_reviewed: bool,
+    ) -> Result<Vec<FlaggedGiftCardDto>, ApiError> {
+        self.flagged_gift_cards_now(include_reviewed)
+    }
+    async fn review_flagged_gift_card(&self, id: i64) -> Result<Vec<FlaggedGiftCardDto>, ApiError> {
+        self.review_flagged_gift_card_now(id)
+    }
 }
 
 impl Register {

@@ -303,6 +303,7 @@ impl Register {
             old.handle.stop().await;
         }
         let (url, identifier) = (config.url.clone(), config.identifier.clone());
+        self.gift_card_shop.connect(&config);
         let handle =
             pos_sync::SyncEngine::start(&self.config.db_path, config, self.shop.status.clone())
                 .map_err(|e| shop_error(e, &url))?;
@@ -447,6 +448,19 @@ impl Register {
         let sealed = credential::seal(&key, &config.url, &config.identifier, &config.password)
             .map_err(|e| shop_error(e, &url))?;
         let now = self.now();
+        {
+            // Audited (staff.rs) with the address and identifier, never the password.
+            let mut st = self.lock();
+            let before = st.store.shop_credential().map_err(store_error)?;
+            st.settings_audit(
+                now,
+                "shop_settings_saved",
+                before.map_or(serde_json::Value::Null, |c| {
+                    serde_json::json!({"url": c.url, "identifier": c.identifier})
+                }),
+                serde_json::json!({"url": config.url, "identifier": config.identifier}),
+            )?;
+        }
         self.lock()
             .store
             .save_shop_credential(&sealed, now)

@@ -310,7 +310,8 @@ fn nonempty(s: Option<&str>) -> Option<&str> {
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
+    t.to_offset(UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
 
@@ -334,7 +335,7 @@ fn labels(lang: Lang) -> Labels {
             terminal: "Terminal",
             total: "Total",
             open: "(abierto)",
-            open_note: "(abierto) = turno sin fichar la salida, no sumado",
+            open_note: "(abierto) = sin fichar salida, no sumado",
             nobody: "Sin turnos en el periodo",
         },
         Lang::Ja => Labels {
@@ -456,6 +457,18 @@ impl State {
         } else {
             Err(forbidden(p))
         }
+    }
+
+    /// Records a settings change (device settings, web shop settings) with before and after,
+    /// by the logged-in user. Secrets are never passed in.
+    pub(super) fn settings_audit(
+        &mut self,
+        now: OffsetDateTime,
+        action: &str,
+        before: serde_json::Value,
+        after: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        self.staff_audit(now, action, None, json!({"before": before, "after": after}))
     }
 
     /// PIN login: a wrong PIN (or one refused while locked) is recorded as `login_failed`.

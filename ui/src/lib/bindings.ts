@@ -41,7 +41,15 @@ tenders: Array<TenderKindDto>, };
 
 export type RoleDto = "cashier" | "manager" | "admin";
 
-export type UserDto = { id: string, name: string, role: RoleDto, };
+export type UserDto = { id: string, name: string, 
+/**
+ * Role code: "cashier", "manager", "admin" or a custom role's (staff.rs).
+ */
+role: string, 
+/**
+ * The role's stored name (the UI names the built-in roles in the user's language).
+ */
+roleName: string, };
 
 export type SessionDto = { user: UserDto, 
 /**
@@ -81,7 +89,11 @@ lineDiscount: AdjustmentDto | null,
 /**
  * The price before it was overridden at the till.
  */
-originalPrice: MoneyDto | null, };
+originalPrice: MoneyDto | null, 
+/**
+ * A gift card sold or topped up: its masked number (no tax, no discount, quantity 1).
+ */
+giftCard: string | null, };
 
 export type TaxRowDto = { code: string, label: string, reduced: boolean, net: MoneyDto, tax: MoneyDto, gross: MoneyDto, };
 
@@ -118,7 +130,11 @@ itemCount: number, items: MoneyDto, discounts: MoneyDto, subtotal: MoneyDto, tax
 /**
  * The discount on the whole sale, if any.
  */
-orderDiscount: AdjustmentDto | null, };
+orderDiscount: AdjustmentDto | null, 
+/**
+ * The customer the sale is for (the receipt shows them).
+ */
+customer: SaleCustomerDto | null, };
 
 export type ReceiptPreviewDto = { receiptNumber: string, 
 /**
@@ -536,6 +552,283 @@ receiptNo: number, reversalReceiptNo: number,
  */
 card: string | null, };
 
+export type StaffUserDto = { id: string, name: string, 
+/**
+ * Role code ("cashier", "manager", "admin" or a custom role's).
+ */
+role: string, roleName: string, active: boolean, clockedIn: boolean, };
+
+export type StaffRoleDto = { code: string, 
+/**
+ * The stored name (the UI names built-in roles in the user's language).
+ */
+name: string, builtin: boolean, users: number, permissions: Array<string>, };
+
+export type StaffDto = { users: Array<StaffUserDto>, roles: Array<StaffRoleDto>, permissions: Array<string>, adminKeeps: Array<string>, };
+
+export type ShiftDto = { id: string, userId: string, userName: string, terminalId: string, 
+/**
+ * Store-local "YYYY-MM-DDTHH:MM".
+ */
+startedAt: string, endedAt: string | null, originalStartedAt: string, originalEndedAt: string | null, corrected: boolean, 
+/**
+ * Worked minutes (0 while open).
+ */
+minutes: number, };
+
+export type ClockDto = { userName: string, 
+/**
+ * After this command: true = clocked in now.
+ */
+clockedIn: boolean, 
+/**
+ * The shift opened or closed (None: only asked, not clocked in).
+ */
+shift: ShiftDto | null, };
+
+export type HoursRowDto = { userId: string, userName: string, 
+/**
+ * "YYYY-MM-DD".
+ */
+date: string, minutes: number, 
+/**
+ * "h:mm".
+ */
+hours: string, 
+/**
+ * A shift that started that day is still open (not counted).
+ */
+open: boolean, };
+
+export type HoursTotalDto = { userId: string, userName: string, minutes: number, hours: string, openShifts: number, };
+
+export type HoursReportDto = { from: string, to: string, rows: Array<HoursRowDto>, totals: Array<HoursTotalDto>, shifts: Array<ShiftDto>, 
+/**
+ * What was printed (the printer's bytes decoded), when printing was asked.
+ */
+printed: ReceiptPreviewDto | null, };
+
+export type AuditRowDto = { seq: number, 
+/**
+ * RFC 3339, UTC.
+ */
+at: string, terminalId: string, action: string, userId: string | null, userName: string | null, approverId: string | null, approverName: string | null, saleRef: string | null, 
+/**
+ * JSON text of the detail's "before" and "after", when it has them.
+ */
+before: string | null, after: string | null, 
+/**
+ * The whole detail as JSON text.
+ */
+detail: string, };
+
+export type AuditUserDto = { id: string, name: string, };
+
+export type AuditPageDto = { rows: Array<AuditRowDto>, 
+/**
+ * Every action in the trail, for the filter.
+ */
+actions: Array<string>, users: Array<AuditUserDto>, };
+
+export type BrokenAnchorDto = { terminalId: string, zNumber: number, seq: number, };
+
+export type AuditVerifyDto = { intact: boolean, rows: number, 
+/**
+ * The first row whose hash, link or number does not match.
+ */
+firstBroken: number | null, brokenAnchors: Array<BrokenAnchorDto>, };
+
+export type StoredValueInfoDto = { 
+/**
+ * Minor units, smallest first.
+ */
+quickAmounts: Array<number>, maxAmount: MoneyDto, };
+
+export type GiftCardEntryDto = { 
+/**
+ * "issue", "top_up", "redeem", "release".
+ */
+kind: string, 
+/**
+ * Signed: money onto the card positive.
+ */
+amount: MoneyDto, balanceAfter: MoneyDto, 
+/**
+ * In the store's local time and language.
+ */
+when: string, };
+
+export type GiftCardBalanceDto = { masked: string, balance: MoneyDto, active: boolean, entries: Array<GiftCardEntryDto>, };
+
+export type StatementEntryDto = { 
+/**
+ * "charge", "payment", "credit".
+ */
+kind: string, when: string, 
+/**
+ * The sale's receipt or the payment's number.
+ */
+receipt: string | null, 
+/**
+ * Signed change of the balance.
+ */
+amount: MoneyDto, 
+/**
+ * The running balance after this line.
+ */
+balance: MoneyDto, };
+
+export type StatementDto = { customer: CustomerDto, 
+/**
+ * "account" or "store_credit".
+ */
+ledger: string, opening: MoneyDto, closing: MoneyDto, entries: Array<StatementEntryDto>, 
+/**
+ * What the printer prints (or printed), decoded to text.
+ */
+preview: ReceiptPreviewDto, printed: boolean, };
+
+export type AccountTenderDto = "cash" | "card";
+
+export type AccountPaymentDto = { 
+/**
+ * "T01-P-000001".
+ */
+document: string, customer: CustomerDto, tender: AccountTenderDto, amount: MoneyDto, tendered: MoneyDto, change: MoneyDto, receipt: ReceiptPreviewDto, };
+
+export type SaleCustomerDto = { id: string, name: string, };
+
+export type ReturnableLineDto = { 
+/**
+ * Position in the sale, 1-based: what a return line refers to.
+ */
+lineNo: number, sku: string, names: { [key in string]: string }, 
+/**
+ * Units, or grams for a weighed line.
+ */
+sold: number, returnable: number, byWeight: boolean, unitPrice: MoneyDto, 
+/**
+ * What the line finally cost (after its discounts and its share of the order discount).
+ */
+amount: MoneyDto, reduced: boolean, };
+
+export type ReturnTenderDto = { position: number, kind: TenderKindDto, 
+/**
+ * What it paid toward the total (cash: net of change).
+ */
+paid: MoneyDto, refundable: MoneyDto, reference: string | null, };
+
+export type ReturnSaleDto = { saleId: string, receiptNumber: string, 
+/**
+ * RFC 3339.
+ */
+at: string, cashier: string, customer: string | null, total: MoneyDto, lines: Array<ReturnableLineDto>, tenders: Array<ReturnTenderDto>, 
+/**
+ * Numbers of the returns already made against it.
+ */
+earlierReturns: Array<string>, };
+
+export type SaleFoundDto = { saleId: string, receiptNumber: string, at: string, total: MoneyDto, itemCount: number, tenders: Array<TenderKindDto>, customer: string | null, };
+
+export type ReturnSearchDto = { 
+/**
+ * A day, "YYYY-MM-DD" (the store's local day).
+ */
+date: string | null, 
+/**
+ * The sale's total in minor units.
+ */
+total: number | null, cardLast4: string | null, customer: string | null, receipt: string | null, };
+
+export type ReturnLineDto = { lineNo: number, 
+/**
+ * Units, or grams for a weighed line.
+ */
+quantity: number, 
+/**
+ * A write-off reason ("damaged", "expired", "defective", "opened", "other"); None: back
+ * to stock.
+ */
+writeOff: string | null, };
+
+export type UnreceiptedLineDto = { variantId: string, quantity: number, writeOff: string | null, };
+
+export type RefundToDto = { "kind": "original" } | { "kind": "store_credit", customerId: string, } | { "kind": "cash" };
+
+export type ReturnRequestDto = { 
+/**
+ * The original sale; None for a return without a receipt.
+ */
+saleId: string | null, lines: Array<ReturnLineDto>, 
+/**
+ * Without a receipt: the goods brought back.
+ */
+items: Array<UnreceiptedLineDto>, refundTo: RefundToDto, };
+
+export type ReturnedLineDto = { lineNo: number | null, sku: string, names: { [key in string]: string }, quantity: number, byWeight: boolean, amount: MoneyDto, writeOff: string | null, };
+
+export type RefundDto = { kind: TenderKindDto, amount: MoneyDto, reference: string | null, originalReference: string | null, };
+
+export type ReturnPreviewDto = { lines: Array<ReturnedLineDto>, taxes: Array<TaxRowDto>, taxTotal: MoneyDto, total: MoneyDto, 
+/**
+ * Exact amounts (a cash refund is rounded when it is made).
+ */
+refunds: Array<RefundDto>, 
+/**
+ * The user may not make this return alone: a manager's PIN is needed (refund permission).
+ */
+needsApproval: boolean, };
+
+export type ReturnDoneDto = { returnId: string, number: string, original: string | null, total: MoneyDto, refunds: Array<RefundDto>, receipt: ReceiptPreviewDto, 
+/**
+ * The document went to the receipt printer.
+ */
+printed: boolean, 
+/**
+ * An exchange: the sale in progress with the returned goods' credit as a tender.
+ */
+sale: SaleDto | null, };
+
+export type GiftCardOfflinePolicyDto = { 
+/**
+ * False: no gift card is taken while the shop cannot be reached.
+ */
+allowOffline: boolean, 
+/**
+ * Per card, while offline (in the store's currency).
+ */
+limit: MoneyDto, 
+/**
+ * The shop keeps the gift cards now (else the terminal's own ledger does).
+ */
+shopKeepsCards: boolean, 
+/**
+ * The user may change it (administrators).
+ */
+canEdit: boolean, };
+
+export type FlaggedGiftCardDto = { id: number, 
+/**
+ * "****0017".
+ */
+card: string, amount: MoneyDto, 
+/**
+ * The sale's tender key (`<sale id>-<position>`).
+ */
+tenderKey: string, 
+/**
+ * INSUFFICIENT_BALANCE, UNKNOWN_CARD, INACTIVE, CURRENCY_MISMATCH or REJECTED.
+ */
+reason: string, 
+/**
+ * The card's balance at the shop when it refused.
+ */
+shopBalance: MoneyDto | null, 
+/**
+ * RFC 3339, UTC.
+ */
+takenAt: string, reviewedAt: string | null, reviewedBy: string | null, };
+
 /** Every command of the register. `Backend` implementations provide these. */
 export interface Commands {
   /** Store, terminal and version facts for the header and formatting. */
@@ -656,6 +949,80 @@ export interface Commands {
   deviceSwipeTest(timeoutMs: number): Promise<SwipeTestDto>;
   /** A small test payment (manager or admin): authorizes 0.10 (¥10) on the payment terminal and reverses it. */
   deviceTestPayment(): Promise<TestPaymentDto>;
+  /** Settings → Staff (manage_users): users, roles with their permissions, permission codes. */
+  staffOverview(): Promise<StaffDto>;
+  /** Creates a user (manage_users) with a role code and a PIN typed twice (4–8 digits, not another active user's: the PIN alone identifies a user). Audited. */
+  createUser(name: string, role: string, pin: string, pinAgain: string): Promise<StaffDto>;
+  /** Changes a user's name and role (manage_users). Audited with before and after. */
+  updateUser(userId: string, name: string, role: string): Promise<StaffDto>;
+  /** Gives a user a new PIN typed twice (manage_users). Audited (the PIN never is). */
+  resetUserPin(userId: string, pin: string, pinAgain: string): Promise<StaffDto>;
+  /** Deactivates a user (manage_users): they cannot log in and their PIN is freed. Users are never deleted. Audited. */
+  deactivateUser(userId: string): Promise<StaffDto>;
+  /** Reactivates a user with a new PIN typed twice (manage_users). Audited. */
+  reactivateUser(userId: string, pin: string, pinAgain: string): Promise<StaffDto>;
+  /** Creates a custom role with no permissions (manage_users). Audited. */
+  createRole(name: string): Promise<StaffDto>;
+  /** Renames a custom role (manage_users). Audited. */
+  renameRole(code: string, name: string): Promise<StaffDto>;
+  /** Deletes a custom role no user has (manage_users). Audited. */
+  deleteRole(code: string): Promise<StaffDto>;
+  /** Sets exactly the permissions (codes) of a role (manage_users). The admin role keeps manage_users and manage_settings. Audited with before and after. */
+  setRolePermissions(code: string, permissions: Array<string>): Promise<StaffDto>;
+  /** Clock in, or out when clocked in: `pin` names the user (login screen), else the logged-in user. One open shift per user. */
+  clockInOut(pin: string | null): Promise<ClockDto>;
+  /** Whether the logged-in user is clocked in. */
+  clockStatus(): Promise<ClockDto>;
+  /** Hours per user per day between two store-local dates "YYYY-MM-DD" (manage_shifts); printed on the receipt printer when `print`. */
+  hoursReport(from: string, to: string, print: boolean): Promise<HoursReportDto>;
+  /** Corrects a shift's times ("YYYY-MM-DDTHH:MM", store-local) with a reason (manage_shifts). The original stays; audited with before and after. */
+  correctShift(shiftId: string, startedAt: string, endedAt: string, reason: string): Promise<ShiftDto>;
+  /** The audit viewer (view_audit): rows newest first, filtered by store-local dates, user (did or approved) and action. */
+  auditLog(from: string | null, to: string | null, userId: string | null, action: string | null): Promise<AuditPageDto>;
+  /** Verifies the audit trail's hash chain and every Z report's anchor (view_audit). */
+  verifyAudit(): Promise<AuditVerifyDto>;
+  /** The gift-card screen's quick amounts and the largest amount per card. */
+  storedValueInfo(): Promise<StoredValueInfoDto>;
+  /** Adds a new gift card to the sale (no tax, no stock, not discountable): `number` of a physical card (scan, swipe, typing) or None to generate one (printed as a barcode). The card gets its money only when the sale completes. */
+  sellGiftCard(number: string | null, amount: number): Promise<SaleDto>;
+  /** Adds a top-up of an existing active card to the sale; loaded when the sale completes. */
+  topUpGiftCard(number: string, amount: number): Promise<SaleDto>;
+  /** A gift card's balance and its last movements (scan, swipe or typed number). */
+  checkGiftCard(number: string): Promise<GiftCardBalanceDto>;
+  /** One customer by id. */
+  customer(customerId: string): Promise<CustomerDto>;
+  /** Creates a customer (name required; e-mail and phone optional). Audited. */
+  createCustomer(name: string, email: string | null, phone: string | null): Promise<CustomerDto>;
+  /** Changes a customer's name, e-mail and phone. Audited. */
+  updateCustomer(customerId: string, name: string, email: string | null, phone: string | null): Promise<CustomerDto>;
+  /** Gives a customer an account with this credit limit (minor units), changes it, or closes it (None): customer_credit or `approver_pin` of a user who has it. Never below what is owed. Audited with the old and new limit. */
+  setCustomerLimit(customerId: string, limit: number | null, approverPin: string | null): Promise<CustomerDto>;
+  /** A customer's statement (account, or store credit): every entry with date, receipt, amount and running balance; printed on the receipt printer when `print`. */
+  customerStatement(customerId: string, storeCredit: boolean, print: boolean): Promise<StatementDto>;
+  /** The customer pays their account at the register, in cash (into the drawer of the open register session; `tendered` is the cash handed over) or by card; a numbered receipt prints. Never more than is owed. */
+  payAccount(customerId: string, amount: number, tender: AccountTenderDto, tendered: number | null): Promise<AccountPaymentDto>;
+  /** Attaches a customer to the sale in progress (None detaches); the receipt shows them. */
+  attachCustomer(customerId: string | null): Promise<SaleDto>;
+  /** The sale of a receipt's code (its QR code, scanned or typed: "T01-000123"), with what each line can still be returned. `returns.bad_code` for a garbled code, `returns.unknown_sale`, `returns.is_a_return` for a return's own receipt. */
+  returnsFindReceipt(code: string): Promise<ReturnSaleDto>;
+  /** Sales matching every given criterion (day, total, card's last four digits, customer, receipt number), newest first. */
+  returnsSearch(query: ReturnSearchDto): Promise<Array<SaleFoundDto>>;
+  /** A sale from the search, with what each line can still be returned. */
+  returnsOpenSale(saleId: string): Promise<ReturnSaleDto>;
+  /** What a return would refund (lines, taxes per rate, refunds), without making it. */
+  returnsPreview(request: ReturnRequestDto): Promise<ReturnPreviewDto>;
+  /** Makes the return: refunds (card through the terminal, ledgers, cash from the drawer), the numbered document (printed), stock and the shop's adjustments. Without a receipt, or all in cash for a sale not paid in cash: refund permission or `approver_pin`. */
+  returnsCommit(request: ReturnRequestDto, approverPin: string | null): Promise<ReturnDoneDto>;
+  /** Finishes the terminal's interrupted return (after `returns.unfinished`). */
+  returnsResume(): Promise<ReturnDoneDto>;
+  /** What the register does with gift cards while the web shop cannot be reached. */
+  giftCardOfflinePolicy(): Promise<GiftCardOfflinePolicyDto>;
+  /** Refuse gift cards offline, or allow up to `limit` (minor units) per card (ManageSettings; audited). `gift_card.offline_limit_required` when allowed without a limit. */
+  setGiftCardOfflinePolicy(allowOffline: boolean, limit: number): Promise<GiftCardOfflinePolicyDto>;
+  /** Redemptions taken offline that the shop refused when it was back (EndOfDay), newest first; never dropped. */
+  flaggedGiftCards(includeReviewed: boolean): Promise<Array<FlaggedGiftCardDto>>;
+  /** Marks a flagged redemption as looked at by the manager (EndOfDay). Kept in the list with `include_reviewed`. */
+  reviewFlaggedGiftCard(id: number): Promise<Array<FlaggedGiftCardDto>>;
 }
 
 /** Command names as the Rust side knows them. */
@@ -719,6 +1086,43 @@ export const COMMAND_NAMES = [
   "device_scan_test",
   "device_swipe_test",
   "device_test_payment",
+  "staff_overview",
+  "create_user",
+  "update_user",
+  "reset_user_pin",
+  "deactivate_user",
+  "reactivate_user",
+  "create_role",
+  "rename_role",
+  "delete_role",
+  "set_role_permissions",
+  "clock_in_out",
+  "clock_status",
+  "hours_report",
+  "correct_shift",
+  "audit_log",
+  "verify_audit",
+  "stored_value_info",
+  "sell_gift_card",
+  "top_up_gift_card",
+  "check_gift_card",
+  "customer",
+  "create_customer",
+  "update_customer",
+  "set_customer_limit",
+  "customer_statement",
+  "pay_account",
+  "attach_customer",
+  "returns_find_receipt",
+  "returns_search",
+  "returns_open_sale",
+  "returns_preview",
+  "returns_commit",
+  "returns_resume",
+  "gift_card_offline_policy",
+  "set_gift_card_offline_policy",
+  "flagged_gift_cards",
+  "review_flagged_gift_card",
 ] as const;
 
 /** A `Commands` client over an invoke function (the Tauri one sends `api { cmd, args }`). */
@@ -783,6 +1187,43 @@ export function commandsClient(call: (cmd: string, args: Record<string, unknown>
     deviceScanTest: (timeoutMs: number) => call("device_scan_test", { timeoutMs }) as Promise<ScanTestDto>,
     deviceSwipeTest: (timeoutMs: number) => call("device_swipe_test", { timeoutMs }) as Promise<SwipeTestDto>,
     deviceTestPayment: () => call("device_test_payment", {  }) as Promise<TestPaymentDto>,
+    staffOverview: () => call("staff_overview", {  }) as Promise<StaffDto>,
+    createUser: (name: string, role: string, pin: string, pinAgain: string) => call("create_user", { name, role, pin, pinAgain }) as Promise<StaffDto>,
+    updateUser: (userId: string, name: string, role: string) => call("update_user", { userId, name, role }) as Promise<StaffDto>,
+    resetUserPin: (userId: string, pin: string, pinAgain: string) => call("reset_user_pin", { userId, pin, pinAgain }) as Promise<StaffDto>,
+    deactivateUser: (userId: string) => call("deactivate_user", { userId }) as Promise<StaffDto>,
+    reactivateUser: (userId: string, pin: string, pinAgain: string) => call("reactivate_user", { userId, pin, pinAgain }) as Promise<StaffDto>,
+    createRole: (name: string) => call("create_role", { name }) as Promise<StaffDto>,
+    renameRole: (code: string, name: string) => call("rename_role", { code, name }) as Promise<StaffDto>,
+    deleteRole: (code: string) => call("delete_role", { code }) as Promise<StaffDto>,
+    setRolePermissions: (code: string, permissions: Array<string>) => call("set_role_permissions", { code, permissions }) as Promise<StaffDto>,
+    clockInOut: (pin: string | null) => call("clock_in_out", { pin }) as Promise<ClockDto>,
+    clockStatus: () => call("clock_status", {  }) as Promise<ClockDto>,
+    hoursReport: (from: string, to: string, print: boolean) => call("hours_report", { from, to, print }) as Promise<HoursReportDto>,
+    correctShift: (shiftId: string, startedAt: string, endedAt: string, reason: string) => call("correct_shift", { shiftId, startedAt, endedAt, reason }) as Promise<ShiftDto>,
+    auditLog: (from: string | null, to: string | null, userId: string | null, action: string | null) => call("audit_log", { from, to, userId, action }) as Promise<AuditPageDto>,
+    verifyAudit: () => call("verify_audit", {  }) as Promise<AuditVerifyDto>,
+    storedValueInfo: () => call("stored_value_info", {  }) as Promise<StoredValueInfoDto>,
+    sellGiftCard: (number: string | null, amount: number) => call("sell_gift_card", { number, amount }) as Promise<SaleDto>,
+    topUpGiftCard: (number: string, amount: number) => call("top_up_gift_card", { number, amount }) as Promise<SaleDto>,
+    checkGiftCard: (number: string) => call("check_gift_card", { number }) as Promise<GiftCardBalanceDto>,
+    customer: (customerId: string) => call("customer", { customerId }) as Promise<CustomerDto>,
+    createCustomer: (name: string, email: string | null, phone: string | null) => call("create_customer", { name, email, phone }) as Promise<CustomerDto>,
+    updateCustomer: (customerId: string, name: string, email: string | null, phone: string | null) => call("update_customer", { customerId, name, email, phone }) as Promise<CustomerDto>,
+    setCustomerLimit: (customerId: string, limit: number | null, approverPin: string | null) => call("set_customer_limit", { customerId, limit, approverPin }) as Promise<CustomerDto>,
+    customerStatement: (customerId: string, storeCredit: boolean, print: boolean) => call("customer_statement", { customerId, storeCredit, print }) as Promise<StatementDto>,
+    payAccount: (customerId: string, amount: number, tender: AccountTenderDto, tendered: number | null) => call("pay_account", { customerId, amount, tender, tendered }) as Promise<AccountPaymentDto>,
+    attachCustomer: (customerId: string | null) => call("attach_customer", { customerId }) as Promise<SaleDto>,
+    returnsFindReceipt: (code: string) => call("returns_find_receipt", { code }) as Promise<ReturnSaleDto>,
+    returnsSearch: (query: ReturnSearchDto) => call("returns_search", { query }) as Promise<Array<SaleFoundDto>>,
+    returnsOpenSale: (saleId: string) => call("returns_open_sale", { saleId }) as Promise<ReturnSaleDto>,
+    returnsPreview: (request: ReturnRequestDto) => call("returns_preview", { request }) as Promise<ReturnPreviewDto>,
+    returnsCommit: (request: ReturnRequestDto, approverPin: string | null) => call("returns_commit", { request, approverPin }) as Promise<ReturnDoneDto>,
+    returnsResume: () => call("returns_resume", {  }) as Promise<ReturnDoneDto>,
+    giftCardOfflinePolicy: () => call("gift_card_offline_policy", {  }) as Promise<GiftCardOfflinePolicyDto>,
+    setGiftCardOfflinePolicy: (allowOffline: boolean, limit: number) => call("set_gift_card_offline_policy", { allowOffline, limit }) as Promise<GiftCardOfflinePolicyDto>,
+    flaggedGiftCards: (includeReviewed: boolean) => call("flagged_gift_cards", { includeReviewed }) as Promise<Array<FlaggedGiftCardDto>>,
+    reviewFlaggedGiftCard: (id: number) => call("review_flagged_gift_card", { id }) as Promise<Array<FlaggedGiftCardDto>>,
   };
 }
 
