@@ -70,6 +70,8 @@ pub fn typescript() -> String {
         ReturnableLineDto, ReturnTenderDto, ReturnSaleDto, SaleFoundDto, ReturnSearchDto,
         ReturnLineDto, UnreceiptedLineDto, RefundToDto, ReturnRequestDto, ReturnedLineDto,
         RefundDto, ReturnPreviewDto, ReturnDoneDto,
+        // --- shop gift cards ---
+        GiftCardOfflinePolicyDto, FlaggedGiftCardDto,
     );
     for t in types {
         out.push_str(&t);

@@ -296,6 +296,18 @@ api_commands! {
     fn returns_commit(request: ReturnRequestDto, approver_pin: Option<String>) -> ReturnDoneDto;
     /// Finishes the terminal's interrupted return (after `returns.unfinished`).
     fn returns_resume() -> ReturnDoneDto;
+    // --- shop gift cards: the web shop's gift-card ledger, offline policy, flagged redemptions ---
+    /// What the register does with gift cards while the web shop cannot be reached.
+    fn gift_card_offline_policy() -> GiftCardOfflinePolicyDto;
+    /// Refuse gift cards offline, or allow up to `limit` (minor units) per card (ManageSettings;
+    /// audited). `gift_card.offline_limit_required` when allowed without a limit.
+    fn set_gift_card_offline_policy(allow_offline: bool, limit: i64) -> GiftCardOfflinePolicyDto;
+    /// Redemptions taken offline that the shop refused when it was back (EndOfDay), newest
+    /// first; never dropped.
+    fn flagged_gift_cards(include_reviewed: bool) -> Vec<FlaggedGiftCardDto>;
+    /// Marks a flagged redemption as looked at by the manager (EndOfDay). Kept in the list
+    /// with `include_reviewed`.
+    fn review_flagged_gift_card(id: i64) -> Vec<FlaggedGiftCardDto>;
 }
 
 /// Events the register pushes to the UI: (name, payload type).

@@ -457,3 +457,6 @@ pub use crate::register::returns::{
     ReturnSaleDto, ReturnSearchDto, ReturnTenderDto, ReturnableLineDto, ReturnedLineDto,
     SaleFoundDto, UnreceiptedLineDto,
 };
+
+// --- shop gift cards: offline policy, flagged redemptions (defined in gift_card_shop.rs) ---
+pub use crate::register::gift_card_shop::{FlaggedGiftCardDto, GiftCardOfflinePolicyDto};

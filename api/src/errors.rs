@@ -193,6 +193,11 @@ pub fn gift_card_error(e: LedgerError, number: &str) -> ApiError {
         LedgerError::Insufficient { available } => {
             ApiError::new("gift_card.insufficient", msg).with("balance", available.minor)
         }
+        // --- gift cards kept by the web shop (gift_card_shop.rs) ---
+        LedgerError::ShopOffline => ApiError::new("gift_card.shop_offline", msg),
+        LedgerError::OfflineLimit { available } => {
+            ApiError::new("gift_card.offline_limit", msg).with("balance", available.minor)
+        }
         other => ledger_error(other),
     }
 }

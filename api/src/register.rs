@@ -1088,7 +1088,12 @@ impl Api for Register {
             .map_err(|e| ApiError::new("app.internal", e.to_string()))?;
         let terminal = self.config.terminal_id.clone();
         let before = st.store.device_settings(&terminal).map_err(store_error)?;
-        st.settings_audit(self.now(), "device_settings_saved", before.into(), value.clone())?;
+        st.settings_audit(
+            self.now(),
+            "device_settings_saved",
+            before.into(),
+            value.clone(),
+        )?;
         st.store
             .put_device_settings(&terminal, &value)
             .map_err(store_error)?;
@@ -1537,7 +1542,10 @@ impl Api for Register {
     async fn returns_open_sale(&self, sale_id: String) -> Result<ReturnSaleDto, ApiError> {
         self.returns_open_sale_now(&sale_id)
     }
-    async fn returns_preview(&self, request: ReturnRequestDto) -> Result<ReturnPreviewDto, ApiError> {
+    async fn returns_preview(
+        &self,
+        request: ReturnRequestDto,
+    ) -> Result<ReturnPreviewDto, ApiError> {
         self.returns_preview_now(&request)
     }
     async fn returns_commit(

@@ -455,9 +455,10 @@ impl Register {
             st.settings_audit(
                 now,
                 "shop_settings_saved",
-                before.map_or(serde_json::Value::Null, |c| {
-                    serde_json::json!({"url": c.url, "identifier": c.identifier})
-                }),
+                before.map_or(
+                    serde_json::Value::Null,
+                    |c| serde_json::json!({"url": c.url, "identifier": c.identifier}),
+                ),
                 serde_json::json!({"url": config.url, "identifier": config.identifier}),
             )?;
         }

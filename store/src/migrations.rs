@@ -76,6 +76,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0011_staff",
         sql: include_str!("../../migrations/0011_staff/up.sql"),
     },
+    Migration {
+        version: 12,
+        name: "0012_shop_gift_cards",
+        sql: include_str!("../../migrations/0012_shop_gift_cards/up.sql"),
+    },
 ];
 
 /// The schema version this program writes.
