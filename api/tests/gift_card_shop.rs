@@ -510,7 +510,7 @@ async fn the_offline_policy_is_an_audited_store_setting_only_an_admin_changes() 
         "gift_card.flag_not_found"
     );
     let audit = r
-        .audit_log(
+        .audit_trail(
             None,
             None,
             None,

@@ -50,10 +50,16 @@ echo "### register against the shop after $(( $(date +%s) - t0 )) s"
 cargo test -p pos-api --features real-shop --test shop_real -- --test-threads=1 --nocapture 2>&1 | tee "$RUN_DIR/cargo-test-register.log"
 rc_register=${PIPESTATUS[0]}
 [ "$rc" -eq 0 ] && rc=$rc_register
+# The register paying with a gift card kept by the shop (Settings → Web shop saved; TS-00055-S).
+echo "### register gift cards against the shop after $(( $(date +%s) - t0 )) s"
+cargo test -p pos-api --features real-shop --test gift_card_shop_real -- --test-threads=1 --nocapture 2>&1 | tee "$RUN_DIR/cargo-test-register-gift-cards.log"
+rc_register_gift=${PIPESTATUS[0]}
+[ "$rc" -eq 0 ] && rc=$rc_register_gift
 set -e
 echo "### sync tests took $(( $(date +%s) - t0 )) s in all"
-grep -ho 'BENCH.*' "$RUN_DIR/cargo-test.log" "$RUN_DIR/cargo-test-gift-cards.log" "$RUN_DIR/cargo-test-register.log" || true
+grep -ho 'BENCH.*' "$RUN_DIR/cargo-test.log" "$RUN_DIR/cargo-test-gift-cards.log" "$RUN_DIR/cargo-test-register.log" "$RUN_DIR/cargo-test-register-gift-cards.log" || true
 grep -hE '^test result:' "$RUN_DIR/cargo-test.log" | tail -1 || true
 grep -hE '^test result:' "$RUN_DIR/cargo-test-gift-cards.log" | tail -1 || true
 grep -hE '^test result:' "$RUN_DIR/cargo-test-register.log" | tail -1 || true
+grep -hE '^test result:' "$RUN_DIR/cargo-test-register-gift-cards.log" | tail -1 || true
 exit "$rc"
