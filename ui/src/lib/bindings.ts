@@ -978,7 +978,7 @@ export interface Commands {
   /** Corrects a shift's times ("YYYY-MM-DDTHH:MM", store-local) with a reason (manage_shifts). The original stays; audited with before and after. */
   correctShift(shiftId: string, startedAt: string, endedAt: string, reason: string): Promise<ShiftDto>;
   /** The audit viewer (view_audit): rows newest first, filtered by store-local dates, user (did or approved) and action. */
-  auditLog(from: string | null, to: string | null, userId: string | null, action: string | null): Promise<AuditPageDto>;
+  auditTrail(from: string | null, to: string | null, userId: string | null, action: string | null): Promise<AuditPageDto>;
   /** Verifies the audit trail's hash chain and every Z report's anchor (view_audit). */
   verifyAudit(): Promise<AuditVerifyDto>;
   /** The gift-card screen's quick amounts and the largest amount per card. */
@@ -1100,7 +1100,7 @@ export const COMMAND_NAMES = [
   "clock_status",
   "hours_report",
   "correct_shift",
-  "audit_log",
+  "audit_trail",
   "verify_audit",
   "stored_value_info",
   "sell_gift_card",
@@ -1201,7 +1201,7 @@ export function commandsClient(call: (cmd: string, args: Record<string, unknown>
     clockStatus: () => call("clock_status", {  }) as Promise<ClockDto>,
     hoursReport: (from: string, to: string, print: boolean) => call("hours_report", { from, to, print }) as Promise<HoursReportDto>,
     correctShift: (shiftId: string, startedAt: string, endedAt: string, reason: string) => call("correct_shift", { shiftId, startedAt, endedAt, reason }) as Promise<ShiftDto>,
-    auditLog: (from: string | null, to: string | null, userId: string | null, action: string | null) => call("audit_log", { from, to, userId, action }) as Promise<AuditPageDto>,
+    auditTrail: (from: string | null, to: string | null, userId: string | null, action: string | null) => call("audit_trail", { from, to, userId, action }) as Promise<AuditPageDto>,
     verifyAudit: () => call("verify_audit", {  }) as Promise<AuditVerifyDto>,
     storedValueInfo: () => call("stored_value_info", {  }) as Promise<StoredValueInfoDto>,
     sellGiftCard: (number: string | null, amount: number) => call("sell_gift_card", { number, amount }) as Promise<SaleDto>,

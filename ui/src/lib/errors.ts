@@ -109,6 +109,33 @@ export const ERROR_CODES = [
   'device.no_swipe',
   'device.test_payment_not_reversed', // {receipt}
   'pay.card_outcome_pending',
+  // --- returns: returns, refunds and exchanges ---
+  'returns.bad_code', // {code}
+  'returns.unknown_sale', // {receipt}
+  'returns.is_a_return', // {receipt}
+  'returns.bad_date', // {date}
+  'returns.nothing_selected',
+  'returns.no_such_line', // {line}
+  'returns.more_than_returnable', // {line, remaining}
+  'returns.non_positive',
+  'returns.write_off_reason',
+  'returns.not_returnable', // {line}
+  'returns.refund_mismatch',
+  'returns.needs_customer',
+  'returns.gift_card_unknown',
+  'returns.unfinished', // {receipt}
+  'returns.no_draft',
+  // --- stored value: gift cards sold, customers and their accounts ---
+  'cart.voucher_fixed',
+  'gift_card.amount_range', // {most} minor units
+  'gift_card.number_required',
+  'gift_card.already_issued', // {card} masked
+  'gift_card.already_in_sale', // {card} masked
+  'gift_card.buys_gift_card',
+  'customer.name_required',
+  'customer.bad_email', // {email}
+  'customer.limit_below_balance', // {owed} minor units
+  'customer.pays_more_than_owed', // {owed} minor units
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

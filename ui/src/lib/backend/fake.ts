@@ -48,10 +48,25 @@ import type {
   CashReportDto,
   CashStatusDto,
   DenominationCountDto,
+  // returns
+  RefundDto,
+  ReturnDoneDto,
+  ReturnedLineDto,
+  ReturnPreviewDto,
+  ReturnRequestDto,
+  ReturnSaleDto,
+  ReturnSearchDto,
+  SaleFoundDto,
   // devices
   ScanTestDto,
   SwipeTestDto,
   TestPaymentDto,
+  // stored value
+  AccountPaymentDto,
+  AccountTenderDto,
+  GiftCardBalanceDto,
+  StatementDto,
+  StoredValueInfoDto,
 } from '../bindings';
 import { apiError } from '../errors';
 import { formatDate, formatMinor, formatTime } from '../format';
@@ -109,6 +124,7 @@ const ALL_PERMISSIONS = [
   'sell', 'line_discount', 'order_discount', 'price_override', 'void_line', 'void_sale',
   'no_sale', 'refund', 'cash_in_out', 'end_of_day', 'manage_users', 'manage_settings',
   'open_register', // cash
+  'customer_credit', // stored value
 ];
 
 function permissionsOf(role: RoleDto): string[] {
@@ -148,6 +164,8 @@ interface Line {
   /** checkout: the line's own discount and an overridden unit price. */
   discount?: FakeAdjustment | null;
   override?: { price: number; original: number; reason: string; approvedBy: string | null } | null;
+  /** stored value: a gift card sold (no tax, no stock, not discountable). */
+  voucher?: { kind: 'issue' | 'top_up'; number: string; printCode: boolean } | null;
 }
 
 interface SaleState {
@@ -158,6 +176,8 @@ interface SaleState {
   tenders: { kind: TenderKindDto; amount: number; reference?: string | null }[];
   /** checkout: the discount on the whole sale. */
   orderDiscount?: FakeAdjustment | null;
+  /** stored value: the customer the sale is for. */
+  customer?: { id: string; name: string } | null;
 }
 
 function emptySale(): SaleState {
@@ -300,6 +320,7 @@ export class FakeRegister implements Backend {
       note: null,
       lineDiscount: l.discount ? this.adjustmentDto(l.discount, off.own) : null,
       originalPrice: l.override ? this.money(l.override.original) : null,
+      giftCard: l.voucher ? maskNumber(l.voucher.number) : null, // stored value
     };
   }
 
@@ -307,6 +328,7 @@ export class FakeRegister implements Backend {
     const by = new Map<string, { rate: FakeProduct['tax']; gross: number }>();
     const off = this.discountsOf(s);
     for (const l of s.lines) {
+      if (l.voucher) continue; // stored value: a gift card sold is not taxed
       const e = by.get(l.product.tax.code) ?? { rate: l.product.tax, gross: 0 };
       const d = off.get(l.id)!;
       e.gross += this.lineAmount(l) - d.own - d.order;
@@ -377,6 +399,7 @@ export class FakeRegister implements Backend {
         complete: st.complete,
       },
       orderDiscount: s.orderDiscount ? this.adjustmentDto(s.orderDiscount, orderOff) : null,
+      customer: s.customer ? { ...s.customer } : null, // stored value
     };
   }
 
@@ -470,6 +493,7 @@ export class FakeRegister implements Backend {
     lines.push(row(jp ? '領収書' : 'FACTURA SIMPLIFICADA', number));
     lines.push(row(`${formatDate(at, lang)} ${formatTime(at, lang)}`, jp ? `レジ ${this.opts.terminalId}` : `Caja ${this.opts.terminalId}`));
     lines.push(jp ? `担当 ${cashier}` : `Le atendió: ${cashier}`);
+    if (s.customer) lines.push(jp ? `お客様 ${s.customer.name}` : `Cliente: ${s.customer.name}`); // stored value
     lines.push(rule);
     for (const l of s.lines) {
       const name = l.product.names[lang] + (jp && l.product.tax.reduced ? ' ※' : '');
@@ -508,6 +532,7 @@ export class FakeRegister implements Backend {
     lines.push(row(jp ? 'お釣り' : 'Cambio', m(change)));
     lines.push(rule);
     lines.push(center(jp ? 'ありがとうございました' : 'Gracias por su compra'));
+    lines.push(...this.svSlips(s, number, jp, W)); // stored value: the gift card note and barcode slips
     return { receiptNumber: number, lines, widthChars: W };
   }
 
@@ -612,6 +637,7 @@ export class FakeRegister implements Backend {
   setQuantity(lineId: number, quantity: number): Promise<SaleDto> {
     return this.answer(() => {
       this.requireOpen();
+      this.svRefuseVoucher(lineId); // stored value
       return this.mutate((s) => {
         const l = s.lines.find((x) => x.id === lineId);
         if (!l) throw apiError('cart.no_such_line', `no line ${lineId}`);
@@ -1111,7 +1137,7 @@ export class FakeRegister implements Backend {
       const ext = this.lineAmount(l);
       const own = l.discount ? discountAmount(l.discount.discount, ext) : 0;
       out.set(l.id, { own, order: 0 });
-      after.push(ext - own);
+      after.push(l.voucher ? 0 : ext - own); // stored value: no order discount on a gift card
     }
     const base = after.reduce((a, x) => a + x, 0);
     const order = s.orderDiscount ? discountAmount(s.orderDiscount.discount, base) : 0;
@@ -1204,6 +1230,7 @@ export class FakeRegister implements Backend {
       this.requireOpen();
       const line = this.sale.lines.find((l) => l.id === lineId);
       if (!line) throw apiError('cart.no_such_line', `no line ${lineId}`);
+      this.svRefuseVoucher(lineId); // stored value
       const d = this.fakeDiscount(discount);
       if (!d) {
         if (!line.discount) return this.saleDto(this.sale);
@@ -1244,6 +1271,7 @@ export class FakeRegister implements Backend {
       this.requireOpen();
       const line = this.sale.lines.find((l) => l.id === lineId);
       if (!line) throw apiError('cart.no_such_line', `no line ${lineId}`);
+      this.svRefuseVoucher(lineId); // stored value
       const r = parseReason(reason);
       if (!Number.isSafeInteger(unitPrice) || unitPrice > MAX_MINOR) throw apiError('cart.overflow', 'amount out of range');
       if (unitPrice < 0) throw apiError('cart.negative_price', 'a price cannot be negative');
@@ -1430,7 +1458,9 @@ export class FakeRegister implements Backend {
       printed,
     };
     this.last = receipt;
+    this.svAfterSale(next, number, at); // stored value: gift cards get their money, statement entries
     this.cashRecordSale(dto, number); // cash
+    this.returnsRecordSale(saleId, number, at, next, dto); // returns
     this.sale = emptySale();
     const fresh = this.saleDto(this.sale);
     this.afterSale(next.tenders.some((t) => t.kind === 'cash'));
@@ -1462,6 +1492,7 @@ export class FakeRegister implements Backend {
   payGiftCard(number: string, amount: number): Promise<PayResultDto> {
     return this.answer(() => {
       this.checkNonCash(amount);
+      if (this.sale.lines.some((l) => l.voucher)) throw apiError('gift_card.buys_gift_card', 'a gift card cannot pay for another gift card'); // stored value
       const n = normalizeCardNumber(number);
       const c = this.giftCards.get(n);
       if (!c) throw apiError('gift_card.unknown', 'no gift card has this number', { card: maskNumber(n) });
@@ -1486,9 +1517,11 @@ export class FakeRegister implements Backend {
         throw apiError('customer.over_limit', 'over the limit', { name: c.name, available: Math.max(0, c.limit - c.owed) });
       }
     }
+    const nextNumber = `${this.opts.terminalId}-${String(this.receiptSeq + 1).padStart(6, '0')}`;
     const r = this.takeTender({ kind, amount, reference: `${c.id} ${c.name}` });
     if (kind === 'store_credit') c.credit -= amount;
     else c.owed += amount;
+    this.svEntry(c.id, kind, 'charge', kind === 'account' ? amount : -amount, r.completed?.receiptNumber ?? nextNumber); // stored value
     return r;
   }
 
@@ -1747,7 +1780,8 @@ export class FakeRegister implements Backend {
     }
     const cashIn = sum(s.movements.filter((m) => m.kind === 'in').map((m) => m.amount.minor));
     const cashOut = sum(s.movements.filter((m) => m.kind === 'out').map((m) => m.amount.minor));
-    const expected = s.float + cashTaken - change + cashIn - cashOut;
+    const accountCash = sum(this.svAccountCash(s.id)); // stored value: account payments in cash
+    const expected = s.float + cashTaken - change + cashIn - cashOut + accountCash;
     const now = this.opts.now();
     const title = zNumber === null ? 'X' : `Z ${this.opts.terminalId}-Z${String(zNumber).padStart(4, '0')}`;
     const m = (minor: number) => formatMinor(minor, this.currency, this.opts.store === 'jp' ? 'ja' : 'es');
@@ -2032,6 +2066,592 @@ export class FakeRegister implements Backend {
       };
     });
   }
+
+  // --- returns: returns, refunds and exchanges (mirrors api/src/returns.rs and pos_core::returns) ---
+
+  /** Completed sales as the returns screen needs them (recorded by takeTender). */
+  private returnsSales: {
+    saleId: string;
+    number: string;
+    at: Date;
+    cashier: string;
+    total: number;
+    lines: { product: FakeProduct; quantity: number; amount: number }[];
+    tenders: { kind: TenderKindDto; paid: number; reference: string | null }[];
+    returned: Map<number, number>;
+    refunded: Map<number, number>;
+    returns: string[];
+  }[] = [];
+  private returnsSeq = 0;
+  /** The returns made, for tests: number, total and where the money went. */
+  readonly returnsMade: ReturnDoneDto[] = [];
+
+  private returnsRecordSale(saleId: string, number: string, at: Date, s: SaleState, dto: SaleDto): void {
+    const total = dto.total.minor;
+    const nonCash = s.tenders.filter((t) => t.kind !== 'cash').reduce((a, t) => a + t.amount, 0);
+    let cashLeft = total - nonCash;
+    this.returnsSales.push({
+      saleId,
+      number,
+      at,
+      cashier: this.sessionUser!.name,
+      total,
+      lines: s.lines.map((l, i) => ({ product: l.product, quantity: l.quantity, amount: dto.lines[i].amount.minor })),
+      tenders: s.tenders.map((t) => {
+        const paid = t.kind === 'cash' ? cashLeft : t.amount;
+        if (t.kind === 'cash') cashLeft = 0;
+        return { kind: t.kind, paid, reference: t.reference ?? null };
+      }),
+      returned: new Map(),
+      refunded: new Map(),
+      returns: [],
+    });
+  }
+
+  private returnsSaleDto(s: FakeRegister['returnsSales'][number]): ReturnSaleDto {
+    return {
+      saleId: s.saleId,
+      receiptNumber: s.number,
+      at: s.at.toISOString(),
+      cashier: s.cashier,
+      customer: null,
+      total: this.money(s.total),
+      lines: s.lines.map((l, i) => ({
+        lineNo: i + 1,
+        sku: l.product.sku,
+        names: l.product.names,
+        sold: l.quantity,
+        returnable: l.quantity - (s.returned.get(i + 1) ?? 0),
+        byWeight: l.product.byWeight,
+        unitPrice: this.money(l.product.price),
+        amount: this.money(l.amount),
+        reduced: l.product.tax.reduced,
+      })),
+      tenders: s.tenders.map((t, i) => ({
+        position: i + 1,
+        kind: t.kind,
+        paid: this.money(t.paid),
+        refundable: this.money(t.paid - (s.refunded.get(i + 1) ?? 0)),
+        reference: t.reference,
+      })),
+      earlierReturns: [...s.returns],
+    };
+  }
+
+  private returnsSale(id: string) {
+    const s = this.returnsSales.find((x) => x.saleId === id);
+    if (!s) throw apiError('returns.unknown_sale', 'no such sale', { receipt: id });
+    return s;
+  }
+
+  returnsFindReceipt(code: string): Promise<ReturnSaleDto> {
+    return this.answer(() => {
+      this.requireSession();
+      const m = /^([A-Za-z0-9_-]+)-(\d{1,12})$/.exec(code.trim());
+      const n = m ? Number(m[2]) : 0;
+      if (!m || n <= 0) throw apiError('returns.bad_code', 'not a receipt code', { code: code.trim().slice(0, 40) });
+      const number = `${m[1]}-${String(n).padStart(6, '0')}`;
+      const s = this.returnsSales.find((x) => x.number === number);
+      if (s) return this.returnsSaleDto(s);
+      if (this.returnsMade.some((r) => r.number === number)) throw apiError('returns.is_a_return', 'a return receipt', { receipt: number });
+      throw apiError('returns.unknown_sale', 'no such sale', { receipt: number });
+    });
+  }
+
+  returnsSearch(q: ReturnSearchDto): Promise<SaleFoundDto[]> {
+    return this.answer(() => {
+      this.requireSession();
+      if (q.date && !/^\d{4}-\d{2}-\d{2}$/.test(q.date.trim())) throw apiError('returns.bad_date', 'YYYY-MM-DD', { date: q.date });
+      return this.returnsSales
+        .filter((s) => !q.date?.trim() || s.at.toISOString().slice(0, 10) === q.date.trim())
+        .filter((s) => q.total === null || s.total === q.total)
+        .filter((s) => !q.receipt?.trim() || s.number.endsWith(q.receipt.trim()))
+        .filter((s) => !q.cardLast4?.trim() || s.tenders.some((t) => t.kind === 'card' && (t.reference ?? '').endsWith(q.cardLast4!.trim())))
+        .filter((s) => !q.customer?.trim() || s.tenders.some((t) => (t.reference ?? '').toLowerCase().includes(q.customer!.trim().toLowerCase())))
+        .reverse()
+        .map((s) => ({
+          saleId: s.saleId,
+          receiptNumber: s.number,
+          at: s.at.toISOString(),
+          total: this.money(s.total),
+          itemCount: s.lines.reduce((a, l) => a + (l.product.byWeight ? 1 : l.quantity), 0),
+          tenders: s.tenders.map((t) => t.kind),
+          customer: null,
+        }));
+    });
+  }
+
+  returnsOpenSale(saleId: string): Promise<ReturnSaleDto> {
+    return this.answer(() => {
+      this.requireSession();
+      return this.returnsSaleDto(this.returnsSale(saleId));
+    });
+  }
+
+  /** Prices a request like pos_core::returns (cumulative, so pieces add up to the sale). */
+  private returnsPlan(req: ReturnRequestDto) {
+    const reasons = ['damaged', 'expired', 'defective', 'opened', 'other'];
+    const perLine = (amount: number, n: number, k: number) => (k >= n ? amount : divRound(amount * k, n, 'half_up'));
+    const lines: ReturnedLineDto[] = [];
+    const rates = new Map<string, { rate: FakeProduct['tax']; before: number; after: number }>();
+    const rate = (p: FakeProduct) => {
+      const e = rates.get(p.tax.code) ?? { rate: p.tax, before: 0, after: 0 };
+      rates.set(p.tax.code, e);
+      return e;
+    };
+    const sale = req.saleId ? this.returnsSale(req.saleId) : null;
+    const changes: { line: number; qty: number; product: FakeProduct; writeOff: string | null }[] = [];
+    if (sale) {
+      if (req.lines.length === 0) throw apiError('returns.nothing_selected', 'choose a line');
+      const seen = new Set<number>();
+      for (const r of req.lines) {
+        const l = sale.lines[r.lineNo - 1];
+        if (!l || seen.has(r.lineNo)) throw apiError('returns.no_such_line', 'no such line', { line: r.lineNo });
+        seen.add(r.lineNo);
+        if (r.writeOff && !reasons.includes(r.writeOff)) throw apiError('returns.write_off_reason', 'say why');
+        if (!Number.isSafeInteger(r.quantity) || r.quantity <= 0) throw apiError('returns.non_positive', 'positive');
+        const left = l.quantity - (sale.returned.get(r.lineNo) ?? 0);
+        if (r.quantity > left) throw apiError('returns.more_than_returnable', 'too many', { line: r.lineNo, remaining: left });
+      }
+      sale.lines.forEach((l, i) => {
+        const done = sale.returned.get(i + 1) ?? 0;
+        const now = done + (req.lines.find((r) => r.lineNo === i + 1)?.quantity ?? 0);
+        const e = rate(l.product);
+        e.before += perLine(l.amount, l.quantity, done);
+        e.after += perLine(l.amount, l.quantity, now);
+        const r = req.lines.find((x) => x.lineNo === i + 1);
+        if (r) {
+          lines.push({
+            lineNo: i + 1,
+            sku: l.product.sku,
+            names: l.product.names,
+            quantity: r.quantity,
+            byWeight: l.product.byWeight,
+            amount: this.money(perLine(l.amount, l.quantity, now) - perLine(l.amount, l.quantity, done)),
+            writeOff: r.writeOff,
+          });
+          changes.push({ line: i + 1, qty: r.quantity, product: l.product, writeOff: r.writeOff });
+        }
+      });
+    } else {
+      if (req.items.length === 0) throw apiError('returns.nothing_selected', 'choose an item');
+      for (const it of req.items) {
+        const p = this.byId.get(it.variantId);
+        if (!p) throw apiError('scan.unknown_code', 'no such product', { code: it.variantId });
+        const amount = p.byWeight ? divRound(p.price * it.quantity, 1000, 'half_up') : p.price * it.quantity;
+        rate(p).after += amount;
+        lines.push({ lineNo: null, sku: p.sku, names: p.names, quantity: it.quantity, byWeight: p.byWeight, amount: this.money(amount), writeOff: it.writeOff });
+        changes.push({ line: 0, qty: it.quantity, product: p, writeOff: it.writeOff });
+      }
+    }
+    const taxOf = (gross: number, bps: number) => divRound(gross * bps, 10_000 + bps, this.setup.taxRounding);
+    const taxes: TaxRowDto[] = [...rates.values()]
+      .filter((e) => e.after !== e.before)
+      .sort((a, b) => b.rate.bps - a.rate.bps)
+      .map((e) => {
+        const gross = e.after - e.before;
+        const tax = taxOf(e.after, e.rate.bps) - taxOf(e.before, e.rate.bps);
+        return { code: e.rate.code, label: e.rate.label, reduced: e.rate.reduced, net: this.money(gross - tax), tax: this.money(tax), gross: this.money(gross) };
+      });
+    const total = taxes.reduce((a, t) => a + t.gross.minor, 0);
+    let refunds: (RefundDto & { position: number | null })[];
+    let needs: string | null = sale ? null : 'return_without_receipt';
+    const to = req.refundTo;
+    if (to.kind === 'original') {
+      if (!sale) throw apiError('returns.needs_customer', 'refund to a customer');
+      refunds = [];
+      let left = total;
+      const order = sale.tenders.map((t, i) => ({ ...t, position: i + 1 })).sort((a, b) => Number(a.kind === 'cash') - Number(b.kind === 'cash') || a.position - b.position);
+      for (const t of order) {
+        const take = Math.min(left, t.paid - (sale.refunded.get(t.position) ?? 0));
+        if (take > 0) {
+          refunds.push({ kind: t.kind, amount: this.money(take), reference: t.reference, originalReference: t.kind === 'card' ? '0001/000001' : null, position: t.position });
+          left -= take;
+        }
+      }
+    } else if (to.kind === 'store_credit') {
+      const c = this.customers().find((x) => x.id === to.customerId);
+      if (!c) throw apiError('customer.unknown', 'no such customer');
+      refunds = [{ kind: 'store_credit', amount: this.money(total), reference: `${c.id} ${c.name}`, originalReference: null, position: null }];
+    } else {
+      refunds = [{ kind: 'cash', amount: this.money(total), reference: null, originalReference: null, position: null }];
+      if (!sale || sale.tenders.some((t) => t.kind !== 'cash')) needs = needs ?? 'refund_to_cash';
+    }
+    return { sale, lines, taxes, total, refunds, needs, changes };
+  }
+
+  returnsPreview(request: ReturnRequestDto): Promise<ReturnPreviewDto> {
+    return this.answer(() => {
+      this.requireSession();
+      const p = this.returnsPlan(request);
+      return {
+        lines: p.lines,
+        taxes: p.taxes,
+        taxTotal: this.money(p.taxes.reduce((a, t) => a + t.tax.minor, 0)),
+        total: this.money(p.total),
+        refunds: p.refunds.map(({ position: _, ...r }) => r),
+        needsApproval: p.needs !== null && !permissionsOf(this.sessionUser!.role).includes('refund'),
+      };
+    });
+  }
+
+  returnsCommit(request: ReturnRequestDto, approverPin: string | null): Promise<ReturnDoneDto> {
+    return this.answer(() => {
+      this.requireSession();
+      const p = this.returnsPlan(request);
+      const approver = p.needs ? this.authorize('refund', p.needs, approverPin, { total: p.total }) : null;
+      this.audit(p.sale ? 'return' : 'return_without_receipt', approver?.id ?? null, { total: p.total });
+      if (p.refunds.some((r) => r.kind === 'cash')) this.cashSessionForSale();
+      // Ledgers and stock, as the register's commit does.
+      for (const r of p.refunds) {
+        if (r.kind === 'gift_card') {
+          const card = [...this.giftCards.entries()].find(([n]) => maskNumber(n) === r.reference);
+          if (card) card[1].balance += r.amount.minor;
+        } else if (r.kind === 'store_credit' || r.kind === 'account') {
+          const c = this.customers().find((x) => x.id === r.reference?.split(' ')[0]);
+          if (c && r.kind === 'store_credit') c.credit += r.amount.minor;
+          if (c && r.kind === 'account') c.owed = Math.max(0, c.owed - r.amount.minor);
+        }
+        if (p.sale && r.position !== null) p.sale.refunded.set(r.position, (p.sale.refunded.get(r.position) ?? 0) + r.amount.minor);
+      }
+      for (const c of p.changes) {
+        if (!c.writeOff && !c.product.byWeight) c.product.stock += c.qty;
+        if (p.sale) p.sale.returned.set(c.line, (p.sale.returned.get(c.line) ?? 0) + c.qty);
+      }
+      this.returnsSeq += 1;
+      const number = `${this.opts.terminalId}R-${String(this.returnsSeq).padStart(6, '0')}`;
+      p.sale?.returns.push(number);
+      const refunds = p.refunds.map(({ position: _, ...r }) => r);
+      const cashOut = refunds.filter((r) => r.kind === 'cash').reduce((a, r) => a + r.amount.minor, 0);
+      const done: ReturnDoneDto = {
+        returnId: `return-${this.returnsSeq}`,
+        number,
+        original: p.sale?.number ?? null,
+        total: this.money(p.total),
+        refunds,
+        receipt: this.returnsReceipt(number, p.sale?.number ?? null, p.lines, p.taxes, p.total, refunds),
+        printed: true,
+        sale: null,
+      };
+      this.returnsMade.push(done);
+      this.last = done.receipt;
+      if (cashOut > 0) this.afterSale(true);
+      return done;
+    });
+  }
+
+  returnsResume(): Promise<ReturnDoneDto> {
+    return this.answer(() => {
+      throw apiError('returns.no_draft', 'there is no interrupted return');
+    });
+  }
+
+  private returnsReceipt(number: string, original: string | null, lines: ReturnedLineDto[], taxes: TaxRowDto[], total: number, refunds: RefundDto[]): ReceiptPreviewDto {
+    const W = 42;
+    const jp = this.setup.store.country === 'JP';
+    const lang = jp ? 'ja' : 'es';
+    const m = (minor: number) => formatMinor(-minor, this.currency, jp ? 'en' : 'es');
+    const row = (l: string, r: string) => l + ' '.repeat(Math.max(1, W - width(l) - width(r))) + r;
+    const out = [this.setup.store.name, jp ? '返品レシート' : (original ? 'FACTURA RECTIFICATIVA (SIMPLIFICADA)' : 'FACTURA RECTIFICATIVA (SIMPLIFICADA) SIN TICKET')];
+    out.push(row(jp ? '返品番号' : 'Nº rectificativa', number));
+    if (original) out.push(row(jp ? '元レシート' : 'Rectifica a', original));
+    out.push('-'.repeat(W));
+    for (const l of lines) out.push(row(`${l.byWeight ? '' : `${l.quantity} x `}${l.names[lang] ?? l.sku}`, m(l.amount.minor)));
+    out.push('-'.repeat(W));
+    for (const t of taxes) out.push(row(jp ? `(${t.label}対象 ${m(t.gross.minor)}  内消費税)` : `Base ${t.label} ${m(t.net.minor)}  IVA`, m(t.tax.minor)));
+    out.push(row(jp ? '返金合計' : 'TOTAL DEVUELTO', m(total)));
+    const label: Record<TenderKindDto, [string, string]> = {
+      cash: ['Devolución en efectivo', '現金返金'],
+      card: ['Abono en tarjeta', 'クレジット返金'],
+      gift_card: ['Abono en tarjeta regalo', 'ギフトカード返金'],
+      store_credit: ['Vale de compra', 'ストアクレジット'],
+      account: ['Abono en cuenta', '売掛返金'],
+    };
+    for (const r of refunds) out.push(row(label[r.kind][jp ? 1 : 0], m(r.amount.minor)));
+    return { receiptNumber: number, lines: out, widthChars: W };
+  }
+
+  // --- stored value: gift cards sold, customers and their accounts (mirrors api/src/stored_value.rs) ---
+
+  private svStatements = new Map<string, { ledger: 'store_credit' | 'account'; kind: 'charge' | 'payment' | 'credit'; amount: number; receipt: string | null; at: Date }[]>();
+  private svPayments: { sessionId: string | null; tender: 'cash' | 'card'; amount: number }[] = [];
+  private svPaymentSeq = 0;
+  private svGiftEntries = new Map<string, { kind: string; amount: number; balanceAfter: number; at: Date }[]>();
+  readonly printedStatements: string[][] = [];
+
+  private svRefuseVoucher(lineId: number): void {
+    if (this.sale.lines.find((l) => l.id === lineId)?.voucher) throw apiError('cart.voucher_fixed', 'a gift card line cannot be discounted or changed');
+  }
+
+  private svEntry(customerId: string, ledger: 'store_credit' | 'account', kind: 'charge' | 'payment' | 'credit', amount: number, receipt: string | null): void {
+    const list = this.svStatements.get(customerId) ?? [];
+    list.push({ ledger, kind, amount, receipt, at: this.opts.now() });
+    this.svStatements.set(customerId, list);
+  }
+
+  private svAccountCash(sessionId: string): number[] {
+    return this.svPayments.filter((p) => p.sessionId === sessionId && p.tender === 'cash').map((p) => p.amount);
+  }
+
+  private svGiftEntry(number: string, kind: string, amount: number, balanceAfter: number): void {
+    const list = this.svGiftEntries.get(number) ?? [];
+    list.unshift({ kind, amount, balanceAfter, at: this.opts.now() });
+    this.svGiftEntries.set(number, list);
+  }
+
+  /** The sale committed: its gift cards get their money; its customer is remembered. */
+  private svAfterSale(s: SaleState, _number: string, _at: Date): void {
+    for (const l of s.lines) {
+      if (!l.voucher) continue;
+      const amount = this.lineAmount(l);
+      const card = this.giftCards.get(l.voucher.number);
+      if (l.voucher.kind === 'issue' && !card) {
+        this.giftCards.set(l.voucher.number, { balance: amount, active: true });
+        this.svGiftEntry(l.voucher.number, 'issue', amount, amount);
+      } else if (l.voucher.kind === 'top_up' && card) {
+        card.balance += amount;
+        this.svGiftEntry(l.voucher.number, 'top_up', amount, card.balance);
+      }
+    }
+  }
+
+  /** The receipt's gift-card note and, per generated card, its slip with the barcode and balance. */
+  private svSlips(s: SaleState, number: string, jp: boolean, W: number): string[] {
+    const out: string[] = [];
+    if (!s.lines.some((l) => l.voucher)) return out;
+    out.push(jp ? 'ギフトカードは不課税（利用時に課税）' : 'Tarjeta regalo: no sujeta a IVA hasta su uso');
+    const m = (minor: number) => formatMinor(minor, this.currency, jp ? 'en' : 'es');
+    for (const l of s.lines) {
+      if (!l.voucher?.printCode || l.voucher.kind !== 'issue') continue;
+      out.push('--- cut ---');
+      out.push(jp ? 'ギフトカード' : 'TARJETA REGALO');
+      out.push(`${jp ? '番号' : 'Número'} ${l.voucher.number}`);
+      out.push(`${jp ? 'レシート番号' : 'Nº factura'} ${number}`);
+      out.push(`${jp ? '残高' : 'Saldo'} ${m(this.lineAmount(l))}`);
+      out.push(`[CODE128: ${l.voucher.number}]`.padStart(Math.min(W, 30)));
+    }
+    return out;
+  }
+
+  private svMax(): number {
+    return 100_000;
+  }
+
+  storedValueInfo(): Promise<StoredValueInfoDto> {
+    return this.answer(() => {
+      this.requireSession();
+      const jp = this.currency === 'JPY';
+      return { quickAmounts: jp ? [1_000, 3_000, 5_000, 10_000] : [1_000, 2_000, 2_500, 5_000, 10_000], maxAmount: this.money(this.svMax()) };
+    });
+  }
+
+  private svSell(number: string | null, amount: number, topUp: boolean): SaleDto {
+    this.requireOpen();
+    if (!Number.isSafeInteger(amount) || amount <= 0 || amount > this.svMax()) throw apiError('gift_card.amount_range', 'the amount is out of range', { most: this.svMax() });
+    let n = number ? normalizeCardNumber(number) : '';
+    let printCode = false;
+    if (!n) {
+      if (topUp) throw apiError('gift_card.number_required', 'scan, swipe or type the card');
+      const body = `96${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
+      n = body + String(luhnDigit(body));
+      printCode = true;
+    }
+    const card = this.giftCards.get(n);
+    if (!topUp && card) throw apiError('gift_card.already_issued', 'this gift card is already in use: top it up instead', { card: maskNumber(n) });
+    if (topUp && !card) throw apiError('gift_card.unknown', 'no gift card has this number', { card: maskNumber(n) });
+    if (topUp && card && !card.active) throw apiError('gift_card.blocked', 'this gift card is blocked', { card: maskNumber(n) });
+    if (this.sale.lines.some((l) => l.voucher?.number === n)) throw apiError('gift_card.already_in_sale', 'this gift card is already in the sale', { card: maskNumber(n) });
+    const masked = maskNumber(n);
+    const names = topUp
+      ? { en: `Gift card top-up ${masked}`, es: `Recarga tarjeta regalo ${masked}`, ja: `ギフトカード入金 ${masked}` }
+      : { en: `Gift card ${masked}`, es: `Tarjeta regalo ${masked}`, ja: `ギフトカード ${masked}` };
+    const product: FakeProduct = {
+      variantId: 'gift-card',
+      sku: 'GIFT-CARD',
+      names,
+      barcode: '',
+      price: amount,
+      tax: { code: 'NONE', bps: 0, label: '', reduced: false },
+      byWeight: false,
+      stock: 0,
+    };
+    return this.mutate((s) => {
+      const id = s.nextLineId++;
+      s.lines.push({ id, product, quantity: 1, embeddedAmount: amount, voucher: { kind: topUp ? 'top_up' : 'issue', number: n, printCode } });
+      s.lastLineId = id;
+    });
+  }
+
+  sellGiftCard(number: string | null, amount: number): Promise<SaleDto> {
+    return this.answer(() => this.svSell(number, amount, false));
+  }
+
+  topUpGiftCard(number: string, amount: number): Promise<SaleDto> {
+    return this.answer(() => this.svSell(number, amount, true));
+  }
+
+  checkGiftCard(number: string): Promise<GiftCardBalanceDto> {
+    return this.answer(() => {
+      this.requireSession();
+      const n = normalizeCardNumber(number);
+      const c = this.giftCards.get(n);
+      if (!c) throw apiError('gift_card.unknown', 'no gift card has this number', { card: maskNumber(n) });
+      const lang = this.opts.store === 'jp' ? 'ja' : 'es';
+      return {
+        masked: maskNumber(n),
+        balance: this.money(c.balance),
+        active: c.active,
+        entries: (this.svGiftEntries.get(n) ?? []).slice(0, 10).map((e) => ({
+          kind: e.kind,
+          amount: this.money(e.amount),
+          balanceAfter: this.money(e.balanceAfter),
+          when: `${formatDate(e.at, lang)} ${formatTime(e.at, lang)}`,
+        })),
+      };
+    });
+  }
+
+  private svCustomer(id: string) {
+    const c = this.customers().find((x) => x.id === id);
+    if (!c) throw apiError('customer.unknown', 'no such customer');
+    return c;
+  }
+
+  customer(customerId: string): Promise<CustomerDto> {
+    return this.answer(() => {
+      this.requireSession();
+      return this.customerDto(this.svCustomer(customerId));
+    });
+  }
+
+  private svFields(name: string, email: string | null, phone: string | null) {
+    const n = name.trim();
+    if (!n || n.length > 120) throw apiError('customer.name_required', 'a customer needs a name (at most 120 characters)');
+    const e = email?.trim() || null;
+    if (e && !validEmail(e)) throw apiError('customer.bad_email', 'this e-mail address is not valid', { email: e });
+    return { name: n, email: e, phone: phone?.trim() || null };
+  }
+
+  createCustomer(name: string, email: string | null, phone: string | null): Promise<CustomerDto> {
+    return this.answer(() => {
+      this.requireSession();
+      const f = this.svFields(name, email, phone);
+      const c = { id: `c-${Date.now().toString(36)}-${this.customers().length}`, ...f, credit: 0, limit: null, owed: 0 };
+      this.customers().push(c);
+      this.audit('customer_created', null, { customer: c.id });
+      return this.customerDto(c);
+    });
+  }
+
+  updateCustomer(customerId: string, name: string, email: string | null, phone: string | null): Promise<CustomerDto> {
+    return this.answer(() => {
+      this.requireSession();
+      const c = this.svCustomer(customerId);
+      Object.assign(c, this.svFields(name, email, phone));
+      this.audit('customer_updated', null, { customer: c.id });
+      return this.customerDto(c);
+    });
+  }
+
+  setCustomerLimit(customerId: string, limit: number | null, approverPin: string | null): Promise<CustomerDto> {
+    return this.answer(() => {
+      this.requireSession();
+      const c = this.svCustomer(customerId);
+      if (limit !== null && (!Number.isSafeInteger(limit) || limit < 0 || limit > MAX_MINOR)) throw apiError('pay.non_positive', 'the limit is out of range');
+      if ((limit ?? 0) < c.owed) throw apiError('customer.limit_below_balance', 'the limit cannot be lower than what the customer owes', { owed: c.owed });
+      const what = { customer: c.id, limit_before: c.limit, limit_after: limit, owed: c.owed };
+      const approver = this.authorize('customer_credit', 'customer_limit', approverPin, what);
+      this.audit('customer_limit', approver?.id ?? null, what);
+      c.limit = limit;
+      return this.customerDto(c);
+    });
+  }
+
+  customerStatement(customerId: string, storeCredit: boolean, print: boolean): Promise<StatementDto> {
+    return this.answer(() => {
+      this.requireSession();
+      const c = this.svCustomer(customerId);
+      const ledger = storeCredit ? 'store_credit' : 'account';
+      const jp = this.opts.store === 'jp';
+      const lang = jp ? 'ja' : 'es';
+      const m = (minor: number) => formatMinor(minor, this.currency, jp ? 'en' : 'es');
+      const rows = (this.svStatements.get(c.id) ?? []).filter((e) => e.ledger === ledger);
+      const closing = storeCredit ? c.credit : c.owed;
+      const opening = closing - rows.reduce((a, e) => a + e.amount, 0);
+      let running = opening;
+      const entries = rows.map((e) => {
+        running += e.amount;
+        return { kind: e.kind, when: `${formatDate(e.at, lang)} ${formatTime(e.at, lang)}`, receipt: e.receipt, amount: this.money(e.amount), balance: this.money(running) };
+      });
+      const title = storeCredit ? (jp ? 'ストアクレジット明細' : 'EXTRACTO DE VALE') : jp ? '売掛金明細書' : 'EXTRACTO DE CUENTA';
+      const lines = [
+        this.setup.store.name,
+        title,
+        `${jp ? 'お客様' : 'Cliente'} ${c.name}`,
+        ...entries.flatMap((e) => [`${e.when} ${e.receipt ?? ''}  ${m(e.amount.minor)}`, `  ${jp ? '残高' : 'Saldo'} ${m(e.balance.minor)}`]),
+        `${storeCredit ? (jp ? 'ご利用可能残高' : 'SALDO DISPONIBLE') : jp ? 'ご請求残高' : 'SALDO PENDIENTE'} ${m(closing)}`,
+      ];
+      if (print) this.printedStatements.push(lines);
+      return {
+        customer: this.customerDto(c),
+        ledger,
+        opening: this.money(opening),
+        closing: this.money(closing),
+        entries,
+        preview: { receiptNumber: `${c.id}-${ledger}`, lines, widthChars: 42 },
+        printed: print,
+      };
+    });
+  }
+
+  payAccount(customerId: string, amount: number, tender: AccountTenderDto, tendered: number | null): Promise<AccountPaymentDto> {
+    return this.answer(() => {
+      this.requireSession();
+      if (this.sale.stage === 'paying') throw apiError('sale.payment_in_progress', 'the sale is at the payment step');
+      const c = this.svCustomer(customerId);
+      if (c.limit === null) throw apiError('customer.no_account', 'no account', { name: c.name });
+      if (!Number.isSafeInteger(amount) || amount <= 0) throw apiError('pay.non_positive', 'the amount must be positive');
+      if (amount > c.owed) throw apiError('customer.pays_more_than_owed', 'the payment is more than the customer owes', { owed: c.owed });
+      const handed = tender === 'cash' ? (tendered ?? amount) : amount;
+      if (handed < amount) throw apiError('pay.insufficient', 'not enough cash', { remaining: amount - handed });
+      if (tender === 'cash') this.cashSessionForSale();
+      this.svPaymentSeq += 1;
+      const document = `${this.opts.terminalId}-P-${String(this.svPaymentSeq).padStart(6, '0')}`;
+      this.svPayments.push({ sessionId: this.cashSession?.id ?? null, tender, amount });
+      c.owed -= amount;
+      this.svEntry(c.id, 'account', 'payment', -amount, document);
+      const jp = this.opts.store === 'jp';
+      const m = (minor: number) => formatMinor(minor, this.currency, jp ? 'en' : 'es');
+      const lines = [
+        this.setup.store.name,
+        jp ? '売掛金入金票' : 'JUSTIFICANTE DE PAGO A CUENTA',
+        document,
+        `${jp ? 'お客様' : 'Cliente'} ${c.name}`,
+        `${jp ? 'ご入金額' : 'Pago a cuenta'} ${m(amount)}`,
+        `${jp ? 'ご請求残高' : 'Saldo pendiente'} ${m(c.owed)}`,
+        `${tender === 'cash' ? (jp ? 'お預り' : 'Efectivo') : jp ? 'クレジット' : 'Tarjeta'} ${m(handed)}`,
+        `[CODE128: ${document}]`,
+      ];
+      if (tender === 'cash') this.afterSale(true);
+      return {
+        document,
+        customer: this.customerDto(c),
+        tender,
+        amount: this.money(amount),
+        tendered: this.money(handed),
+        change: this.money(handed - amount),
+        receipt: { receiptNumber: document, lines, widthChars: 42 },
+      };
+    });
+  }
+
+  attachCustomer(customerId: string | null): Promise<SaleDto> {
+    return this.answer(() => {
+      this.requireSession();
+      const c = customerId === null ? null : this.svCustomer(customerId);
+      return this.mutate((s) => (s.customer = c ? { id: c.id, name: c.name } : null));
+    });
+  }
 }
 
 // --- checkout: helpers of the fake (mirror pos-core) ---
@@ -2127,4 +2747,18 @@ export function validEmail(a: string): boolean {
   if (at <= 0 || at !== a.lastIndexOf('@') || a.length > 254 || /[\s<>]/.test(a)) return false;
   const domain = a.slice(at + 1);
   return domain.includes('.') && !domain.startsWith('.') && !domain.endsWith('.') && !domain.includes('..');
+}
+
+/** The Luhn check digit of a string of digits (stored value: generated gift-card numbers). */
+export function luhnDigit(digits: string): number {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = Number(digits[digits.length - 1 - i]);
+    if (i % 2 === 0) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return (10 - (sum % 10)) % 10;
 }

@@ -115,7 +115,11 @@ export class WedgeDetector {
       this.release();
       return 'pass';
     }
-    if (plain && isCodeChar(key)) {
+    // returns: a receipt's QR code is "T01-000123"; a '-' inside a burst belongs to the code,
+    // a '-' on its own is the quantity key.
+    const prev = this.held[this.held.length - 1] ?? this.timerReleased[this.timerReleased.length - 1];
+    const inner = key === '-' && prev !== undefined && t - prev.t < this.opts.maxGapMs;
+    if (plain && (isCodeChar(key) || inner)) {
       const back = this.timerReleased;
       this.timerReleased = [];
       const lastBack = back[back.length - 1];
