@@ -245,7 +245,7 @@ api_commands! {
     fn correct_shift(shift_id: String, started_at: String, ended_at: String, reason: String) -> ShiftDto;
     /// The audit viewer (view_audit): rows newest first, filtered by store-local dates, user
     /// (did or approved) and action.
-    fn audit_log(from: Option<String>, to: Option<String>, user_id: Option<String>, action: Option<String>) -> AuditPageDto;
+    fn audit_trail(from: Option<String>, to: Option<String>, user_id: Option<String>, action: Option<String>) -> AuditPageDto;
     /// Verifies the audit trail's hash chain and every Z report's anchor (view_audit).
     fn verify_audit() -> AuditVerifyDto;
     // --- stored value: gift cards sold at the register, customers and their accounts ---

@@ -1449,7 +1449,7 @@ impl Api for Register {
     ) -> Result<ShiftDto, ApiError> {
         self.staff_correct_shift(&shift_id, &started_at, &ended_at, &reason)
     }
-    async fn audit_log(
+    async fn audit_trail(
         &self,
         from: Option<String>,
         to: Option<String>,

@@ -313,7 +313,10 @@ fn table() -> Vec<(&'static str, Class)> {
             "correct_shift",
             p(P::ManageShifts, FORBIDDEN, false, Shift, Ok),
         ),
-        ("audit_log", p(P::ViewAudit, FORBIDDEN, false, Nothing, Ok)),
+        (
+            "audit_trail",
+            p(P::ViewAudit, FORBIDDEN, false, Nothing, Ok),
+        ),
         (
             "verify_audit",
             p(P::ViewAudit, FORBIDDEN, false, Nothing, Ok),
@@ -378,7 +381,7 @@ fn args(name: &str, made: &Made, approver: Option<&str>) -> Value {
         "correct_shift" => {
             json!({"shiftId": made.shift, "startedAt": "2026-11-23T08:00", "endedAt": "2026-11-23T08:30", "reason": "forgot"})
         }
-        "audit_log" => json!({"from": null, "to": null, "userId": null, "action": null}),
+        "audit_trail" => json!({"from": null, "to": null, "userId": null, "action": null}),
         _ => json!({}),
     };
     if let Some(pin) = approver {

@@ -242,7 +242,7 @@ fn an_admin_creates_a_user_with_pin_rules_and_every_change_is_audited() {
 
         // Every change is in the trail, with before and after, by the admin; no PIN anywhere.
         r.login(ADMIN.into()).await.unwrap();
-        let log = r.audit_log(None, None, None, None).await.unwrap();
+        let log = r.audit_trail(None, None, None, None).await.unwrap();
         let actions: Vec<&str> = log.rows.iter().rev().map(|x| x.action.as_str()).collect();
         let staff_actions: Vec<&str> = actions
             .iter()
@@ -355,7 +355,7 @@ fn a_custom_role_with_only_line_discount_can_discount_but_not_void() {
         let staff = r.delete_role(lead.code.clone()).await.unwrap();
         assert_eq!(staff.roles.len(), 3);
         let log = r
-            .audit_log(None, None, None, Some("role_permissions_changed".into()))
+            .audit_trail(None, None, None, Some("role_permissions_changed".into()))
             .await
             .unwrap();
         assert_eq!(log.rows.len(), 1);
@@ -558,7 +558,7 @@ fn clock_in_and_out_the_hours_report_printed_in_spanish_and_a_correction_that_ke
             .unwrap();
         assert_eq!(report.totals[0].hours, "4:45");
         let log = r
-            .audit_log(None, None, None, Some("shift_corrected".into()))
+            .audit_trail(None, None, None, Some("shift_corrected".into()))
             .await
             .unwrap();
         assert_eq!(log.rows.len(), 1);
@@ -635,7 +635,7 @@ fn settings_changes_are_audited_and_verify_finds_a_row_edited_in_the_file() {
             .unwrap();
         r.set_require_opening_float(true).await.unwrap();
         r.create_role("Trainee".into()).await.unwrap();
-        let log = r.audit_log(None, None, None, None).await.unwrap();
+        let log = r.audit_trail(None, None, None, None).await.unwrap();
         for action in ["device_settings_saved", "role_created"] {
             assert!(
                 log.rows.iter().any(|x| x.action == action),
@@ -647,19 +647,19 @@ fn settings_changes_are_audited_and_verify_finds_a_row_edited_in_the_file() {
         // Filter by user: the admin's rows only; by date: nothing the day before.
         let admin_id = r.session().await.unwrap().unwrap().user.id;
         let mine = r
-            .audit_log(None, None, Some(admin_id.clone()), None)
+            .audit_trail(None, None, Some(admin_id.clone()), None)
             .await
             .unwrap();
         assert!(!mine.rows.is_empty());
         assert!(mine.rows.iter().all(|x| x.user_id.as_deref() == Some(admin_id.as_str())
             || x.approver_id.as_deref() == Some(admin_id.as_str())));
         let before = r
-            .audit_log(Some("2026-11-01".into()), Some("2026-11-22".into()), None, None)
+            .audit_trail(Some("2026-11-01".into()), Some("2026-11-22".into()), None, None)
             .await
             .unwrap();
         assert!(before.rows.is_empty());
         let today = r
-            .audit_log(Some("2026-11-23".into()), Some("2026-11-23".into()), None, None)
+            .audit_trail(Some("2026-11-23".into()), Some("2026-11-23".into()), None, None)
             .await
             .unwrap();
         assert_eq!(today.rows.len(), log.rows.len());
