@@ -647,7 +647,7 @@ impl Register {
         if amount <= 0 || amount > max.minor {
             return Err(
                 ApiError::new("gift_card.amount_range", "the amount is out of range")
-                    .with("max", max.minor),
+                    .with("most", max.minor),
             );
         }
         let money = Money::new(amount, cur);

@@ -29,6 +29,7 @@ const sale = (lines: number): SaleDto => ({
     note: null,
     lineDiscount: null,
     originalPrice: null,
+    giftCard: null,
   })),
   lastLineId: lines || null,
   itemCount: lines,
@@ -41,6 +42,7 @@ const sale = (lines: number): SaleDto => ({
   priceMode: 'tax_inclusive',
   payment: emptyPayment,
   orderDiscount: null,
+  customer: null,
 });
 
 async function fakeTauri(page: Page) {

@@ -785,9 +785,10 @@ export type ReturnDoneDto = { returnId: string, number: string, original: string
  */
 printed: boolean, 
 /**
- * An exchange: the sale in progress with the returned goods' credit as a tender.
+ * An exchange: the sale in progress after the returned goods' credit was taken as its
+ * tender (completed when the credit covered it).
  */
-sale: SaleDto | null, };
+exchange: PayResultDto | null, };
 
 export type GiftCardOfflinePolicyDto = { 
 /**
@@ -1015,6 +1016,8 @@ export interface Commands {
   returnsCommit(request: ReturnRequestDto, approverPin: string | null): Promise<ReturnDoneDto>;
   /** Finishes the terminal's interrupted return (after `returns.unfinished`). */
   returnsResume(): Promise<ReturnDoneDto>;
+  /** An exchange: the return's value pays for the sale in progress (a store-credit tender, saved with the return in one transaction); what the new items cost more is paid on the payment screen, what they cost less is refunded like `returns_commit`. */
+  returnsExchange(request: ReturnRequestDto, approverPin: string | null): Promise<ReturnDoneDto>;
   /** What the register does with gift cards while the web shop cannot be reached. */
   giftCardOfflinePolicy(): Promise<GiftCardOfflinePolicyDto>;
   /** Refuse gift cards offline, or allow up to `limit` (minor units) per card (ManageSettings; audited). `gift_card.offline_limit_required` when allowed without a limit. */
@@ -1119,6 +1122,7 @@ export const COMMAND_NAMES = [
   "returns_preview",
   "returns_commit",
   "returns_resume",
+  "returns_exchange",
   "gift_card_offline_policy",
   "set_gift_card_offline_policy",
   "flagged_gift_cards",
@@ -1220,6 +1224,7 @@ export function commandsClient(call: (cmd: string, args: Record<string, unknown>
     returnsPreview: (request: ReturnRequestDto) => call("returns_preview", { request }) as Promise<ReturnPreviewDto>,
     returnsCommit: (request: ReturnRequestDto, approverPin: string | null) => call("returns_commit", { request, approverPin }) as Promise<ReturnDoneDto>,
     returnsResume: () => call("returns_resume", {  }) as Promise<ReturnDoneDto>,
+    returnsExchange: (request: ReturnRequestDto, approverPin: string | null) => call("returns_exchange", { request, approverPin }) as Promise<ReturnDoneDto>,
     giftCardOfflinePolicy: () => call("gift_card_offline_policy", {  }) as Promise<GiftCardOfflinePolicyDto>,
     setGiftCardOfflinePolicy: (allowOffline: boolean, limit: number) => call("set_gift_card_offline_policy", { allowOffline, limit }) as Promise<GiftCardOfflinePolicyDto>,
     flaggedGiftCards: (includeReviewed: boolean) => call("flagged_gift_cards", { includeReviewed }) as Promise<Array<FlaggedGiftCardDto>>,

@@ -136,6 +136,31 @@ export const ERROR_CODES = [
   'customer.bad_email', // {email}
   'customer.limit_below_balance', // {owed} minor units
   'customer.pays_more_than_owed', // {owed} minor units
+  // --- shop gift cards: the web shop's gift-card ledger, offline policy ---
+  'gift_card.shop_offline',
+  'gift_card.offline_limit', // {balance} minor units
+  'gift_card.offline_limit_required',
+  'gift_card.flag_not_found',
+  // --- staff: users, roles, clock in/out, hours ---
+  'staff.pin_format',
+  'staff.pin_taken',
+  'staff.pin_mismatch',
+  'staff.name_required',
+  'staff.no_such_user',
+  'staff.no_such_role',
+  'staff.role_in_use',
+  'staff.role_name_taken',
+  'staff.builtin_role',
+  'staff.admin_lockout',
+  'staff.last_user_manager',
+  'staff.unknown_permission',
+  'staff.self_deactivate',
+  'staff.no_such_shift',
+  'staff.bad_time',
+  'staff.bad_range',
+  'staff.reason_required',
+  'clock.already_in',
+  'clock.not_in',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -67,6 +67,9 @@ import type {
   GiftCardBalanceDto,
   StatementDto,
   StoredValueInfoDto,
+  // shop gift cards
+  FlaggedGiftCardDto,
+  GiftCardOfflinePolicyDto,
 } from '../bindings';
 import { apiError } from '../errors';
 import { formatDate, formatMinor, formatTime } from '../format';
@@ -114,7 +117,8 @@ export function fakeOptionsFromUrl(search: string): Partial<FakeOptions> {
   return o;
 }
 
-const USERS: { id: string; name: string; pin: string; role: RoleDto }[] = [
+/** staff: users are never deleted, only deactivated (`active: false`); roles are codes of ROLES. */
+const USERS: { id: string; name: string; pin: string; role: string; active?: boolean }[] = [
   { id: 'u-ana', name: 'Ana', pin: '1234', role: 'cashier' },
   { id: 'u-marta', name: 'Marta', pin: '9999', role: 'manager' },
   { id: 'u-admin', name: 'Admin', pin: '0000', role: 'admin' },
@@ -124,10 +128,25 @@ const ALL_PERMISSIONS = [
   'sell', 'line_discount', 'order_discount', 'price_override', 'void_line', 'void_sale',
   'no_sale', 'refund', 'cash_in_out', 'end_of_day', 'manage_users', 'manage_settings',
   'open_register', // cash
+  'manage_shifts', 'view_audit', // staff
   'customer_credit', // stored value
 ];
 
-function permissionsOf(role: RoleDto): string[] {
+/** staff: the stored permission matrix (mirrors migration 0011 and pos_store::staff). */
+const ROLES: { code: string; name: string; builtin: boolean; permissions: string[] }[] = (['cashier', 'manager', 'admin'] as RoleDto[]).map((code) => ({
+  code,
+  name: { cashier: 'Cashier', manager: 'Manager', admin: 'Administrator' }[code],
+  builtin: true,
+  permissions: defaultPermissions(code),
+}));
+
+/** Every permission check reads the matrix. */
+function permissionsOf(role: string): string[] {
+  const r = ROLES.find((x) => x.code === role);
+  return r ? ALL_PERMISSIONS.filter((p) => r.permissions.includes(p)) : [];
+}
+
+function defaultPermissions(role: RoleDto): string[] {
   if (role === 'admin') return ALL_PERMISSIONS;
   if (role === 'manager') return ALL_PERMISSIONS.filter((p) => p !== 'manage_users' && p !== 'manage_settings');
   return ['sell', 'void_line', 'open_register'];
@@ -562,8 +581,9 @@ export class FakeRegister implements Backend {
       if (this.lockedUntil && now < this.lockedUntil) {
         throw apiError('auth.locked', 'login locked', { until: this.lockedUntil.toISOString() });
       }
-      const user = USERS.find((u) => u.pin === pin);
+      const user = USERS.find((u) => u.pin === pin && u.active !== false);
       if (!user) {
+        this.audit('login_failed', null, { failure: 'wrong_pin' });
         this.failedPins += 1;
         if (this.failedPins >= PIN_TRIES) {
           this.failedPins = 0;
@@ -581,7 +601,7 @@ export class FakeRegister implements Backend {
 
   private sessionDto(): SessionDto | null {
     const u = this.sessionUser;
-    return u ? { user: { id: u.id, name: u.name, role: u.role }, permissions: permissionsOf(u.role) } : null;
+    return u ? { user: { id: u.id, name: u.name, role: u.role, roleName: ROLES.find((r) => r.code === u.role)?.name ?? u.role }, permissions: permissionsOf(u.role) } : null;
   }
 
   logout(): Promise<null> {
@@ -780,7 +800,7 @@ export class FakeRegister implements Backend {
 
   private requireDeviceAccess(): void {
     this.requireSession();
-    if (this.sessionUser!.role === 'cashier') throw apiError('auth.forbidden', 'managers and admins only');
+    if (!permissionsOf(this.sessionUser!.role).includes('end_of_day')) throw apiError('auth.forbidden', 'managers and admins only');
   }
 
   private deviceSettingsDto(): DeviceSettingsDto {
@@ -833,7 +853,7 @@ export class FakeRegister implements Backend {
   saveDeviceSettings(configJson: string): Promise<DeviceSettingsDto> {
     return this.answer(() => {
       this.requireDeviceAccess();
-      if (this.sessionUser!.role !== 'admin') throw apiError('auth.forbidden', 'admins only');
+      if (!permissionsOf(this.sessionUser!.role).includes('manage_settings')) throw apiError('auth.forbidden', 'admins only');
       let parsed: unknown;
       try {
         parsed = JSON.parse(configJson);
@@ -904,7 +924,7 @@ export class FakeRegister implements Backend {
 
   private requireShopAdmin(): void {
     this.requireSession();
-    if (this.sessionUser!.role !== 'admin') throw apiError('auth.forbidden', 'only an administrator may change the web shop settings');
+    if (!permissionsOf(this.sessionUser!.role).includes('manage_settings')) throw apiError('auth.forbidden', 'only an administrator may change the web shop settings');
   }
 
   /** Mirrors pos_sync::config::check_url: https, or plain http only to this machine. */
@@ -974,7 +994,7 @@ export class FakeRegister implements Backend {
       this.requireDeviceAccess();
       return {
         url: this.shop.url, identifier: this.shop.identifier, passwordSaved: this.shop.password !== '',
-        fromEnvironment: false, running: this.shop.running, canEdit: this.sessionUser!.role === 'admin',
+        fromEnvironment: false, running: this.shop.running, canEdit: permissionsOf(this.sessionUser!.role).includes('manage_settings'),
       };
     });
   }
@@ -1110,14 +1130,14 @@ export class FakeRegister implements Backend {
   // --- checkout: discounts, approvals, voids, park and resume, reprint (mirrors api/src/checkout.rs) ---
 
   /** The audit trail as the register writes it (`audit_log`), for tests. */
-  readonly auditLog: { action: string; userId: string | null; approverId: string | null; detail: Record<string, unknown> }[] = [];
+  readonly auditLog: { action: string; userId: string | null; approverId: string | null; detail: Record<string, unknown>; at?: string; terminalId?: string }[] = [];
   /** Receipt copies sent to the printer, as text, for tests. */
   readonly printedCopies: string[][] = [];
   private parked: { id: string; parkedAt: string; cashier: string; sale: SaleState }[] = [];
   private parkSeq = 0;
 
   private audit(action: string, approverId: string | null, detail: Record<string, unknown>): void {
-    this.auditLog.push({ action, userId: this.sessionUser?.id ?? null, approverId, detail });
+    this.auditLog.push({ action, userId: this.sessionUser?.id ?? null, approverId, detail, at: this.opts.now().toISOString(), terminalId: this.opts.terminalId });
   }
 
   private adjustmentDto(a: FakeAdjustment, amount: number): AdjustmentDto {
@@ -1173,7 +1193,7 @@ export class FakeRegister implements Backend {
     const now = this.opts.now();
     const locked = () => apiError('auth.locked', 'too many wrong PINs', { until: this.lockedUntil!.toISOString() });
     if (this.lockedUntil && now < this.lockedUntil) fail('locked', null, locked());
-    const approver = USERS.find((u) => u.pin === pin) ?? null;
+    const approver = USERS.find((u) => u.pin === pin && u.active !== false) ?? null;
     if (approver && permissionsOf(approver.role).includes(permission)) {
       this.failedPins = 0;
       return approver;
@@ -2650,6 +2670,76 @@ export class FakeRegister implements Backend {
       this.requireSession();
       const c = customerId === null ? null : this.svCustomer(customerId);
       return this.mutate((s) => (s.customer = c ? { id: c.id, name: c.name } : null));
+    });
+  }
+
+  // --- shop gift cards: offline policy, flagged redemptions (mirrors api/src/gift_card_shop.rs) ---
+
+  /** The store's gift-card offline policy: null = refuse; else the most per card (minor units). */
+  private gcOfflineLimit: number | null = null;
+  private gcFlagged: FlaggedGiftCardDto[] = [];
+
+  /** Test and demo hook (not part of Backend): a redemption taken offline that the shop refused. */
+  flagGiftCardRedemption(number: string, amountMinor: number, shopBalanceMinor: number, reason = 'INSUFFICIENT_BALANCE'): void {
+    const id = this.gcFlagged.length + 1;
+    this.gcFlagged.unshift({
+      id,
+      card: maskNumber(normalizeCardNumber(number)),
+      amount: this.money(amountMinor),
+      tenderKey: `${crypto.randomUUID()}-1`,
+      reason,
+      shopBalance: this.money(shopBalanceMinor),
+      takenAt: this.opts.now().toISOString(),
+      reviewedAt: null,
+      reviewedBy: null,
+    });
+  }
+
+  private gcPolicyDto(): GiftCardOfflinePolicyDto {
+    return {
+      allowOffline: this.gcOfflineLimit !== null,
+      limit: this.money(this.gcOfflineLimit ?? 0),
+      shopKeepsCards: this.shop.running,
+      canEdit: permissionsOf(this.sessionUser!.role).includes('manage_settings'),
+    };
+  }
+
+  giftCardOfflinePolicy(): Promise<GiftCardOfflinePolicyDto> {
+    return this.answer(() => {
+      this.requireSession();
+      return this.gcPolicyDto();
+    });
+  }
+
+  setGiftCardOfflinePolicy(allowOffline: boolean, limit: number): Promise<GiftCardOfflinePolicyDto> {
+    return this.answer(() => {
+      this.requireSession();
+      if (!permissionsOf(this.sessionUser!.role).includes('manage_settings')) {
+        throw apiError('auth.forbidden', 'only a manager or administrator may change the gift-card offline policy');
+      }
+      if (allowOffline && !(limit > 0)) {
+        throw apiError('gift_card.offline_limit_required', 'enter the most a card may pay while the shop cannot be reached');
+      }
+      this.gcOfflineLimit = allowOffline ? limit : null;
+      return this.gcPolicyDto();
+    });
+  }
+
+  flaggedGiftCards(includeReviewed: boolean): Promise<FlaggedGiftCardDto[]> {
+    return this.answer(() => {
+      this.requireDeviceAccess(); // EndOfDay: managers and admins
+      return structuredClone(this.gcFlagged.filter((f) => includeReviewed || f.reviewedAt === null));
+    });
+  }
+
+  reviewFlaggedGiftCard(id: number): Promise<FlaggedGiftCardDto[]> {
+    return this.answer(() => {
+      this.requireDeviceAccess();
+      const f = this.gcFlagged.find((x) => x.id === id && x.reviewedAt === null);
+      if (!f) throw apiError('gift_card.flag_not_found', 'that redemption is not open (already reviewed?)');
+      f.reviewedAt = this.opts.now().toISOString();
+      f.reviewedBy = this.sessionUser!.name;
+      return structuredClone(this.gcFlagged.filter((x) => x.reviewedAt === null));
     });
   }
 }

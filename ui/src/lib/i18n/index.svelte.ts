@@ -79,7 +79,8 @@ export function errorMessage(e: ApiError, currency?: string): string {
     if (!Number.isNaN(d.getTime())) params.until = formatTime(d, i18n.locale);
   }
   // balance, available: gift card / store credit / account amounts (tenders).
-  for (const k of ['remaining', 'paid', 'balance', 'available'] as const) {
+  // owed, most: stored value (what a customer owes, the most a gift card takes).
+  for (const k of ['remaining', 'paid', 'balance', 'available', 'owed', 'most'] as const) {
     if (params[k] && currency && /^-?\d+$/.test(params[k])) {
       params[k] = formatMoney({ minor: Number(params[k]), currency }, i18n.locale);
     }
