@@ -250,7 +250,6 @@ fn a_voided_sale_activates_nothing() {
             .unwrap();
         r.logout().await.unwrap();
     });
-    drop(f.register.clone());
     assert_eq!(
         f.sql::<i64>("SELECT count(*) FROM gift_card WHERE number LIKE '7001%'"),
         0
@@ -636,4 +635,131 @@ fn customers_are_created_edited_and_attached_to_a_sale() {
         "SELECT count(*) FROM audit_log WHERE action IN ('customer_created', 'customer_updated')",
     );
     assert_eq!(audited, 2);
+}
+
+/// The gift-card ledger of a web shop that cannot be reached: every issue fails while `down`.
+struct Unreachable {
+    inner: pos_api::register::tenders::LocalLedger,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl pos_api::register::tenders::GiftCardLedger for Unreachable {
+    fn card(
+        &self,
+        n: &str,
+    ) -> Result<pos_store::gift_cards::GiftCard, pos_store::gift_cards::LedgerError> {
+        self.inner.card(n)
+    }
+    fn redeem(
+        &self,
+        key: &str,
+        n: &str,
+        a: pos_core::Money,
+        now: OffsetDateTime,
+    ) -> Result<pos_store::gift_cards::Redeemed, pos_store::gift_cards::LedgerError> {
+        self.inner.redeem(key, n, a, now)
+    }
+    fn release(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<pos_core::Money>, pos_store::gift_cards::LedgerError> {
+        pos_api::register::tenders::GiftCardLedger::release(&self.inner, key, now)
+    }
+    fn issue(
+        &self,
+        key: &str,
+        n: &str,
+        a: pos_core::Money,
+        now: OffsetDateTime,
+    ) -> Result<pos_store::gift_cards::Loaded, pos_store::gift_cards::LedgerError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(pos_store::gift_cards::LedgerError::Store(
+                pos_store::StoreError::Busy,
+            ));
+        }
+        self.inner.issue(key, n, a, now)
+    }
+    fn top_up(
+        &self,
+        key: &str,
+        n: &str,
+        a: pos_core::Money,
+        now: OffsetDateTime,
+    ) -> Result<pos_store::gift_cards::Loaded, pos_store::gift_cards::LedgerError> {
+        self.inner.top_up(key, n, a, now)
+    }
+    fn entries(
+        &self,
+        n: &str,
+        limit: usize,
+    ) -> Result<Vec<pos_store::gift_cards::GiftCardEntry>, pos_store::gift_cards::LedgerError> {
+        self.inner.entries(n, limit)
+    }
+}
+
+#[test]
+fn a_card_sold_while_the_ledger_is_unreachable_is_activated_once_it_answers() {
+    let f = open(pos_store::Country::Es);
+    let db = f.db.clone();
+    let ledger = Arc::new(Unreachable {
+        inner: pos_api::register::tenders::LocalLedger::open(&db).unwrap(),
+        down: true.into(),
+    });
+    let customers = Arc::new(pos_api::register::tenders::LocalLedger::open(&db).unwrap());
+    // The same terminal with the shop's ledger down.
+    let config = f.register.config().clone();
+    let clock = Arc::new(StepClock(Mutex::new(
+        time::macros::datetime!(2026-11-22 12:00 UTC),
+    )));
+    let r = {
+        let _inside = f.rt.enter();
+        let r = Register::open(config, Arc::new(Quiet), clock)
+            .unwrap()
+            .with_ledgers(pos_api::register::tenders::Ledgers {
+                gift_cards: ledger.clone(),
+                customers,
+            });
+        let r = Arc::new(r);
+        r.start();
+        r
+    };
+    f.block(async {
+        r.login(CASHIER.into()).await.unwrap();
+        let sale = r
+            .sell_gift_card(Some("7001 5555 0001".into()), 3_000)
+            .await
+            .unwrap();
+        let paid = pay_cash(&r, &sale).await;
+        assert!(
+            paid.completed.is_some(),
+            "the sale completes: the card waits"
+        );
+        assert_eq!(
+            r.check_gift_card("700155550001".into())
+                .await
+                .unwrap_err()
+                .code,
+            "gift_card.unknown"
+        );
+    });
+    assert_eq!(
+        f.sql::<i64>("SELECT count(*) FROM gift_card_activation WHERE done_at IS NULL AND last_error IS NOT NULL"),
+        1
+    );
+    // The ledger answers again; the next sale (or the next start) activates the card, once.
+    ledger
+        .down
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    f.block(async {
+        let sale = r.scan(f.any_barcode()).await.unwrap();
+        pay_cash(&r, &sale).await;
+        let card = r.check_gift_card("700155550001".into()).await.unwrap();
+        assert_eq!(card.balance.minor, 3_000);
+        assert_eq!(card.entries.len(), 1);
+    });
+    assert_eq!(
+        f.sql::<i64>("SELECT count(*) FROM gift_card_activation WHERE done_at IS NULL"),
+        0
+    );
 }
