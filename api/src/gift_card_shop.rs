@@ -168,6 +168,7 @@ pub struct FlaggedRedemption {
 /// Counts of the queue, for the sync panel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct QueueCounts {
+    /// Redemptions taken offline, not yet delivered (give-backs are not counted).
     pub queued: i64,
     pub flagged_open: i64,
 }
@@ -380,7 +381,7 @@ impl ShopGiftCards {
         store
             .connection()
             .query_row(
-                "SELECT COALESCE(SUM(state IN ('queued', 'sending')), 0), \
+                "SELECT COALESCE(SUM(op = 'redeem' AND state IN ('queued', 'sending')), 0), \
                  COALESCE(SUM(state = 'flagged' AND reviewed_at IS NULL), 0) FROM shop_gift_card_op",
                 [],
                 |r| {
@@ -624,6 +625,25 @@ impl GiftCardLedger for ShopGiftCards {
         let Some(shop) = self.inner.shop() else {
             return self.inner.local.redeem(key, &number, amount, now);
         };
+        // A tender retried after its answer was lost: the give-back queued then is not needed
+        // (the shop returns the first redeem for this key), unless it was already sent.
+        let release_key = format!("release:{key}");
+        if let Some((id, state, ..)) = self.inner.op(&release_key)? {
+            let cancelled = state == "queued"
+                && self
+                    .inner
+                    .store()
+                    .connection()
+                    .execute(
+                        "UPDATE shop_gift_card_op SET state = 'cancelled' WHERE id = ?1 AND state = 'queued'",
+                        [id],
+                    )
+                    .map_err(sql)?
+                    == 1;
+            if !cancelled && state != "cancelled" {
+                return Err(LedgerError::KeyReused(key.to_owned()));
+            }
+        }
         let queued = self.inner.queued_for(&number)?;
         let call = shop.redeem(
             key.to_owned(),
@@ -652,7 +672,25 @@ impl GiftCardLedger for ShopGiftCards {
                 }
                 Err(refusal(&o, &number, amount, queued))
             }
-            Err(e) if unreachable(&e) => self.redeem_offline(key, &number, amount, queued, now),
+            Err(e) if unreachable(&e) => {
+                let out = self.redeem_offline(key, &number, amount, queued, now);
+                if out.is_err() {
+                    // The shop may have taken it before the answer was lost: queue the
+                    // give-back under the same key (a no-op at the shop if it never arrived).
+                    self.inner.journal(
+                        "release",
+                        &release_key,
+                        key,
+                        &number,
+                        amount,
+                        true,
+                        "queued",
+                        now,
+                    )?;
+                    self.inner.wake.notify_one();
+                }
+                out
+            }
             Err(e) => Err(LedgerError::NotUsable(e.to_string())),
         }
     }

@@ -215,10 +215,11 @@ fn fixture(shop_balance: i64) -> Fixture {
     }
 }
 
+/// The redemptions in the terminal's journal (key, state), oldest first.
 fn queued_rows(db: &Path) -> Vec<(String, String)> {
     let c = rusqlite::Connection::open(db).unwrap();
     let mut s = c
-        .prepare("SELECT key, state FROM shop_gift_card_op ORDER BY id")
+        .prepare("SELECT key, state FROM shop_gift_card_op WHERE op = 'redeem' ORDER BY id")
         .unwrap();
     s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
@@ -272,7 +273,9 @@ fn offline_with_the_refuse_policy_no_gift_card_is_taken() {
         f.ledger.redeem("sale-1-0", CARD, eur(100), now()),
         Err(LedgerError::ShopOffline)
     ));
-    assert!(queued_rows(&f.db).is_empty(), "nothing queued");
+    assert!(queued_rows(&f.db).is_empty(), "no redemption queued");
+    f.shop.offline.store(false, Ordering::SeqCst);
+    f.ledger.deliver_now(); // (only a give-back in case the refused call had arrived: a no-op)
     assert_eq!(f.shop.balance(CARD), 5000);
 }
 
@@ -443,6 +446,36 @@ fn a_release_before_delivery_never_reaches_the_shop_and_after_it_gives_back_once
     f.ledger.deliver_now();
     assert_eq!(f.shop.balance(CARD), 10_000);
     assert_eq!(f.ledger.release("sale-2-0", now()).unwrap(), None);
+}
+
+#[test]
+fn a_redeem_whose_answer_was_lost_and_then_refused_is_given_back_once_the_shop_answers() {
+    let f = fixture(10_000);
+    // Refuse offline (the default): the cashier is told to take another tender…
+    f.shop.lose_next_answer.store(true, Ordering::SeqCst);
+    assert!(matches!(
+        f.ledger.redeem("sale-1-1", CARD, eur(2500), now()),
+        Err(LedgerError::ShopOffline)
+    ));
+    // …but the shop had taken it. The queued give-back returns it.
+    assert_eq!(f.shop.balance(CARD), 7500);
+    f.ledger.deliver_now();
+    assert_eq!(f.shop.balance(CARD), 10_000, "given back");
+    f.ledger.deliver_now();
+    assert_eq!(f.shop.balance(CARD), 10_000, "once");
+
+    // The same tender retried at once instead: the give-back is dropped and the first redeem
+    // stands (taken once).
+    f.shop.lose_next_answer.store(true, Ordering::SeqCst);
+    assert!(f.ledger.redeem("sale-2-1", CARD, eur(1000), now()).is_err());
+    let again = f.ledger.redeem("sale-2-1", CARD, eur(1000), now()).unwrap();
+    assert!(again.replayed, "the shop's first result");
+    f.ledger.deliver_now();
+    assert_eq!(
+        f.shop.balance(CARD),
+        9000,
+        "taken exactly once, not given back"
+    );
 }
 
 #[test]
