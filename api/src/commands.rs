@@ -296,6 +296,10 @@ api_commands! {
     fn returns_commit(request: ReturnRequestDto, approver_pin: Option<String>) -> ReturnDoneDto;
     /// Finishes the terminal's interrupted return (after `returns.unfinished`).
     fn returns_resume() -> ReturnDoneDto;
+    /// An exchange: the return's value pays for the sale in progress (a store-credit tender,
+    /// saved with the return in one transaction); what the new items cost more is paid on the
+    /// payment screen, what they cost less is refunded like `returns_commit`.
+    fn returns_exchange(request: ReturnRequestDto, approver_pin: Option<String>) -> ReturnDoneDto;
     // --- shop gift cards: the web shop's gift-card ledger, offline policy, flagged redemptions ---
     /// What the register does with gift cards while the web shop cannot be reached.
     fn gift_card_offline_policy() -> GiftCardOfflinePolicyDto;

@@ -1558,6 +1558,13 @@ impl Api for Register {
     async fn returns_resume(&self) -> Result<ReturnDoneDto, ApiError> {
         self.returns_resume_now().await
     }
+    async fn returns_exchange(
+        &self,
+        request: ReturnRequestDto,
+        approver_pin: Option<String>,
+    ) -> Result<ReturnDoneDto, ApiError> {
+        self.returns_exchange_now(request, approver_pin).await
+    }
     // --- shop gift cards (gift_card_shop.rs) ---
     async fn gift_card_offline_policy(&self) -> Result<GiftCardOfflinePolicyDto, ApiError> {
         self.gift_card_offline_policy_now()

@@ -231,9 +231,14 @@ pub struct ReturnDoneDto {
     pub receipt: ReceiptPreviewDto,
     /// The document went to the receipt printer.
     pub printed: bool,
-    /// An exchange: the sale in progress with the returned goods' credit as a tender.
-    pub sale: Option<SaleDto>,
+    /// An exchange: the sale in progress after the returned goods' credit was taken as its
+    /// tender (completed when the credit covered it).
+    pub exchange: Option<PayResultDto>,
 }
+
+/// The reference of an exchange's credit: on the return's refund `exchange <sale id>`, on the
+/// new sale's tender `exchange <return number>`.
+const EXCHANGE: &str = "exchange";
 
 // ---- errors ------------------------------------------------------------------------------------
 
@@ -381,8 +386,10 @@ impl Register {
         })
     }
 
-    /// Prices the request and works out its refunds; nothing is written.
-    fn plan(&self, st: &State, req: &ReturnRequestDto) -> Result<Plan, ApiError> {
+    /// Prices the request and works out its refunds; nothing is written. For an exchange,
+    /// `credit` of the total is kept as store credit for the sale in progress (the first refund,
+    /// referenced `exchange <sale id>`); the rest goes where `refund_to` says.
+    fn plan(&self, st: &State, req: &ReturnRequestDto, credit: i64) -> Result<Plan, ApiError> {
         let cur = st.settings.currency;
         let (sale, priced, earlier) = match &req.sale_id {
             Some(id) => {
@@ -431,7 +438,7 @@ impl Register {
                 (None, priced, Vec::new())
             }
         };
-        let total = priced.total;
+        let total = Money::new(priced.total.minor - credit, cur);
         let one = |kind: TenderKind, reference: Option<String>| {
             vec![Refund {
                 kind,
@@ -442,7 +449,14 @@ impl Register {
                 slip: Vec::new(),
             }]
         };
-        let (refunds, caps, needs) = match (&req.refund_to, &sale) {
+        let (mut refunds, caps, needs) = match (&req.refund_to, &sale) {
+            _ if total.minor == 0 => (
+                Vec::new(),
+                sale.as_ref()
+                    .map(|s| caps_of(s, &earlier))
+                    .unwrap_or_default(),
+                None,
+            ),
             (RefundToDto::Original, Some(sale)) => {
                 let refunded = core_returns::refunded_so_far(&earlier);
                 let refunds = core_returns::default_refunds(sale, &refunded, total)
@@ -508,6 +522,19 @@ impl Register {
         } else {
             needs
         };
+        if credit > 0 {
+            refunds.insert(
+                0,
+                Refund {
+                    kind: TenderKind::StoreCredit,
+                    amount: Money::new(credit, cur),
+                    original_tender: None,
+                    reference: Some(format!("{EXCHANGE} {}", st.sale_ref)),
+                    original_reference: None,
+                    slip: Vec::new(),
+                },
+            );
+        }
         Ok(Plan {
             sale,
             priced,
@@ -686,7 +713,7 @@ impl Register {
     ) -> Result<ReturnPreviewDto, ApiError> {
         let st = self.lock();
         st.require_user()?;
-        let plan = self.plan(&st, req)?;
+        let plan = self.plan(&st, req, 0)?;
         Ok(self.preview_dto(&st, &plan))
     }
 
@@ -699,16 +726,21 @@ impl Register {
                 .return_draft(&self.config.terminal_id)
                 .map_err(store_error)?
         };
-        let Some((_, request, _)) = draft else {
+        let Some((_, mut request, _)) = draft else {
             return Err(ApiError::new(
                 "returns.no_draft",
                 "there is no interrupted return",
             ));
         };
+        let exchange = request
+            .as_object_mut()
+            .and_then(|o| o.remove(EXCHANGE))
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
         let req: ReturnRequestDto = serde_json::from_value(request)
             .map_err(|e| ApiError::new("app.internal", e.to_string()))?;
         // Its approval (if any) was given when it was started.
-        self.make_return(req, None, true).await
+        self.make_return(req, None, true, exchange).await
     }
 
     pub(super) async fn returns_commit_now(
@@ -716,7 +748,16 @@ impl Register {
         req: ReturnRequestDto,
         approver_pin: Option<String>,
     ) -> Result<ReturnDoneDto, ApiError> {
-        self.make_return(req, approver_pin, false).await
+        self.make_return(req, approver_pin, false, false).await
+    }
+
+    /// An exchange: the returned goods pay for the sale in progress (see the module doc).
+    pub(super) async fn returns_exchange_now(
+        &self,
+        req: ReturnRequestDto,
+        approver_pin: Option<String>,
+    ) -> Result<ReturnDoneDto, ApiError> {
+        self.make_return(req, approver_pin, false, true).await
     }
 
     /// Whether money of the draft `id` already moved outside the database (a card refund
@@ -743,16 +784,39 @@ impl Register {
         req: ReturnRequestDto,
         approver_pin: Option<String>,
         resuming: bool,
+        exchange: bool,
     ) -> Result<ReturnDoneDto, ApiError> {
         let now = self.now();
         let terminal = self.config.terminal_id.clone();
-        let req_json =
+        let mut req_json =
             serde_json::to_value(&req).map_err(|e| ApiError::new("app.internal", e.to_string()))?;
+        if exchange && let Some(o) = req_json.as_object_mut() {
+            o.insert(EXCHANGE.into(), serde_json::Value::Bool(true));
+        }
         // 1. Plan, approval, draft and audit, under the register's lock.
         let (id, plan, user, approver, session) = {
             let mut st = self.lock();
             let user = st.require_user()?.clone();
-            let plan = self.plan(&st, &req)?;
+            let credit = if exchange {
+                if st.cart.is_empty() {
+                    return Err(ApiError::new(
+                        "returns.exchange_empty",
+                        "ring up the new items first, then exchange",
+                    ));
+                }
+                let due = st.settlement()?.remaining.minor;
+                let total = self.plan(&st, &req, 0)?.priced.total.minor;
+                if due <= 0 {
+                    return Err(ApiError::new(
+                        "returns.exchange_empty",
+                        "nothing is due on the sale in progress",
+                    ));
+                }
+                total.min(due)
+            } else {
+                0
+            };
+            let plan = self.plan(&st, &req, credit)?;
             let what = json!({
                 "sale": plan.sale.as_ref().map(|s| s.receipt().to_string()),
                 "total": plan.priced.total.minor,
@@ -864,6 +928,10 @@ impl Register {
                         .top_up(&key, &number, r.amount, now)
                         .map_err(|e| crate::errors::gift_card_error(e, &number))?;
                 }
+                TenderKind::StoreCredit
+                    if r.reference
+                        .as_deref()
+                        .is_some_and(|x| x.starts_with(EXCHANGE)) => {}
                 TenderKind::StoreCredit | TenderKind::Account => {
                     let customer_id = r
                         .reference
@@ -900,6 +968,34 @@ impl Register {
         let req_lines = req.lines.clone();
         let cashier = operator(&user);
         let approved_by = approver.as_ref().map(operator);
+        let credit = refunds
+            .iter()
+            .find(|r| {
+                r.reference
+                    .as_deref()
+                    .is_some_and(|x| x.starts_with(EXCHANGE))
+            })
+            .map(|r| r.amount);
+        let credit_tender = |ret: &CompletedReturn| {
+            credit.map(|amount| pos_core::Tender {
+                kind: TenderKind::StoreCredit,
+                amount,
+                reference: Some(format!("{EXCHANGE} {}", ret.number)),
+            })
+        };
+        // The sale in progress with the credit as its next tender, saved with the return.
+        let (cart, tenders, sale_ref) = (st.cart.clone(), st.tenders.clone(), st.sale_ref);
+        let saved = |ret: &CompletedReturn| {
+            let mut tenders = tenders.clone();
+            tenders.extend(credit_tender(ret));
+            serde_json::to_value(super::Saved {
+                cart: cart.clone(),
+                tenders,
+                paying: true,
+                sale_ref,
+            })
+            .unwrap_or_default()
+        };
         let (ret, replayed) = st
             .store
             .commit_return(
@@ -948,6 +1044,9 @@ impl Register {
                         },
                     )
                 },
+                credit
+                    .is_some()
+                    .then_some(&saved as &dyn Fn(&CompletedReturn) -> serde_json::Value),
             )
             .map_err(commit_error)?;
         // 5. Print, open the drawer for cash, wake the sync worker.
@@ -970,6 +1069,11 @@ impl Register {
             self.hardware.open_drawer();
         }
         self.shop.nudge();
+        // An exchange: the credit joins the sale in progress (completing it when it covers it).
+        let exchange = match credit_tender(&ret) {
+            Some(tender) if !replayed => Some(self.take_tender(st, tender, now)?),
+            _ => None,
+        };
         Ok(ReturnDoneDto {
             return_id: ret.id.to_string(),
             number: ret.number.to_string(),
@@ -978,7 +1082,7 @@ impl Register {
             refunds: ret.refunds.iter().map(refund_dto).collect(),
             receipt: crate::returns_receipt::preview(&ret, &settings),
             printed: print,
-            sale: None,
+            exchange,
         })
     }
 

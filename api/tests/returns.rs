@@ -335,7 +335,6 @@ fn a_card_refund_goes_through_the_terminal_and_prints_the_original_reference_in_
         // amounts negative, the card refund with the original transaction's numbers.
         let docs = printed(r, 2).await;
         let doc = docs.last().unwrap();
-        eprintln!("{doc}");
         for needle in [
             "FACTURA RECTIFICATIVA (SIMPLIFICADA)",
             "Nº rectificativa",
@@ -607,7 +606,6 @@ fn the_japanese_return_receipt_names_the_original_and_prints_negative_yen() {
         printed(r, 2).await
     });
     let doc = docs.last().unwrap();
-    eprintln!("{doc}");
     let amount = pos_api::locale::format_money(
         pos_core::Money::new(-total, pos_core::Currency::Jpy),
         pos_api::locale::Lang::Ja,
@@ -759,4 +757,132 @@ fn sales_are_found_by_total_day_and_card_digits() {
             "returns.bad_date"
         );
     });
+}
+
+/// (barcode, price) of unit-priced demo products, cheapest first.
+fn priced(db: &Path) -> Vec<(String, i64)> {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let mut st = c
+        .prepare(
+            "SELECT b.code, v.price_minor FROM barcode b JOIN variant v ON v.id = b.variant_id \
+             JOIN product p ON p.id = v.product_id WHERE p.by_weight = 0 \
+             ORDER BY v.price_minor, b.code LIMIT 200",
+        )
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn an_exchange_pays_the_new_sale_with_the_returned_goods_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("register.db");
+    let rt = runtime();
+    let r = start(&rt, &db, pos_store::Country::Es);
+    let p = priced(&db);
+    let (cheap, dear) = (p[0].clone(), p.last().unwrap().clone());
+    assert!(dear.1 > cheap.1);
+    // The customer bought the cheap item, brings it back and takes the dear one instead.
+    let sale_id = rt.block_on(async {
+        r.login("1234".into()).await.unwrap();
+        r.scan(cheap.0.clone()).await.unwrap();
+        let done = r.pay(TenderKindDto::Cash, cheap.1).await.unwrap();
+        let sale_id = done.completed.unwrap().sale_id;
+        // Without new items there is nothing to exchange against.
+        let e = r
+            .returns_exchange(with_receipt(&sale_id, vec![line(1, 1, None)]), None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, "returns.exchange_empty");
+        r.scan(dear.0.clone()).await.unwrap();
+        let done = r
+            .returns_exchange(with_receipt(&sale_id, vec![line(1, 1, None)]), None)
+            .await
+            .unwrap();
+        assert_eq!(done.refunds.len(), 1);
+        assert_eq!(done.refunds[0].kind, TenderKindDto::StoreCredit);
+        assert_eq!(done.refunds[0].amount.minor, cheap.1);
+        let pay = done.exchange.unwrap();
+        assert!(pay.completed.is_none());
+        assert_eq!(
+            pay.sale.payment.remaining.minor,
+            dear.1 - cheap.1,
+            "only the difference is due"
+        );
+        assert_eq!(
+            pay.sale.payment.tenders[0].reference.as_deref(),
+            Some("exchange T01R-000001")
+        );
+        sale_id
+    });
+    // A restart before the difference is paid: the credit is still on the sale.
+    drop(r);
+    let rt2 = runtime();
+    let r = start(&rt2, &db, pos_store::Country::Es);
+    rt2.block_on(async {
+        r.login("1234".into()).await.unwrap();
+        let sale = r.current_sale().await.unwrap();
+        assert_eq!(sale.payment.tenders.len(), 1);
+        assert_eq!(sale.payment.tenders[0].amount.minor, cheap.1);
+        let paid = r
+            .pay(TenderKindDto::Cash, dear.1 - cheap.1)
+            .await
+            .unwrap()
+            .completed
+            .unwrap();
+        assert_eq!(paid.total.minor, dear.1);
+        // The returned line cannot be returned again.
+        let left = r.returns_open_sale(sale_id).await.unwrap();
+        assert_eq!(left.lines[0].returnable, 0);
+    });
+    // The new sale: the credit and the cash; the return: the credit; nothing else moved.
+    let payments: String = query(
+        &db,
+        "SELECT group_concat(kind || ':' || amount_minor, ' ') FROM sale_payment WHERE sale_id = \
+         (SELECT id FROM sale WHERE number = 2)",
+    );
+    assert_eq!(
+        payments,
+        format!("store_credit:{} cash:{}", cheap.1, dear.1 - cheap.1)
+    );
+    assert_eq!(query::<i64>(&db, "SELECT count(*) FROM sale_return"), 1);
+
+    // The other way round: the returned goods are worth more; the rest comes back in cash.
+    let (dear_sale, _, _) = {
+        let f = Fixture {
+            _dir: tempfile::tempdir().unwrap(),
+            db: db.clone(),
+            register: r.clone(),
+            rt: rt2,
+        };
+        let out = f.sell(&[(&dear.0, 1)], TenderKindDto::Cash);
+        let done = f.block(async {
+            f.register.scan(cheap.0.clone()).await.unwrap();
+            f.register
+                .returns_exchange(with_receipt(&out.0, vec![line(1, 1, None)]), None)
+                .await
+                .unwrap()
+        });
+        let kinds: Vec<_> = done
+            .refunds
+            .iter()
+            .map(|x| (x.kind, x.amount.minor))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (TenderKindDto::StoreCredit, cheap.1),
+                (TenderKindDto::Cash, dear.1 - cheap.1)
+            ]
+        );
+        let pay = done.exchange.unwrap();
+        assert!(
+            pay.completed.is_some(),
+            "the credit paid the whole new sale"
+        );
+        out
+    };
+    let _ = dear_sale;
 }

@@ -116,8 +116,11 @@ fn return_where(
 impl Store {
     /// Commits a return durably (see the module doc). `build` gets the number the return will
     /// carry and the sale's earlier returns (read inside the transaction); it returns the
-    /// completed return (pure domain code). Returns the return and whether it was already on
-    /// disk (then nothing was written).
+    /// completed return (pure domain code). `register_state`, for an exchange, gives the sale in
+    /// progress to save with the return in the same transaction (the returned goods' credit is
+    /// one of its tenders). Returns the return and whether it was already on disk (then nothing
+    /// was written).
+    #[allow(clippy::too_many_arguments)]
     pub fn commit_return<E>(
         &mut self,
         id: Uuid,
@@ -126,6 +129,7 @@ impl Store {
         session_id: Option<Uuid>,
         original_sale: Option<Uuid>,
         build: impl FnOnce(ReceiptNumber, &[CompletedReturn]) -> Result<CompletedReturn, E>,
+        register_state: Option<&dyn Fn(&CompletedReturn) -> serde_json::Value>,
     ) -> Result<(CompletedReturn, bool), CommitError<E>> {
         if series.trim().is_empty() {
             return Err(StoreError::Invalid("a return series cannot be empty".into()).into());
@@ -166,6 +170,18 @@ impl Store {
         )?
         .execute(params![number.series, number.number])?;
         write_return(&tx, &ret, location_id, session_id)?;
+        if let Some(state) = register_state {
+            tx.prepare_cached(
+                "INSERT INTO register_state (terminal_id, state, updated_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (terminal_id) DO UPDATE SET state = excluded.state, \
+                 updated_at = excluded.updated_at",
+            )?
+            .execute(params![
+                ret.terminal_id,
+                state(&ret).to_string(),
+                unix_ms(ret.at)
+            ])?;
+        }
         tx.prepare_cached("DELETE FROM return_draft WHERE terminal_id = ?1")?
             .execute([&ret.terminal_id])?;
         tx.commit()?;

@@ -113,6 +113,7 @@ fn give_back(
                 },
             )
         },
+        None,
     )
 }
 
