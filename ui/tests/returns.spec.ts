@@ -133,3 +133,26 @@ test('Japanese: the 返品 receipt names the original receipt', async ({ page })
   await expect(receipt).toContainText('元レシート');
   await expect(receipt).toContainText('返金合計');
 });
+
+test('an exchange: the milk brought back pays part of the T-shirt, the difference is paid in cash', async ({ page }) => {
+  await loggedIn(page);
+  await sellExactCash(page, [MILK]);
+  // The new item first, then the return of the old one as an exchange (F8).
+  await scanBurst(page, TSHIRT);
+  await page.keyboard.press('Shift+F12');
+  await scanBurst(page, 'T02-000001');
+  await page.getByTestId('returns-plus').first().click();
+  await expect(page.getByTestId('returns-exchange-hint')).toContainText('19,99');
+  await page.keyboard.press('F8');
+  await expect(page.getByTestId('returns')).toBeHidden();
+  // The payment screen: the credit is a tender, only the difference is due.
+  await expect(page.getByTestId('payment')).toBeVisible();
+  await expect(page.getByTestId('tender-line')).toHaveCount(1);
+  await expect(page.getByTestId('tender-line')).toContainText('T02R-000001');
+  await expect(page.getByTestId('due')).toContainText('19,00');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('completed')).toBeVisible();
+  await expect(page.getByTestId('receipt')).toContainText('T02R-000001');
+  const made = await page.evaluate(() => (window as unknown as FakeWindow).__fakeRegister.returnsMade);
+  expect(made.map((r) => r.refunds.map((x) => `${x.kind}:${x.amount.minor}`))).toEqual([['store_credit:99']]);
+});

@@ -125,6 +125,7 @@ export const ERROR_CODES = [
   'returns.gift_card_unknown',
   'returns.unfinished', // {receipt}
   'returns.no_draft',
+  'returns.exchange_empty',
   // --- stored value: gift cards sold, customers and their accounts ---
   'cart.voucher_fixed',
   'gift_card.amount_range', // {most} minor units

@@ -54,7 +54,7 @@ class Returns {
   error = $state.raw<ApiError | null>(null);
   busy = $state(false);
   /** A manager's PIN is asked for (after `auth.approval_required`). */
-  approval = $state<{ pin: string } | null>(null);
+  approval = $state<{ pin: string; exchange: boolean } | null>(null);
 
   private get b() {
     return register.backend!;
@@ -239,22 +239,29 @@ class Returns {
     this.preview = p ?? null;
   }
 
-  /** Makes the return; asks for a manager's PIN when the register wants one. */
-  async commit(pin: string | null = null): Promise<void> {
+  /** Makes the return; asks for a manager's PIN when the register wants one. An exchange
+   *  (F8): the return pays for the sale in progress, then the screen closes on its payment. */
+  async commit(pin: string | null = null, exchange = this.approval?.exchange ?? false): Promise<void> {
     const req = this.request();
     if (!req) {
       this.error = { code: this.refundTo === 'store_credit' && !this.customer ? 'returns.needs_customer' : 'returns.nothing_selected', message: '', params: {} };
       beep('error');
       return;
     }
-    const done = await this.run(() => this.b.returnsCommit(req, pin));
-    if (done) {
+    const done = await this.run(() => (exchange ? this.b.returnsExchange(req, pin) : this.b.returnsCommit(req, pin)));
+    if (done?.exchange) {
+      // The sale screen takes over: the difference is paid there (or the sale is complete).
+      register.applySale(done.exchange.sale);
+      if (done.exchange.completed) register.completed = done.exchange.completed;
+      else register.say('ok', 'ret.exchanged', { number: done.number });
+      this.close();
+    } else if (done) {
       this.done = done;
       this.approval = null;
       this.step = 'done';
       beep('added');
     } else if (this.error?.code === 'auth.approval_required') {
-      this.approval = { pin: '' };
+      this.approval = { pin: '', exchange };
     } else if (this.error?.code === 'returns.unfinished') {
       // The interrupted return is finished first (its money already moved).
       this.approval = null;

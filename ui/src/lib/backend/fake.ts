@@ -1144,7 +1144,10 @@ export class FakeRegister implements Backend {
   private parkSeq = 0;
 
   private audit(action: string, approverId: string | null, detail: Record<string, unknown>): void {
-    this.auditLog.push({ action, userId: this.sessionUser?.id ?? null, approverId, detail, at: this.opts.now().toISOString(), terminalId: this.opts.terminalId });
+    const row = { action, userId: this.sessionUser?.id ?? null, approverId, detail };
+    // staff: when and where, for the audit viewer; not enumerable, so rows compare as before.
+    Object.defineProperties(row, { at: { value: this.opts.now().toISOString() }, terminalId: { value: this.opts.terminalId } });
+    this.auditLog.push(row);
   }
 
   private adjustmentDto(a: FakeAdjustment, amount: number): AdjustmentDto {

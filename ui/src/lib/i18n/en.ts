@@ -623,6 +623,10 @@ export const en = {
   'error.returns.gift_card_unknown': 'The gift card that paid is not known here: refund to store credit instead.',
   'error.returns.unfinished': 'A return of {receipt} was interrupted after money moved. Finish it first.',
   'error.returns.no_draft': 'There is no interrupted return.',
+  'ret.exchange': 'Exchange',
+  'ret.exchange_hint': 'New items on the sale: {amount}. The return pays for them; the difference is paid or refunded.',
+  'ret.exchanged': 'Exchange: return {number} pays part of this sale. Take the rest.',
+  'error.returns.exchange_empty': 'Ring up the new items on the sale first, then exchange.',
   // --- stored value: gift cards sold, customers and their accounts ---
   'sv.key.gift': 'Gift cards',
   'sv.key.customers': 'Customers',

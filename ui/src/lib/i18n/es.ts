@@ -619,6 +619,10 @@ export const es: Catalog = {
   'error.returns.gift_card_unknown': 'Esta caja no conoce la tarjeta regalo que pagó: devuélvelo en un vale.',
   'error.returns.unfinished': 'Una devolución de {receipt} se interrumpió después de mover dinero. Termínala primero.',
   'error.returns.no_draft': 'No hay ninguna devolución interrumpida.',
+  'ret.exchange': 'Cambio',
+  'ret.exchange_hint': 'Artículos nuevos en la venta: {amount}. La devolución los paga; la diferencia se cobra o se devuelve.',
+  'ret.exchanged': 'Cambio: la devolución {number} paga parte de esta venta. Cobra el resto.',
+  'error.returns.exchange_empty': 'Primero pasa los artículos nuevos en la venta; después haz el cambio.',
   // --- stored value: gift cards sold, customers and their accounts ---
   'sv.key.gift': 'Tarjetas regalo',
   'sv.key.customers': 'Clientes',

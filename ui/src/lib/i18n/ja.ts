@@ -619,6 +619,10 @@ export const ja: Catalog = {
   'error.returns.gift_card_unknown': '支払いに使われたギフトカードがこのレジで分かりません。ストアクレジットで返金してください。',
   'error.returns.unfinished': '{receipt} の返品が返金後に中断されました。先に完了してください。',
   'error.returns.no_draft': '中断した返品はありません。',
+  'ret.exchange': '交換',
+  'ret.exchange_hint': '販売中の新しい商品: {amount}。返品額で支払い、差額はお支払いまたは返金します。',
+  'ret.exchanged': '交換: 返品 {number} でこの販売の一部を支払いました。残りをお預かりください。',
+  'error.returns.exchange_empty': '先に新しい商品を登録してから交換してください。',
   // --- stored value: gift cards sold, customers and their accounts ---
   'sv.key.gift': 'ギフトカード',
   'sv.key.customers': 'お客様',
