@@ -15,7 +15,10 @@ type FakeWindow = {
 /** Sells what was scanned for exact cash (F12, Enter) and starts the next sale. */
 async function sellExactCash(page: Page, codes: string[]): Promise<void> {
   for (const c of codes) await scanBurst(page, c);
+  // Every scan is on the sale before paying (a loaded machine may apply them late).
+  await expect(page.getByTestId('line')).toHaveCount(new Set(codes).size);
   await page.keyboard.press('F12');
+  await expect(page.getByTestId('payment')).toBeVisible();
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('completed')).toBeVisible();
   await page.keyboard.press('Enter');
@@ -155,4 +158,20 @@ test('an exchange: the milk brought back pays part of the T-shirt, the differenc
   await expect(page.getByTestId('receipt')).toContainText('T02R-000001');
   const made = await page.evaluate(() => (window as unknown as FakeWindow).__fakeRegister.returnsMade);
   expect(made.map((r) => r.refunds.map((x) => `${x.kind}:${x.amount.minor}`))).toEqual([['store_credit:99']]);
+});
+
+test('scanning a receipt on the sale screen opens its return; a product code still sells', async ({ page }) => {
+  await loggedIn(page);
+  await sellExactCash(page, [TSHIRT]);
+  await scanBurst(page, 'T02-000001');
+  await expect(page.getByTestId('returns')).toBeVisible();
+  await expect(page.getByTestId('returns-line')).toHaveCount(1);
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('returns')).toBeHidden();
+  await scanBurst(page, MILK);
+  await expect(page.getByTestId('line')).toHaveCount(1);
+  // An unknown receipt number is an unknown code on the sale screen, as before.
+  await scanBurst(page, 'T02-000099');
+  await expect(page.getByTestId('returns')).toBeHidden();
 });

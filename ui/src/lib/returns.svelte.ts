@@ -270,6 +270,34 @@ class Returns {
     }
   }
 
+  /**
+   * A receipt's code scanned outside this screen (the sale screen, or a scanner device whose
+   * scan the register refused as an unknown product): when it is a receipt of this terminal,
+   * the returns screen opens on its sale; anything else goes on as a product scan.
+   */
+  async scannedElsewhere(code: string, asProduct: () => void): Promise<void> {
+    if (!RECEIPT_CODE.test(code.trim()) || !register.session || register.paying) return asProduct();
+    try {
+      const sale = await this.b.returnsFindReceipt(code.trim());
+      this.reset();
+      this.open = true;
+      register.message = null;
+      this.openSale(sale);
+    } catch {
+      asProduct();
+    }
+  }
+
+  /** Device scans the register refused as products may be receipts (see `scannedElsewhere`). */
+  watch(): () => void {
+    return this.b.on('scan_rejected', (e) => {
+      const code = e.params.code;
+      if (e.code !== 'scan.unknown_code' || !code) return;
+      if (!this.open) void this.scannedElsewhere(code, () => {});
+      else if (RECEIPT_CODE.test(code)) this.scan(code);
+    });
+  }
+
   async resume(): Promise<void> {
     const done = await this.run(() => this.b.returnsResume());
     if (done) {
