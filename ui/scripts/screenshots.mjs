@@ -187,5 +187,69 @@ for (const [lang, store] of [['es', ''], ['ja', 'store=jp']]) {
     await context.close();
   }
 }
+// --- stored value: gift cards (⇧F2: sell with quick amounts, balance) and customers (⇧F3: statement), es and ja ---
+for (const [lang, store] of [['es', ''], ['ja', 'store=jp']]) {
+  {
+    const { context, page } = await loggedIn(lang, store, '1234');
+    await page.keyboard.press('Shift+F2');
+    await page.getByTestId('giftcards').waitFor();
+    await page.getByTestId(store ? 'gift-quick-5000' : 'gift-quick-2500').click();
+    await shoot(page, `browser-giftcard-sell-${lang}${suffix}`);
+    await page.keyboard.press('F3');
+    await page.getByTestId('gift-number').fill(GIFT_50);
+    await page.getByTestId('gift-number').press('Enter');
+    await page.getByTestId('gift-balance').waitFor();
+    await shoot(page, `browser-giftcard-balance-${lang}${suffix}`);
+    await context.close();
+  }
+  {
+    const { context, page } = await loggedIn(lang, store, '1234');
+    await scan(page, TSHIRT[store ? 'jp' : 'es']);
+    await page.keyboard.press('F12');
+    await page.keyboard.press('F4');
+    await page.getByTestId('customer-query').fill(store ? 'さくら' : 'sol');
+    await page.getByTestId('customer-c-0003').click();
+    await page.getByTestId('customer-amount').press('Enter');
+    await page.getByTestId('completed').waitFor();
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Shift+F3');
+    await page.getByTestId('cust-search').fill(store ? 'さくら' : 'sol');
+    await page.getByTestId('cust-result').click();
+    await page.getByTestId('cust-statement').click();
+    await page.getByTestId('statement-print').click();
+    await page.getByTestId('receipt').waitFor();
+    await shoot(page, `browser-statement-${lang}${suffix}`);
+    await context.close();
+  }
+}
+// --- shop gift cards: Settings → Web shop's offline policy (admin) and the refused offline redemptions (manager), es and ja ---
+for (const [lang, store] of [['es', ''], ['ja', 'store=jp']]) {
+  {
+    const { context, page } = await loggedIn(lang, store, '0000');
+    await page.getByTestId('sync').click();
+    await page.getByTestId('open-shop-settings').click();
+    await page.getByTestId('gc-policy-allow').check();
+    await page.getByTestId('gc-policy-limit').fill(store ? '5000' : '50');
+    await page.getByTestId('gc-policy-save').click();
+    await page.getByTestId('gc-policy-saved').waitFor();
+    await page.getByTestId('gc-policy').scrollIntoViewIfNeeded();
+    await shoot(page, `browser-giftcard-offline-policy-${lang}${suffix}`);
+    await context.close();
+  }
+  {
+    const { context, page } = await loggedIn(lang, store, '9999');
+    await page.evaluate((jp) => {
+      const reg = window.__fakeRegister;
+      reg.flagGiftCardRedemption('6006000000001234', jp ? 3000 : 900, jp ? 1200 : 200);
+      reg.flagGiftCardRedemption('6006000000005678', jp ? 2000 : 1500, 0, 'UNKNOWN_CARD');
+    }, !!store);
+    await page.getByTestId('sync').click();
+    await page.getByTestId('open-conflicts').click();
+    await page.getByTestId('gc-flagged-1').waitFor();
+    await page.getByTestId('gc-flagged').scrollIntoViewIfNeeded();
+    await shoot(page, `browser-giftcard-flagged-${lang}${suffix}`);
+    await context.close();
+  }
+}
 await browser.close();
 await srv.close();

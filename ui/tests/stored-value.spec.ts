@@ -72,7 +72,9 @@ test('a gift card sold with a generated number is untaxed and has its balance on
 test('a card sold in a sale that is voided never gets its money', async ({ page }) => {
   await open(page);
   await tapPin(page, '9999');
+  await expect(page.getByTestId('search')).toBeFocused();
   await page.keyboard.press('Shift+F2');
+  await expect(page.getByTestId('giftcards')).toBeVisible();
   await page.getByTestId('gift-number').fill('7001 0000 0001');
   await page.getByTestId('gift-amount').fill('10');
   await page.getByTestId('gift-amount').press('Enter');
@@ -84,7 +86,9 @@ test('a card sold in a sale that is voided never gets its money', async ({ page 
   await page.getByTestId('edit-value').press('Enter');
   await expect(page.getByTestId('edit-dialog')).toContainText('no admite descuentos');
   await page.keyboard.press('Escape');
+  await expect(page.getByTestId('edit-dialog')).toBeHidden();
   await page.keyboard.press('Shift+Delete');
+  await expect(page.getByTestId('edit-dialog')).toBeVisible();
   await page.getByTestId('reason-customer_care').click();
   await page.getByTestId('edit-apply').click();
   await expect(page.getByTestId('cart-empty')).toBeVisible();
