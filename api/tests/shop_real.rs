@@ -439,3 +439,97 @@ async fn saved_settings_start_the_sync_at_the_next_start_without_environment_var
         "auth.forbidden"
     );
 }
+
+// --- returns: restock and write-off reach the shop's stock (its own SKU TS-00052-M) ---
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_return_restocks_the_shop_by_exactly_its_quantity_and_a_write_off_nets_zero() {
+    use pos_api::dto::{RefundToDto, ReturnLineDto, ReturnRequestDto};
+    let shop = Shop::from_env();
+    let shop_side = shop.connector();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("register.db");
+    let r = open_register(&db, Arc::new(Recorded::default()));
+    r.login("0000".into()).await.unwrap();
+    r.save_shop_settings(
+        shop.url.clone(),
+        shop.identifier.clone(),
+        Some(shop.password.clone()),
+    )
+    .await
+    .unwrap();
+    wait_for("first import", Duration::from_secs(60), async || {
+        let d = r.sync_details().await.unwrap();
+        d.import.finished_at.is_some() && !d.import.running
+    })
+    .await;
+    let sku = "TS-00052-M";
+    let hit = r
+        .search_products(sku.into(), 5)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.sku == sku)
+        .expect("the imported variant");
+    let before = sellable(&shop_side, sku).await;
+    r.add_product(hit.variant_id.clone(), Some(3))
+        .await
+        .unwrap();
+    let total = r.current_sale().await.unwrap().total.minor;
+    let sale = r
+        .pay(TenderKindDto::Cash, total)
+        .await
+        .unwrap()
+        .completed
+        .unwrap();
+    wait_for("sale in the shop", Duration::from_secs(15), async || {
+        sellable(&shop_side, sku).await == before - 3
+    })
+    .await;
+    let give_back = |write_off: Option<&str>| ReturnRequestDto {
+        sale_id: Some(sale.sale_id.clone()),
+        lines: vec![ReturnLineDto {
+            line_no: 1,
+            quantity: 1,
+            write_off: write_off.map(str::to_owned),
+        }],
+        items: Vec::new(),
+        refund_to: RefundToDto::Original,
+    };
+    // One back on the shelf: the shop's stock rises by exactly one.
+    r.returns_commit(give_back(None), None).await.unwrap();
+    let took = wait_for("restock in the shop", Duration::from_secs(15), async || {
+        sellable(&shop_side, sku).await == before - 2
+    })
+    .await;
+    println!(
+        "BENCH return -> shop stock restocked: {} ms",
+        took.as_millis()
+    );
+    // One damaged: RETURN +1 and WRITE_OFF -1 reach the shop, its stock does not move.
+    r.returns_commit(give_back(Some("damaged")), None)
+        .await
+        .unwrap();
+    wait_for("queue empty", Duration::from_secs(15), async || {
+        r.status().await.unwrap().sync.queued == 0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        sellable(&shop_side, sku).await,
+        before - 2,
+        "a write-off nets zero in the shop"
+    );
+    let delivered: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE kind = 'stock.adjusted' AND delivered_at IS NOT NULL",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        delivered, 3,
+        "RETURN, then RETURN and WRITE_OFF, each delivered once"
+    );
+}
