@@ -326,8 +326,12 @@ pub fn document(r: &SessionReport, settings: &StoreSettings, paper: PaperWidth) 
         ReceiptRow::new(l.change, m(-d.change_given)),
         ReceiptRow::new(l.cash_in, m(d.cash_in)),
         ReceiptRow::new(l.cash_out, m(-d.cash_out)),
-        ReceiptRow::new(l.expected, m(r.expected)),
     ];
+    // stored value: customers paying their accounts in cash (stored_value.rs).
+    if let Some(a) = d.account_payments.filter(|a| !a.is_zero()) {
+        tenders.push(ReceiptRow::new(account_payments_label(lang), m(a)));
+    }
+    tenders.push(ReceiptRow::new(l.expected, m(r.expected)));
     if let Some(c) = &r.count {
         tenders.push(ReceiptRow::new(l.counted, m(c.count.total())));
     }
@@ -462,5 +466,14 @@ pub fn preview(
         receipt_number: number,
         lines,
         width_chars: paper.columns() as u32,
+    }
+}
+
+/// "Account payments" on the X and Z reports (stored value).
+fn account_payments_label(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Es => "Pagos a cuenta",
+        Lang::Ja => "売掛金入金",
+        Lang::En => "Account payments",
     }
 }

@@ -510,12 +510,14 @@ fn an_account_payment_lowers_the_balance_and_raises_the_drawers_expected_cash() 
         assert!(text.contains("JUSTIFICANTE DE PAGO A CUENTA"), "{text}");
         assert!(text.contains("Lucía Martín"), "{text}");
         assert!(text.contains("[CODE128: T01-P-000001]"), "{text}");
-        let after = r.x_report(false).await.unwrap().expected.minor;
+        let x = r.x_report(false).await.unwrap();
         assert_eq!(
-            after - before,
+            x.expected.minor - before,
             total,
             "the drawer holds the payment, not the change"
         );
+        let printed = x.printed.lines.join("\n");
+        assert!(printed.contains("Pagos a cuenta"), "{printed}");
         assert_eq!(
             r.customer("c-0001".into())
                 .await
@@ -762,4 +764,43 @@ fn a_card_sold_while_the_ledger_is_unreachable_is_activated_once_it_answers() {
         f.sql::<i64>("SELECT count(*) FROM gift_card_activation WHERE done_at IS NULL"),
         0
     );
+}
+
+#[test]
+fn an_account_paid_by_card_goes_through_the_terminal_and_not_the_drawer() {
+    let f = open(pos_store::Country::Es);
+    f.block(async {
+        let r = &f.register;
+        r.login(MANAGER.into()).await.unwrap();
+        let total = r.scan(f.barcode(2100)).await.unwrap().total.minor;
+        r.pay_on_account("c-0003".into(), total).await.unwrap();
+        let before = r.x_report(false).await.unwrap().expected.minor;
+        let mut paid = None;
+        for _ in 0..250 {
+            match r
+                .pay_account("c-0003".into(), total, AccountTenderDto::Card, None)
+                .await
+            {
+                Ok(p) => {
+                    paid = Some(p);
+                    break;
+                }
+                // The simulated terminal starts in the background.
+                Err(e) if e.code == "pay.terminal_unavailable" || e.code == "pay.terminal_busy" => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await
+                }
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        let paid = paid.expect("the payment terminal never came up");
+        assert_eq!(paid.customer.account_balance.minor, 0);
+        assert_eq!(paid.change.minor, 0);
+        let text = paid.receipt.lines.join("\n");
+        assert!(text.contains("Tarjeta"), "{text}");
+        assert_eq!(
+            r.x_report(false).await.unwrap().expected.minor,
+            before,
+            "a card payment puts nothing in the drawer"
+        );
+    });
 }
