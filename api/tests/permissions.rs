@@ -55,6 +55,10 @@ enum Setup {
     SpareRole,
     /// A deactivated user "Gone".
     GoneUser,
+    /// A customer.
+    Customer,
+    /// The register open and a sale in progress with one line.
+    LineOpen,
 }
 
 /// What "let through" means for a command.
@@ -321,6 +325,49 @@ fn table() -> Vec<(&'static str, Class)> {
             "verify_audit",
             p(P::ViewAudit, FORBIDDEN, false, Nothing, Ok),
         ),
+        // --- stored value: gift cards sold at the register, customers and their accounts
+        ("stored_value_info", Class::Open),
+        ("sell_gift_card", Class::Open),
+        ("top_up_gift_card", Class::Open),
+        ("check_gift_card", Class::Open),
+        ("customer", Class::Open),
+        ("create_customer", Class::Open),
+        ("update_customer", Class::Open),
+        (
+            "set_customer_limit",
+            p(P::CustomerCredit, APPROVAL, true, Customer, Ok),
+        ),
+        ("customer_statement", Class::Open),
+        ("pay_account", Class::Open),
+        ("attach_customer", Class::Open),
+        // --- returns: a return without a receipt, refunded in cash, needs `refund`
+        ("returns_find_receipt", Class::Open),
+        ("returns_search", Class::Open),
+        ("returns_open_sale", Class::Open),
+        ("returns_preview", Class::Open),
+        (
+            "returns_commit",
+            p(P::Refund, APPROVAL, true, OpenRegister, Ok),
+        ),
+        ("returns_resume", Class::Open),
+        (
+            "returns_exchange",
+            p(P::Refund, APPROVAL, true, LineOpen, Ok),
+        ),
+        // --- shop gift cards: offline policy, flagged redemptions
+        ("gift_card_offline_policy", Class::Open),
+        (
+            "set_gift_card_offline_policy",
+            p(P::ManageSettings, FORBIDDEN, false, Nothing, Ok),
+        ),
+        (
+            "flagged_gift_cards",
+            p(P::EndOfDay, FORBIDDEN, false, Nothing, Ok),
+        ),
+        (
+            "review_flagged_gift_card",
+            p(P::EndOfDay, FORBIDDEN, false, Nothing, PastTheCheck),
+        ),
     ]
 }
 
@@ -330,6 +377,8 @@ struct Made {
     line: u32,
     shift: String,
     user: String,
+    customer: String,
+    variant: String,
 }
 
 /// The command's arguments (as the UI sends them) and, where it takes one, the approver's PIN.
@@ -382,6 +431,14 @@ fn args(name: &str, made: &Made, approver: Option<&str>) -> Value {
             json!({"shiftId": made.shift, "startedAt": "2026-11-23T08:00", "endedAt": "2026-11-23T08:30", "reason": "forgot"})
         }
         "audit_trail" => json!({"from": null, "to": null, "userId": null, "action": null}),
+        "set_customer_limit" => json!({"customerId": made.customer, "limit": 5000}),
+        "returns_commit" | "returns_exchange" => json!({"request": {
+            "saleId": null, "lines": [],
+            "items": [{"variantId": made.variant, "quantity": 1, "writeOff": null}],
+            "refundTo": {"kind": "cash"}}}),
+        "set_gift_card_offline_policy" => json!({"allowOffline": true, "limit": 2500}),
+        "flagged_gift_cards" => json!({"includeReviewed": true}),
+        "review_flagged_gift_card" => json!({"id": 1}),
         _ => json!({}),
     };
     if let Some(pin) = approver {
@@ -446,6 +503,17 @@ impl Fixture {
         .unwrap()
     }
 
+    fn variant(&self) -> String {
+        let c = rusqlite::Connection::open(&self.db).unwrap();
+        c.query_row(
+            "SELECT v.id FROM barcode b JOIN variant v ON v.id = b.variant_id \
+             JOIN product p ON p.id = v.product_id WHERE p.by_weight = 0 ORDER BY b.code LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
     /// Two custom roles for `perm`: "Without" (every permission but it) with user 7001 and
     /// "Only" (just it) with user 7002; then the setup, as the admin.
     async fn prepare(&self, perm: Permission, also: &[Permission], setup: Setup) -> Made {
@@ -480,7 +548,10 @@ impl Fixture {
                 .await
                 .unwrap();
         }
-        let mut made = Made::default();
+        let mut made = Made {
+            variant: self.variant(),
+            ..Made::default()
+        };
         match setup {
             Setup::Nothing => {}
             Setup::Line => {
@@ -510,6 +581,23 @@ impl Fixture {
             }
             Setup::SpareRole => {
                 r.create_role("Spare".into()).await.unwrap();
+            }
+            Setup::Customer => {
+                made.customer = r
+                    .create_customer("Carmen".into(), None, None)
+                    .await
+                    .unwrap()
+                    .id;
+            }
+            Setup::LineOpen => {
+                r.open_register(vec![pos_api::dto::DenominationCountDto {
+                    value: 1000,
+                    quantity: 2,
+                }])
+                .await
+                .unwrap();
+                let sale = r.scan(self.barcode()).await.unwrap();
+                made.line = sale.lines[0].id;
             }
             Setup::GoneUser => {
                 let staff = r
@@ -631,14 +719,14 @@ fn every_privileged_command_is_refused_without_its_permission_and_let_through_wi
             if approvable {
                 f.register.login(ADMIN.into()).await.unwrap();
                 let made = match setup {
-                    Setup::Line => {
+                    Setup::Line | Setup::LineOpen => {
                         let sale = f.register.scan(f.barcode()).await.unwrap();
                         Made {
                             line: sale.lines[0].id,
-                            ..Made::default()
+                            ..made
                         }
                     }
-                    _ => Made::default(),
+                    _ => made,
                 };
                 f.register.login(ONLY_PIN.into()).await.unwrap();
                 check_let_through(name, accept, f.call(name, args(name, &made, None)).await);
