@@ -251,5 +251,29 @@ for (const [lang, store] of [['es', ''], ['ja', 'store=jp']]) {
     await context.close();
   }
 }
+// --- returns: the returns screen (⇧F12) with a line picked, then the refund document, es and ja ---
+for (const [lang, store] of [['es', ''], ['ja', 'store=jp']]) {
+  const { context, page } = await loggedIn(lang, store, '1234');
+  const codes = CODES[store ? 'jp' : 'es'];
+  for (const c of [codes[0], codes[0], codes[2]]) await scan(page, c);
+  await page.keyboard.press('F12');
+  await page.getByTestId('payment').waitFor();
+  await page.keyboard.press('Enter');
+  await page.getByTestId('completed').waitFor();
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Shift+F12');
+  await page.getByTestId('returns-code').fill('T02-000001');
+  await page.getByTestId('returns-code').press('Enter');
+  await page.getByTestId('returns-line').first().waitFor();
+  await page.getByTestId('returns-plus').first().click();
+  await page.getByTestId('returns-goods').nth(1).selectOption('damaged');
+  await page.getByTestId('returns-plus').nth(1).click();
+  await page.getByTestId('returns-refund').first().waitFor();
+  await shoot(page, `browser-returns-${lang}${suffix}`);
+  await page.keyboard.press('F12');
+  await page.getByTestId('returns-done').waitFor();
+  await shoot(page, `browser-returns-done-${lang}${suffix}`);
+  await context.close();
+}
 await browser.close();
 await srv.close();
