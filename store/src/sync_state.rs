@@ -99,7 +99,8 @@ fn put_value(conn: &Connection, key: &str, value: &str, now: i64) -> Result<()> 
     Ok(())
 }
 
-/// Units (or grams) of this location's sales still in the outbox, by variant.
+/// Units (or grams) of this location's sales still in the outbox, by variant, less the stock
+/// adjustments still in the outbox (returns).
 fn pending_quantities(conn: &Connection, location_id: &str) -> Result<HashMap<String, i64>> {
     let mut stmt = conn.prepare_cached(
         "SELECT l.variant_id, sum(coalesce(l.units, l.grams)) FROM outbox o \
@@ -107,11 +108,24 @@ fn pending_quantities(conn: &Connection, location_id: &str) -> Result<HashMap<St
          WHERE o.delivered_at IS NULL AND o.kind = ?1 AND s.location_id = ?2 \
          GROUP BY l.variant_id",
     )?;
-    let rows = stmt
+    let mut rows = stmt
         .query_map(params![SALE_COMPLETED, location_id], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
         })?
         .collect::<rusqlite::Result<HashMap<_, _>>>()?;
+    // returns: undelivered stock adjustments (a return's RETURN +n, a write-off's −n) are not in
+    // the shop's figure yet either.
+    let mut adjusted = conn.prepare_cached(
+        "SELECT v.id, sum(json_extract(o.payload, '$.delta')) FROM outbox o \
+         JOIN variant v ON v.sku = json_extract(o.payload, '$.sku') \
+         WHERE o.delivered_at IS NULL AND o.kind = ?1 GROUP BY v.id",
+    )?;
+    for row in adjusted.query_map([crate::returns::STOCK_ADJUSTED], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })? {
+        let (variant, delta) = row?;
+        *rows.entry(variant).or_insert(0) -= delta;
+    }
     Ok(rows)
 }
 

@@ -316,6 +316,46 @@ fn a_partial_return_then_the_rest_never_more_than_sold_with_stock_and_shop_adjus
 }
 
 #[test]
+fn a_shop_figure_read_before_the_return_reached_the_shop_keeps_the_returned_units() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open_with_catalog(&dir.path().join("pos.db"));
+    let sale = sell(
+        &mut store,
+        1,
+        &[(MILK, Quantity::Units(3))],
+        TenderKind::Cash,
+    );
+    give_back(
+        &mut store,
+        10,
+        &sale,
+        &[line(1, 2, Disposition::Restock)],
+        None,
+    )
+    .unwrap();
+    assert_eq!(on_hand(&store, "v-milk"), 9);
+    // The shop still says 10 (it has neither the sale nor the return yet): the register shows
+    // 10 − 3 sold + 2 returned.
+    store
+        .apply_shop_changes(
+            &pos_store::CatalogBatch::default(),
+            &[pos_store::sync_state::ShopStockFigure {
+                variant_id: "v-milk".into(),
+                sellable: 10,
+            }],
+            LOCATION,
+            None,
+            T0 + Duration::hours(2),
+        )
+        .unwrap();
+    assert_eq!(
+        on_hand(&store, "v-milk"),
+        9,
+        "the returned units are not lost"
+    );
+}
+
+#[test]
 fn sales_are_found_by_total_receipt_card_digits_and_date() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open_with_catalog(&dir.path().join("pos.db"));
