@@ -2,12 +2,14 @@
 // drives its WebKit window. A cashier logs in on the PIN pad, two products arrive through the
 // simulated scanner, the sale is paid in cash and completed; then the SQLite file is read as
 // another program would and the sale, its lines, totals, payment and outbox row are asserted.
-// A split cash + card sale goes through the zvt-sim terminal; then the manager closes the day with
-// a blind count 0,10 € short, and the Z report is asserted on screen, in SQLite and on paper.
+// A split cash + card sale goes through the zvt-sim terminal; its receipt's QR code is scanned for
+// a return refunded to cash and, through the terminal, to the card (the factura rectificativa is
+// decoded); then the manager closes the day with a blind count 0,10 € short, and the Z report is
+// asserted on screen, in SQLite and on paper.
 // Along the way it takes the screenshots in docs/screenshots/ (login and sale, en/es/ja).
 import { remote } from 'webdriverio';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import assert from 'node:assert/strict';
 
@@ -210,8 +212,71 @@ try {
     await shot('completed-split-es');
   });
 
-  await step('end of day: Marta counts the drawer blind, 0,10 € short; Z report nº 1 prints, is stored once and queued for the shop', async () => {
+  await step('a return by scanning the split sale\'s receipt: 5 € back in cash, the card part refunded through the terminal; the factura rectificativa prints', async () => {
     await browser.keys(['Enter']); // new sale
+    await (await byTest('search')).waitForExist({ timeout: 10000 });
+    await browser.keys(['Shift', 'F12']);
+    await browser.keys(['Shift']); // release
+    await (await byTest('returns')).waitForExist({ timeout: 10000 });
+    // The customer hands over the receipt; its QR code goes through the scanner.
+    assert.equal(await deviceScan('T01-000002'), 'ok');
+    await browser.waitUntil(async () => (await browser.$$('[data-testid="returns-line"]')).length === 2, {
+      timeout: 10000,
+      timeoutMsg: 'the scanned receipt never showed its two lines',
+    });
+    await browser.keys(['F4']); // everything
+    const [saleId, total] = sql("SELECT id || '|' || total_minor FROM sale WHERE number = 2").split('|');
+    const card = Number(total) - 500;
+    await browser.waitUntil(async () => (await browser.$$('[data-testid="returns-refund"]')).length === 2, {
+      timeout: 10000,
+      timeoutMsg: 'the refund was never split back to the two tenders',
+    });
+    const refunds = [];
+    for (const row of await browser.$$('[data-testid="returns-refund"]')) refunds.push(await row.getText());
+    assert.ok(refunds.some((r) => /Efectivo/.test(r) && r.includes(euros(500))), `cash refund shown: ${refunds}`);
+    assert.ok(refunds.some((r) => /Tarjeta/.test(r) && r.includes(euros(card))), `card refund shown: ${refunds}`);
+    await shot('return-es');
+    await browser.keys(['F12']);
+    const done = await byTest('returns-done');
+    await done.waitForExist({ timeout: 30000 });
+    assert.match(await done.getText(), /T01R-000001/);
+
+    // In SQLite: one return of the whole sale, its refunds on the original tenders.
+    assert.equal(sql('SELECT COUNT(*) FROM sale_return'), '1');
+    assert.equal(sql(`SELECT original_sale_id FROM sale_return`), saleId);
+    assert.equal(sql('SELECT -SUM(amount_minor) FROM sale_return_line'), total);
+    assert.equal(
+      sql('SELECT group_concat(kind || \':\' || amount_minor, \' \') FROM (SELECT * FROM sale_return_refund ORDER BY kind)'),
+      `card:${card} cash:500`,
+    );
+    // Stock back to the shop: one RETURN adjustment per line, queued.
+    assert.equal(sql("SELECT COUNT(*) FROM outbox WHERE kind = 'stock.adjusted' AND payload LIKE '%RETURN%'"), '2');
+    // The terminal booked exactly one refund (or reversal) of the card part.
+    const refundsBooked = () => readFileSync(process.env.ZVT_LOG, 'utf8').split('\n').filter((l) => /booked (Refund|Reversal)/.test(l));
+    await browser.waitUntil(async () => refundsBooked().length > 0, { timeout: 5000, timeoutMsg: 'the terminal booked no refund' });
+    await browser.pause(500); // a second booking would show within the simulator's 200 ms log tick
+    const booked = refundsBooked();
+    assert.equal(booked.length, 1, `the terminal booked: ${booked}`);
+    assert.match(booked[0], new RegExp(`booked (Refund|Reversal) -?${card} `));
+
+    // On paper: the corrective invoice naming the one it corrects, with both refunds.
+    const r = await waitForReceipt('T01R-000001');
+    console.log(r);
+    assert.match(r, /FACTURA RECTIFICATIVA/);
+    assert.match(r, /T01-000002/);
+    assert.ok(r.includes(`-${euros(Number(total))}`), `the document shows -${euros(Number(total))}`);
+    assert.match(r, new RegExp(`Abono en tarjeta \\*{12}1234\\s+-${escape(euros(card))}`));
+    // The card refund names the original card transaction (terminal receipt / trace numbers).
+    assert.match(r, /Op\. original \(recibo\/traza\) 0001\/000001/);
+    assert.match(r, new RegExp(`Devolución en efectivo\\s+-${escape(euros(500))}`));
+    assert.match(r, /GUTSCHRIFT/, "the terminal's refund slip follows");
+    assert.doesNotMatch(r, /\d{13,19}/, 'no card number on paper');
+    await browser.keys(['Escape']);
+    await browser.keys(['Escape']);
+    await (await byTest('returns')).waitForExist({ timeout: 5000, reverse: true });
+  });
+
+  await step('end of day: Marta counts the drawer blind, 0,10 € short; Z report nº 1 prints, is stored once and queued for the shop', async () => {
     await (await byTest('search')).waitForExist({ timeout: 10000 });
     // The manager takes over the terminal: Ana logs out, Marta logs in.
     await (await byTest('logout')).click();
@@ -221,9 +286,11 @@ try {
     const who = await byTest('cashier');
     await browser.waitUntil(async () => (await who.getText()) === 'Marta', { timeout: 10000, timeoutMsg: 'Marta never logged in' });
 
-    // The drawer should hold sale 1 in cash + the 5 € of the split sale (the first sale opened
-    // the register with no float). Marta counts 0,10 € less, note by note and coin by coin.
-    const expected = Number(sql("SELECT total_minor FROM sale WHERE number = 1")) + 500;
+    // The drawer should hold sale 1 in cash + the 5 € of the split sale − the 5 € given back by
+    // the return (the first sale opened the register with no float). Marta counts 0,10 € less,
+    // note by note and coin by coin.
+    const cashRefunded = Number(sql("SELECT COALESCE(SUM(amount_minor), 0) FROM sale_return_refund WHERE kind = 'cash'"));
+    const expected = Number(sql("SELECT total_minor FROM sale WHERE number = 1")) + 500 - cashRefunded;
     let left = expected - 10;
     const pieces = [];
     for (const v of [50000, 20000, 10000, 5000, 2000, 1000, 500, 200, 100, 50, 20, 10, 5, 2, 1]) {

@@ -30,7 +30,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 export PRINTER_PORT="$(free_port)" ZVT_PORT="$(free_port)"
 export POS_DEVICES="{\"printer\":{\"connection\":{\"kind\":\"tcp\",\"host\":\"127.0.0.1\",\"port\":$PRINTER_PORT},\"retry_every_ms\":300}}"
 export POS_PAYMENT_TERMINAL="tcp:127.0.0.1:$ZVT_PORT"
-"$BIN_DIR/zvt-sim" --listen "127.0.0.1:$ZVT_PORT" --no-magic-cents > "$WORK/zvt-sim.log" 2>&1 &
+export ZVT_LOG="$WORK/zvt-sim.log"
+"$BIN_DIR/zvt-sim" --listen "127.0.0.1:$ZVT_PORT" --no-magic-cents > "$ZVT_LOG" 2>&1 &
 ZVT_PID=$!
 trap 'kill $ZVT_PID 2>/dev/null; rm -rf "$WORK"' EXIT
 export POS_DB_PATH="$WORK/e2e.db"
