@@ -1254,6 +1254,79 @@ mod tests {
     }
 
     #[test]
+    fn the_slip_of_a_generated_card_carries_its_number_as_code128_bytes() {
+        use pos_core::sale::{Cashier, SaleContext};
+        use pos_core::{Cart, ReceiptNumber, Tender, TenderKind};
+        let settings = pos_store::demo::settings(pos_store::Country::Es);
+        let number = card_number_from(42);
+        let mut cart = Cart::new(Currency::Eur, settings.tax_policy);
+        let eur = |m| Money::new(m, Currency::Eur);
+        cart.add_voucher(
+            ProductRef {
+                variant_id: "gift-card".into(),
+                sku: "GIFT-CARD".into(),
+                names: voucher_names(VoucherKind::Issue, &mask_number(&number)),
+                barcode: None,
+                unit_price: eur(2_000),
+                tax: TaxRate::new("NONE", 0, false),
+                by_weight: false,
+            },
+            Voucher {
+                kind: VoucherKind::Issue,
+                number: number.clone(),
+                print_code: true,
+            },
+            eur(2_000),
+        )
+        .unwrap();
+        let sale = cart
+            .complete(
+                vec![Tender {
+                    kind: TenderKind::Cash,
+                    amount: eur(2_000),
+                    reference: None,
+                }],
+                SaleContext {
+                    id: Uuid::nil(),
+                    receipt: ReceiptNumber {
+                        series: "T01".into(),
+                        number: 7,
+                    },
+                    terminal_id: "T01".into(),
+                    cashier: Cashier {
+                        id: "u".into(),
+                        name: "Ana".into(),
+                    },
+                    at: OffsetDateTime::UNIX_EPOCH,
+                    cash_rounding: pos_core::CashRounding {
+                        increment: 1,
+                        direction: pos_core::RoundingDirection::HalfUp,
+                    },
+                },
+            )
+            .unwrap();
+        let bytes = crate::receipt::bytes(&sale, &settings, PaperWidth::Mm80, false).unwrap();
+        // GS k 73 n, then code set B and the 19 digits (odd: not code set C).
+        let mut expected = vec![0x1d, b'k', 73, 21, b'{', b'B'];
+        expected.extend_from_slice(number.as_bytes());
+        assert!(
+            bytes
+                .windows(expected.len())
+                .any(|w| w == expected.as_slice()),
+            "the CODE128 command with the card's number"
+        );
+        let text = pos_hardware::escpos::decode::decode(&bytes).text(PaperWidth::Mm80);
+        assert!(text.contains(&format!("[CODE128: {number}]")), "{text}");
+        assert!(text.contains("Saldo"), "{text}");
+        // The receipt's line shows the card masked; the full number is on the slip only.
+        assert_eq!(
+            text.matches(&number).count(),
+            2,
+            "the slip's number line and barcode only"
+        );
+    }
+
+    #[test]
     fn quick_amounts_fit_the_currency() {
         assert_eq!(
             quick_amounts(Currency::Jpy),
