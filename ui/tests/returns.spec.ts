@@ -105,6 +105,9 @@ test('a return without a receipt waits for a manager PIN and is audited', async 
   await page.getByTestId('returns-product').fill('Camiseta');
   await page.getByTestId('returns-product-hit').first().click();
   await expect(page.getByTestId('returns-item')).toHaveCount(1);
+  // A product's barcode scanned here is the goods brought back (not a sale line).
+  await scanBurst(page, MILK);
+  await expect(page.getByTestId('returns-item')).toHaveCount(2);
   await page.getByTestId('returns-customer-q').fill('Luc');
   await page.getByTestId('returns-customer-hit').click();
   await expect(page.getByTestId('returns-needs-approval')).toBeVisible();

@@ -110,10 +110,25 @@ class Returns {
     }
   }
 
-  /** A scan while the screen is open: a receipt's code finds its sale. */
+  /** A scan while the screen is open: a receipt's code finds its sale; without a receipt, a
+   *  product's barcode adds the product brought back. */
   scan(code: string): void {
+    if (this.noReceipt && this.step === 'sale' && !RECEIPT_CODE.test(code)) {
+      void this.scanProduct(code);
+      return;
+    }
     if (this.step === 'done') this.reset();
     void this.find(code);
+  }
+
+  private async scanProduct(code: string): Promise<void> {
+    const hits = await this.run(() => this.b.searchProducts(code.trim(), 5));
+    const hit = hits?.find((p) => p.barcode === code.trim() || p.sku === code.trim());
+    if (hit) this.addItem(hit);
+    else {
+      this.error = { code: 'scan.unknown_code', message: '', params: { code: code.trim() } };
+      beep('error');
+    }
   }
 
   async find(code: string): Promise<void> {
