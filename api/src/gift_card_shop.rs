@@ -1232,25 +1232,47 @@ impl Register {
         id: i64,
     ) -> Result<Vec<FlaggedGiftCardDto>, ApiError> {
         let now = self.now();
-        let name = {
-            let st = self.lock();
-            require(
-                &st,
-                Permission::EndOfDay,
-                "review flagged gift-card redemptions",
-            )?;
-            st.require_user()?.name.clone()
+        let mut st = self.lock();
+        require(
+            &st,
+            Permission::EndOfDay,
+            "review flagged gift-card redemptions",
+        )?;
+        let (user_id, name) = {
+            let u = st.require_user()?;
+            (u.id.clone(), u.name.clone())
         };
-        if !self
+        let open = self
             .gift_card_shop
-            .review_flagged(id, &name, now)
+            .flagged(false)
             .map_err(ledger_api_error)?
-        {
+            .iter()
+            .any(|f| f.id == id);
+        if !open {
             return Err(ApiError::new(
                 "gift_card.flag_not_found",
                 "that redemption is not open (already reviewed?)",
             ));
         }
+        // The trail first, then the change (as every sensitive action).
+        let terminal_id = st.terminal_id.clone();
+        st.store
+            .append_audit(
+                &pos_store::audit::NewAuditEntry {
+                    terminal_id: &terminal_id,
+                    action: "gift_card.flag_reviewed",
+                    user_id: Some(&user_id),
+                    approver_id: None,
+                    sale_ref: None,
+                    detail: serde_json::json!({ "flag": id }),
+                },
+                now,
+            )
+            .map_err(store_error)?;
+        drop(st);
+        self.gift_card_shop
+            .review_flagged(id, &name, now)
+            .map_err(ledger_api_error)?;
         self.flagged_gift_cards_now(false)
     }
 }

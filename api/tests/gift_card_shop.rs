@@ -552,6 +552,43 @@ async fn the_offline_policy_is_an_audited_store_setting_only_an_admin_changes() 
         .await
         .unwrap();
     assert_eq!(audit.rows.len(), 1, "{audit:?}");
+
+    // A redemption the shop refused after an offline sale (as the delivery leaves it): a manager
+    // lists it, reviews it (audited), and it is kept.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "INSERT INTO shop_gift_card_op (op, key, redeem_key, number, amount_minor, currency, offline, \
+             state, created_at, delivered_at, flag_reason, shop_balance_minor) \
+             VALUES ('redeem', 'sale-9-1', 'sale-9-1', '6006000000001234', 900, 'EUR', 1, 'flagged', 0, 1, \
+             'INSUFFICIENT_BALANCE', 200)",
+            [],
+        )
+        .unwrap();
+    r.login("9999".into()).await.unwrap(); // Marta, manager
+    let open = r.flagged_gift_cards(false).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].card, "****1234", "never the whole number");
+    assert_eq!(
+        (
+            open[0].amount.minor,
+            open[0].shop_balance.as_ref().unwrap().minor
+        ),
+        (900, 200)
+    );
+    assert!(
+        r.review_flagged_gift_card(open[0].id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let kept = r.flagged_gift_cards(true).await.unwrap();
+    assert_eq!(kept[0].reviewed_by.as_deref(), Some("Marta"));
+    let audit = r
+        .audit_trail(None, None, None, Some("gift_card.flag_reviewed".into()))
+        .await
+        .unwrap();
+    assert_eq!(audit.rows.len(), 1);
     drop(r);
     // A restart keeps it.
     let r = register(&db);

@@ -54,7 +54,8 @@ test('a manager reads the policy and reviews a refused offline redemption, which
   await expect(page.getByTestId('gc-policy-save')).toHaveCount(0);
   await page.keyboard.press('Escape');
 
-  await page.getByTestId('open-conflicts').click();
+  await expect(page.getByTestId('open-gc-flagged')).toHaveText('Tarjetas regalo rechazadas tras ventas sin conexión (1)');
+  await page.getByTestId('open-gc-flagged').click();
   const row = page.getByTestId('gc-flagged-1');
   await expect(row).toContainText('****1234');
   await expect(row).toContainText('9,00 €');
@@ -63,6 +64,9 @@ test('a manager reads the policy and reviews a refused offline redemption, which
   await expect(page.getByTestId('gc-flagged-empty')).toHaveText('Ningún cobro con tarjeta regalo espera revisión.');
   await page.getByTestId('gc-flagged-show-reviewed').check();
   await expect(page.getByTestId('gc-flagged-reviewed-1')).toContainText('Revisado por Marta');
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('sync-details')).toBeVisible();
+  await expect(page.getByTestId('open-gc-flagged')).toHaveCount(0);
 });
 
 test('a cashier sees neither list nor a way to change the policy (ja)', async ({ page }) => {
