@@ -209,6 +209,12 @@ fn a_sold_card_is_active_with_exactly_its_amount_after_the_sale_and_not_before()
     let sale: pos_core::CompletedSale = serde_json::from_str(&doc).unwrap();
     let record = pos_sync::sale::sale_record(&sale, "T01").unwrap();
     assert_eq!(record.lines.len(), 1, "only the shirt");
+    assert_eq!(record.totals.total_minor, record.lines[0].line_total_minor);
+    assert_eq!(
+        record.payments.iter().map(|p| p.amount_minor).sum::<i64>(),
+        record.totals.total_minor,
+        "the card's money is not the shop's sale"
+    );
     // Printed on paper as on screen.
     let printed = f.printed(1);
     assert!(

@@ -59,6 +59,21 @@ pub fn sale_record(sale: &CompletedSale, terminal_id: &str) -> Result<SaleRecord
             });
         }
     }
+    // Gift cards sold are the shop's gift-card ledger's, not sales of goods: their money comes
+    // off the total and off the last payments, so the payments still add up to the total.
+    let mut vouchers: i64 = sale
+        .lines()
+        .iter()
+        .filter(|s| s.line.voucher.is_some())
+        .map(|s| s.total.amount.minor)
+        .sum();
+    let total = paid - vouchers;
+    for p in payments.iter_mut().rev() {
+        let off = p.amount_minor.min(vouchers);
+        p.amount_minor -= off;
+        vouchers -= off;
+    }
+    payments.retain(|p| p.amount_minor > 0);
     let occurred_at = sale
         .at()
         .to_offset(time::UtcOffset::UTC)
@@ -73,7 +88,7 @@ pub fn sale_record(sale: &CompletedSale, terminal_id: &str) -> Result<SaleRecord
         prices_include_tax: sale.policy().price_mode == PriceMode::TaxInclusive,
         lines,
         totals: SaleTotalsRecord {
-            total_minor: paid,
+            total_minor: total,
             tax_minor: sale.totals().tax_total.minor,
         },
         payments,
