@@ -5,7 +5,9 @@
 //! total is what the customer finally paid (after cash rounding) and payments add up to it (cash
 //! is counted net of the change handed back). A line sold by weight is sent with its grams as the
 //! quantity (the shop counts that variant's stock in grams, as the register does) and a unit price
-//! rounded up so that unit × grams ≥ the line total.
+//! rounded up so that unit × grams ≥ the line total. Gift cards sold in the sale are not sent:
+//! they are not goods (the shop's gift-card ledger has them), so their lines are left out and
+//! their amount comes off the total and the payments.
 
 use crate::SyncError;
 use crate::connector::{PaymentRecord, SaleLineRecord, SaleRecord, SaleTotalsRecord};
