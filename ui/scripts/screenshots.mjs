@@ -275,5 +275,43 @@ for (const [lang, store] of [['es', ''], ['ja', 'store=jp']]) {
   await shoot(page, `browser-returns-done-${lang}${suffix}`);
   await context.close();
 }
+// --- staff: Settings → Staff (⇧F8) users, roles and the matrix, hours, the audit trail with Verify; clock in on the login screen, es and ja ---
+for (const [lang, store] of [['es', ''], ['ja', 'store=jp']]) {
+  {
+    const context = await browser.newContext({ viewport: size });
+    const page = await context.newPage();
+    await page.goto(srv.url + (store ? `?${store}` : ''));
+    await page.getByTestId(`lang-${lang}`).click();
+    for (const d of '1234') await page.getByTestId(`pin-${d}`).click();
+    await page.keyboard.press('Shift+F1');
+    await page.getByTestId('clock-said').waitFor();
+    await shoot(page, `browser-clock-${lang}${suffix}`);
+    await context.close();
+  }
+  const { context, page } = await loggedIn(lang, store, '0000');
+  await page.keyboard.press('Shift+F1');
+  await page.keyboard.press('Shift+F8');
+  await page.getByTestId('staff-users').waitFor();
+  await page.getByTestId('staff-new-user').click();
+  await page.getByTestId('staff-user-name').fill(store ? '佐藤' : 'Bea');
+  await shoot(page, `browser-staff-users-${lang}${suffix}`);
+  await page.getByTestId('staff-user-cancel').click();
+  await page.keyboard.press('F2');
+  await page.getByTestId('staff-role-name').fill(store ? 'シフトリーダー' : 'Jefe de turno');
+  await page.getByTestId('staff-role-create').click();
+  await page.getByTestId('staff-done').waitFor();
+  await shoot(page, `browser-staff-roles-${lang}${suffix}`);
+  await page.keyboard.press('F3');
+  await page.getByTestId('hours-table').waitFor();
+  await page.keyboard.press('F9');
+  await page.getByTestId('hours-printed').waitFor();
+  await shoot(page, `browser-staff-hours-${lang}${suffix}`);
+  await page.keyboard.press('F4');
+  await page.getByTestId('audit-table').waitFor();
+  await page.keyboard.press('F6');
+  await page.getByTestId('audit-verdict').waitFor();
+  await shoot(page, `browser-staff-audit-${lang}${suffix}`);
+  await context.close();
+}
 await browser.close();
 await srv.close();

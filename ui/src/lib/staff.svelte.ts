@@ -7,7 +7,8 @@
 import type { ApiError, AuditPageDto, AuditVerifyDto, ClockDto, HoursReportDto, StaffDto } from './bindings';
 import { toApiError } from './errors';
 import { register } from './register.svelte';
-import { t, type MessageKey } from './i18n/index.svelte';
+import { i18n, t, type MessageKey } from './i18n/index.svelte';
+import { formatTime } from './format';
 import { en } from './i18n/en';
 
 export type StaffTab = 'users' | 'roles' | 'hours' | 'audit';
@@ -144,11 +145,21 @@ class Staff {
   async clockInOut(pin: string | null): Promise<void> {
     this.clock = null;
     this.clockError = null;
+    const onSaleScreen = register.session !== null && !pin;
     try {
-      this.clock = await this.b.clockInOut(pin);
-      if (register.session && !pin) this.clockedIn = this.clock.clockedIn;
+      const c = await this.b.clockInOut(pin);
+      this.clock = c;
+      if (onSaleScreen) {
+        this.clockedIn = c.clockedIn;
+        // The sale screen says it in its message bar (the header has no room for a sentence).
+        const s = c.shift;
+        const time = s ? formatTime(new Date(s.endedAt ?? s.startedAt), i18n.locale) : '';
+        const hours = s ? `${Math.floor(s.minutes / 60)}:${String(s.minutes % 60).padStart(2, '0')}` : '';
+        register.message = { kind: 'ok', key: c.clockedIn ? 'staff.clock.did_in' : 'staff.clock.did_out', params: { name: c.userName, time, hours } };
+      }
     } catch (e) {
       this.clockError = toApiError(e);
+      if (onSaleScreen) register.message = { kind: 'error', error: this.clockError };
     }
   }
 
