@@ -761,13 +761,15 @@ impl Register {
     }
 
     /// Whether money of the draft `id` already moved outside the database (a card refund
-    /// attempted, a ledger credited): then it must be finished, not replaced.
+    /// approved or with an unknown outcome, a ledger credited): then it must be finished, not
+    /// replaced. A declined card refund moved nothing: the cashier may refund another way.
     fn draft_moved_money(&self, st: &State, id: Uuid) -> Result<bool, ApiError> {
         let like = format!("{id}-%");
         let conn = st.store.connection();
         let n: i64 = conn
             .query_row(
-                "SELECT (SELECT count(*) FROM pending_payments WHERE ref_id LIKE ?1) \
+                "SELECT (SELECT count(*) FROM pending_payments WHERE ref_id LIKE ?1 \
+                 AND (in_flight = 1 OR json_extract(record, '$.state.state') = 'approved')) \
                  + (SELECT count(*) FROM gift_card_entry WHERE idempotency_key LIKE ?1) \
                  + (SELECT count(*) FROM customer_entry WHERE idempotency_key LIKE ?1)",
                 [&like],

@@ -886,3 +886,61 @@ fn an_exchange_pays_the_new_sale_with_the_returned_goods_and_survives_a_restart(
     };
     let _ = dear_sale;
 }
+
+#[test]
+fn a_card_refund_the_terminal_cannot_take_moves_nothing_and_goes_to_cash_with_a_manager() {
+    use pos_hardware::config::{Connection, DeviceConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("register.db");
+    let rt = runtime();
+    let r = start(&rt, &db, pos_store::Country::Es);
+    let p = products(&db);
+    let (sale_id, total) = rt.block_on(async {
+        wait_for_terminal(&r).await;
+        r.login("1234".into()).await.unwrap();
+        let s = r.scan(p[2].0.clone()).await.unwrap();
+        let done = r.pay(TenderKindDto::Card, s.total.minor).await.unwrap();
+        (done.completed.unwrap().sale_id, s.total.minor)
+    });
+    drop(r);
+    // The next day the payment terminal is gone (unplugged, broken).
+    let mut devices = DeviceConfig::default();
+    devices.payment_terminal.connection = Connection::None;
+    let rt2 = runtime();
+    let r = {
+        let _inside = rt2.enter();
+        let config = RegisterConfig {
+            db_path: db.clone(),
+            terminal_id: "T01".into(),
+            location_id: "main".into(),
+            demo_products: Some(300),
+            demo_country: pos_store::Country::Es,
+            devices,
+        };
+        let clock = Arc::new(FixedClock(Mutex::new(
+            time::macros::datetime!(2026-11-23 10:30 UTC),
+        )));
+        let r = Arc::new(Register::open(config, Arc::new(NoEvents), clock).unwrap());
+        r.start();
+        r
+    };
+    rt2.block_on(async {
+        r.login("1234".into()).await.unwrap();
+        let req = with_receipt(&sale_id, vec![line(1, 1, None)]);
+        let e = r.returns_commit(req.clone(), None).await.unwrap_err();
+        assert_eq!(e.code, "pay.terminal_unavailable");
+        // Nothing was refunded: the return is not "unfinished"; it goes to cash instead, which
+        // a cashier may not decide alone for a card sale.
+        let mut cash = req.clone();
+        cash.refund_to = RefundToDto::Cash;
+        assert_eq!(
+            r.returns_commit(cash.clone(), None).await.unwrap_err().code,
+            "auth.approval_required"
+        );
+        let done = r.returns_commit(cash, Some("9999".into())).await.unwrap();
+        assert_eq!(done.refunds[0].kind, TenderKindDto::Cash);
+        assert_eq!(done.refunds[0].amount.minor, total);
+    });
+    assert_eq!(query::<i64>(&db, "SELECT count(*) FROM sale_return"), 1);
+    assert_eq!(query::<i64>(&db, "SELECT count(*) FROM return_draft"), 0);
+}
