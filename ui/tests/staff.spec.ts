@@ -91,6 +91,9 @@ test('the permission matrix: the administrator keeps the keys, a tick lets cashi
   await logout(page);
   // Ana (cashier) now sees line_discount among her permissions: no approval asked.
   await tapPin(page, '1234');
+  // The sale screen marks what needs a manager: no more lock on the line discount (F3).
+  await expect(page.getByTestId('line-discount').getByTestId('needs-approval')).toHaveCount(0);
+  await expect(page.getByTestId('void-sale').getByTestId('needs-approval')).toHaveCount(1);
   const perms = await page.evaluate(async () => (await (window as unknown as { __fakeRegister: { session(): Promise<{ permissions: string[] }> } }).__fakeRegister.session()).permissions);
   expect(perms).toContain('line_discount');
   expect(perms).not.toContain('void_sale');

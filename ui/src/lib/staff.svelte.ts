@@ -54,6 +54,11 @@ class Staff {
     return register.session?.permissions.includes(permission) ?? false;
   }
 
+  /** The logged-in user may not do this alone: a manager's PIN will be asked (Rust decides). */
+  needsApproval(permission: string): boolean {
+    return register.session !== null && !this.can(permission);
+  }
+
   /** Tabs the logged-in user may open. */
   get tabs(): StaffTab[] {
     return TABS.filter((t) => this.can(TAB_PERMISSION[t]));

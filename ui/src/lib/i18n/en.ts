@@ -840,6 +840,7 @@ export const en = {
   'staff.audit.approver': 'Approved by',
   'staff.audit.before': 'Before',
   'staff.audit.after': 'After',
+  'staff.needs_approval': 'Needs a manager’s approval',
   'staff.audit.none': 'Nothing recorded for this search.',
   'perm.sell': 'Sell',
   'perm.line_discount': 'Discount a line',

@@ -836,6 +836,7 @@ export const es: Catalog = {
   'staff.audit.approver': 'Aprobado por',
   'staff.audit.before': 'Antes',
   'staff.audit.after': 'Después',
+  'staff.needs_approval': 'Necesita la aprobación de un encargado',
   'staff.audit.none': 'Nada registrado para esta búsqueda.',
   'perm.sell': 'Vender',
   'perm.line_discount': 'Descuento en una línea',

@@ -836,6 +836,7 @@ export const ja: Catalog = {
   'staff.audit.approver': '承認者',
   'staff.audit.before': '変更前',
   'staff.audit.after': '変更後',
+  'staff.needs_approval': '店長の承認が必要です',
   'staff.audit.none': '該当する記録はありません。',
   'perm.sell': '販売',
   'perm.line_discount': '明細の値引き',
