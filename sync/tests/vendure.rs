@@ -957,7 +957,8 @@ async fn bench_import_against_a_raw_read_and_push_throughput_of_queued_sales() {
         );
         variants = n;
         println!(
-            "BENCH round {round}: raw read {} ms (CPU: register {:.1} s, shop {:.1} s), import {} ms (CPU: register {:.1} s, shop {:.1} s)",
+            "BENCH round {round}: {:.2}x: raw read {} ms (CPU: register {:.1} s, shop {:.1} s), import {} ms (CPU: register {:.1} s, shop {:.1} s)",
+            imports[round].as_secs_f64() / raw[round].as_secs_f64(),
             raw[round].as_millis(),
             cpu1.0 - cpu0.0,
             cpu1.1 - cpu0.1,
@@ -995,15 +996,19 @@ async fn bench_import_against_a_raw_read_and_push_throughput_of_queued_sales() {
         location_id: LOCATION,
         batch: 100,
     };
+    let cpu0 = cpu();
     let t0 = Instant::now();
     let report = ctx.drain().await.unwrap();
     let push = t0.elapsed();
+    let cpu1 = cpu();
     assert_eq!(report.delivered, sales);
     assert_eq!(shop.pos_orders(&ids).await as usize, sales);
     println!(
-        "BENCH push of {sales} queued sales: {} ms, {:.0} sales/s (batches of 100; committing them locally took {} ms)",
+        "BENCH push of {sales} queued sales: {} ms, {:.0} sales/s (batches of 100; CPU: register {:.1} s, shop {:.1} s; committing them locally took {} ms)",
         push.as_millis(),
         sales as f64 / push.as_secs_f64(),
+        cpu1.0 - cpu0.0,
+        cpu1.1 - cpu0.1,
         commit.as_millis()
     );
 }
