@@ -331,6 +331,10 @@ pub fn document(r: &SessionReport, settings: &StoreSettings, paper: PaperWidth) 
     if let Some(a) = d.account_payments.filter(|a| !a.is_zero()) {
         tenders.push(ReceiptRow::new(account_payments_label(lang), m(a)));
     }
+    // returns: cash paid back on returns (returns.rs).
+    if !d.cash_refunds.is_zero() {
+        tenders.push(ReceiptRow::new(cash_refunds_label(lang), m(-d.cash_refunds)));
+    }
     tenders.push(ReceiptRow::new(l.expected, m(r.expected)));
     if let Some(c) = &r.count {
         tenders.push(ReceiptRow::new(l.counted, m(c.count.total())));
@@ -470,6 +474,15 @@ pub fn preview(
 }
 
 /// "Account payments" on the X and Z reports (stored value).
+/// returns: the drawer row of cash refunds.
+fn cash_refunds_label(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Es => "Devoluciones en efectivo",
+        Lang::Ja => "現金返金",
+        Lang::En => "Cash refunds",
+    }
+}
+
 fn account_payments_label(lang: Lang) -> &'static str {
     match lang {
         Lang::Es => "Pagos a cuenta",

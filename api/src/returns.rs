@@ -15,7 +15,9 @@
 //! Refunds go to the original tenders by default: cash from the drawer (the session's X/Z
 //! reports count it), card through the payment terminal (a ZVT refund 06 31 keyed
 //! `<return id>-<n>`, written as pending before it is sent: never twice; the document keeps the
-//! original card transaction's terminal receipt and trace numbers and the refund's slip), gift
+//! original card transaction's terminal receipt and trace numbers and the refund's slip; a
+//! reversal 06 30 is not used: the driver does not record reversals before sending them, so a
+//! retried reversal could not be told from a new one), gift
 //! card back onto the card (a keyed top-up through the `GiftCardLedger`), store credit or
 //! account back to the customer. Or everything to one customer's store credit, or (with the
 //! `refund` permission) to cash. A return without a receipt needs `refund` or a manager's

@@ -274,6 +274,21 @@ fn a_partial_return_then_the_rest_never_more_than_sold_and_cash_lowers_the_x_rep
             x.expected.minor, x.float.minor,
             "float + the sale's cash − the cash refunded"
         );
+        // The printed X report shows the cash that went back out of the drawer.
+        let before = r.printed_receipts().len();
+        r.x_report(true).await.unwrap();
+        let docs = printed(r, before + 1).await;
+        let x_doc = docs.last().unwrap();
+        let refunded = pos_api::locale::format_money(
+            pos_core::Money::new(-total, pos_core::Currency::Eur),
+            pos_api::locale::Lang::Es,
+        );
+        assert!(
+            x_doc
+                .lines()
+                .any(|l| l.contains("Devoluciones en efectivo") && l.contains(&refunded)),
+            "{x_doc}"
+        );
     });
     assert_eq!(
         (on_hand(&f.db, &p[0].1), on_hand(&f.db, &p[1].1)),
