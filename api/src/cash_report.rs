@@ -333,7 +333,10 @@ pub fn document(r: &SessionReport, settings: &StoreSettings, paper: PaperWidth) 
     }
     // returns: cash paid back on returns (returns.rs).
     if !d.cash_refunds.is_zero() {
-        tenders.push(ReceiptRow::new(cash_refunds_label(lang), m(-d.cash_refunds)));
+        tenders.push(ReceiptRow::new(
+            cash_refunds_label(lang),
+            m(-d.cash_refunds),
+        ));
     }
     tenders.push(ReceiptRow::new(l.expected, m(r.expected)));
     if let Some(c) = &r.count {
