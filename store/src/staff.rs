@@ -596,6 +596,14 @@ mod tests {
         let ana = s.verify_pin("1234", T0).unwrap();
         assert!(ana.role.allows(Permission::VoidLine));
         assert!(!ana.role.allows(Permission::LineDiscount));
+        // Every foreign key holds after the rebuild.
+        let violations: i64 = s
+            .connection()
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(violations, 0);
         // A role the matrix does not know is refused by the schema now.
         assert!(
             s.connection()
