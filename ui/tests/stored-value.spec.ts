@@ -114,7 +114,9 @@ test('a card is topped up in a sale, and a swipe on the balance screen shows the
   // The card reader: the swiped number fills the field and the balance shows.
   await page.evaluate(() => (window as unknown as FakeWindow).__fakeRegister.swipeGiftCard(';6006490000000024=2912?'));
   await expect(page.getByTestId('gift-balance')).toContainText('****0024 · Saldo 15,00 €');
-  await expect(page.getByTestId('gift-entries')).toContainText('Recarga');
+  await expect(page.getByTestId('gift-entries').locator('tbody tr')).toHaveCount(2);
+  await expect(page.getByTestId('gift-entries').locator('tbody tr').first()).toContainText('Recarga');
+  await expect(page.getByTestId('gift-entries').locator('tbody tr').last()).toContainText('Emitida');
   // Topping up a card that does not exist is refused before it reaches the sale.
   await page.keyboard.press('F2');
   await page.getByTestId('gift-number').fill('999');

@@ -1530,6 +1530,7 @@ export class FakeRegister implements Backend {
       if (amount > c.balance) throw apiError('gift_card.insufficient', 'not enough on the card', { balance: c.balance });
       const r = this.takeTender({ kind: 'gift_card', amount, reference: maskNumber(n) });
       c.balance -= amount;
+      this.svGiftEntry(n, 'redeem', -amount, c.balance); // stored value: the balance check lists it
       return r;
     });
   }
@@ -2427,7 +2428,10 @@ export class FakeRegister implements Backend {
   private svStatements = new Map<string, { ledger: 'store_credit' | 'account'; kind: 'charge' | 'payment' | 'credit'; amount: number; receipt: string | null; at: Date }[]>();
   private svPayments: { sessionId: string | null; tender: 'cash' | 'card'; amount: number }[] = [];
   private svPaymentSeq = 0;
-  private svGiftEntries = new Map<string, { kind: string; amount: number; balanceAfter: number; at: Date }[]>();
+  /** The demo cards were issued with their first balance, as pos-store's demo data writes them. */
+  private svGiftEntries = new Map<string, { kind: string; amount: number; balanceAfter: number; at: Date }[]>(
+    [...this.giftCards].map(([n, c]) => [n, [{ kind: 'issue', amount: c.balance, balanceAfter: c.balance, at: new Date() }]]),
+  );
   readonly printedStatements: string[][] = [];
 
   private svRefuseVoucher(lineId: number): void {
