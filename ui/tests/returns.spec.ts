@@ -108,6 +108,9 @@ test('a return without a receipt waits for a manager PIN and is audited', async 
   // A product's barcode scanned here is the goods brought back (not a sale line).
   await scanBurst(page, MILK);
   await expect(page.getByTestId('returns-item')).toHaveCount(2);
+  // One milk less: the line goes.
+  await page.getByTestId('returns-item-minus').nth(1).click();
+  await expect(page.getByTestId('returns-item')).toHaveCount(1);
   await page.getByTestId('returns-customer-q').fill('Luc');
   await page.getByTestId('returns-customer-hit').click();
   await expect(page.getByTestId('returns-needs-approval')).toBeVisible();

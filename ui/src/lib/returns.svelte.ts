@@ -176,6 +176,16 @@ class Returns {
     void this.refresh();
   }
 
+  /** Without a receipt: one more or one less of an item brought back (none left removes it). */
+  stepItem(index: number, by: number): void {
+    const it = this.items[index];
+    if (!it) return;
+    const step = it.product.byWeight ? 100 * by : by;
+    it.quantity += step;
+    if (it.quantity <= 0) this.items.splice(index, 1);
+    void this.refresh();
+  }
+
   setQty(lineNo: number, q: number): void {
     const line = this.sale?.lines.find((l) => l.lineNo === lineNo);
     if (!line) return;
@@ -309,7 +319,11 @@ class Returns {
       const code = e.params.code;
       if (e.code !== 'scan.unknown_code' || !code) return;
       if (!this.open) void this.scannedElsewhere(code, () => {});
-      else if (RECEIPT_CODE.test(code)) this.scan(code);
+      else if (RECEIPT_CODE.test(code)) {
+        // The sale screen under this one showed the refusal: it was meant for this screen.
+        register.message = null;
+        this.scan(code);
+      }
     });
   }
 
