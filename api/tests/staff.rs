@@ -630,8 +630,27 @@ fn settings_changes_are_audited_and_verify_finds_a_row_edited_in_the_file() {
             .await
             .unwrap();
         r.set_require_opening_float(true).await.unwrap();
+        // The web shop's address (nothing answers there: the sync keeps retrying in the
+        // background; the settings are saved and recorded all the same).
+        let _ = r
+            .save_shop_settings(
+                "http://127.0.0.1:9".into(),
+                "T01".into(),
+                Some("s3cret-pw".into()),
+            )
+            .await;
         r.create_role("Trainee".into()).await.unwrap();
         let log = r.audit_trail(None, None, None, None).await.unwrap();
+        let shop = log
+            .rows
+            .iter()
+            .find(|x| x.action == "shop_settings_saved")
+            .expect("the shop settings change is recorded");
+        assert_eq!(
+            shop.after.as_deref(),
+            Some(r#"{"identifier":"T01","url":"http://127.0.0.1:9"}"#)
+        );
+        assert!(log.rows.iter().all(|x| !x.detail.contains("s3cret")));
         for action in ["device_settings_saved", "role_created"] {
             assert!(
                 log.rows.iter().any(|x| x.action == action),
@@ -679,5 +698,43 @@ fn settings_changes_are_audited_and_verify_finds_a_row_edited_in_the_file() {
         let broken = r.verify_audit().await.unwrap();
         assert!(!broken.intact);
         assert_eq!(broken.first_broken, Some(seq));
+    });
+}
+
+#[test]
+fn verify_finds_the_last_rows_deleted_after_the_day_was_closed() {
+    let f = open(pos_store::Country::Es);
+    f.block(async {
+        let r = &f.register;
+        r.login(MANAGER.into()).await.unwrap();
+        let counts = vec![pos_api::dto::DenominationCountDto {
+            value: 1000,
+            quantity: 3,
+        }];
+        r.open_register(counts.clone()).await.unwrap();
+        r.close_register(counts).await.unwrap();
+        let ok = r.verify_audit().await.unwrap();
+        assert!(ok.intact, "{ok:?}");
+        // The chain alone cannot see its tail cut off; the Z report's anchor can.
+        {
+            let c = rusqlite::Connection::open(&f.db).unwrap();
+            c.execute_batch(
+                "DROP TRIGGER audit_log_is_append_only_delete;
+                 DELETE FROM audit_log WHERE seq >= \
+                   (SELECT json_extract(document, '$.audit_head[0]') FROM z_report);",
+            )
+            .unwrap();
+        }
+        let v = r.verify_audit().await.unwrap();
+        assert!(!v.intact);
+        assert_eq!(v.first_broken, None, "what is left still chains");
+        assert_eq!(v.broken_anchors.len(), 1);
+        assert_eq!(
+            (
+                v.broken_anchors[0].terminal_id.as_str(),
+                v.broken_anchors[0].z_number
+            ),
+            ("T01", 1)
+        );
     });
 }
