@@ -665,6 +665,10 @@ impl Register {
             (None, false) => (generate_card_number(), true),
             (Some(n), _) => (n, false),
         };
+        // A bank card's number is never kept (not even as a gift card's).
+        if pos_hardware::card::is_bank_card(&number) {
+            return Err(crate::errors::gift_card_bank_card());
+        }
         let found = self.ledgers.gift_cards.card(&number);
         match (top_up, found) {
             (false, Ok(_)) => {

@@ -285,6 +285,14 @@ fn a_card_issued_is_redeemed_then_topped_up() {
             "gift_card.already_issued"
         );
         assert_eq!(
+            r.sell_gift_card(Some("4111 1111 1111 1111".into()), 1_000)
+                .await
+                .unwrap_err()
+                .code,
+            "gift_card.bank_card",
+            "a bank card's number is never kept"
+        );
+        assert_eq!(
             r.top_up_gift_card("700100009999".into(), 1_000)
                 .await
                 .unwrap_err()

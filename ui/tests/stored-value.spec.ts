@@ -123,6 +123,12 @@ test('a card is topped up in a sale, and a swipe on the balance screen shows the
   await page.getByTestId('gift-amount').fill('5');
   await page.getByTestId('gift-add').click();
   await expect(page.getByTestId('gift-error')).toContainText('Ninguna tarjeta regalo termina en');
+  // A bank card's number is never kept as a gift card.
+  await page.keyboard.press('F1');
+  await page.getByTestId('gift-number').fill('4111 1111 1111 1111');
+  await page.getByTestId('gift-amount').fill('5');
+  await page.getByTestId('gift-add').click();
+  await expect(page.getByTestId('gift-error')).toContainText('Es una tarjeta bancaria');
   await page.keyboard.press('Escape');
   await expect(page.getByTestId('cart-empty')).toBeVisible();
 });

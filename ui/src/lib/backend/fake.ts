@@ -2511,6 +2511,7 @@ export class FakeRegister implements Backend {
       n = body + String(luhnDigit(body));
       printCode = true;
     }
+    if (isBankCard(n)) throw apiError('gift_card.bank_card', 'a bank card was swiped: take it on the card terminal');
     const card = this.giftCards.get(n);
     if (!topUp && card) throw apiError('gift_card.already_issued', 'this gift card is already in use: top it up instead', { card: maskNumber(n) });
     if (topUp && !card) throw apiError('gift_card.unknown', 'no gift card has this number', { card: maskNumber(n) });
@@ -3290,4 +3291,14 @@ export function luhnDigit(digits: string): number {
     sum += d;
   }
   return (10 - (sum % 10)) % 10;
+}
+
+/** A bank card (pos-hardware's card::is_bank_card, main schemes): a scheme's IIN and a valid Luhn digit. */
+export function isBankCard(n: string): boolean {
+  if (!/^\d{12,19}$/.test(n)) return false;
+  const p = (k: number) => Number(n.slice(0, k));
+  const scheme =
+    n[0] === '4' || (p(2) >= 51 && p(2) <= 55) || (p(4) >= 2221 && p(4) <= 2720) || p(2) === 34 || p(2) === 37 ||
+    p(4) === 6011 || p(2) === 65 || (p(4) >= 3528 && p(4) <= 3589) || p(2) === 62;
+  return scheme && luhnDigit(n.slice(0, -1)) === Number(n.slice(-1));
 }
