@@ -1021,16 +1021,13 @@ impl Register {
                     "the end date is before the start, or the range is over a year",
                 ));
             }
-            // The offset at the start of the range (a summer-time change inside the range moves
-            // that night's boundary by an hour).
-            let start_guess = from_d.midnight().assume_utc();
-            let off = st.offset(start_guess);
-            let start = from_d.midnight().assume_offset(off);
-            let end = to_d
-                .next_day()
-                .unwrap_or(to_d)
-                .midnight()
-                .assume_offset(off);
+            // The store's own midnights (its offset changes with summer time).
+            let midnight = |d: Date| {
+                let guess = d.midnight().assume_utc();
+                d.midnight().assume_offset(st.offset(guess))
+            };
+            let start = midnight(from_d);
+            let end = midnight(to_d.next_day().unwrap_or(to_d));
             let shifts = st.store.shifts_between(start, end).map_err(store_error)?;
             let names = st.user_names()?;
             let worked: Vec<WorkedShift> = shifts
@@ -1041,7 +1038,8 @@ impl Register {
                     ended_at: s.ended_at,
                 })
                 .collect();
-            let days = core_staff::hours_by_day(&worked, off, from_d, to_d);
+            let offset_at = |t: OffsetDateTime| st.offset(t);
+            let days = core_staff::hours_by_day(&worked, &offset_at, from_d, to_d);
             let mut totals: BTreeMap<String, (i64, u32)> = BTreeMap::new();
             for d in &days {
                 let t = totals.entry(d.user_id.clone()).or_default();

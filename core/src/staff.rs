@@ -157,19 +157,21 @@ pub struct DayHours {
     pub open: bool,
 }
 
-/// Hours per user per local day between `from` and `to` (inclusive), at the store's offset.
-/// A shift across midnight counts on both days; an open shift adds no minutes and flags the
-/// day it started. Rows are sorted by user, then date.
+/// Hours per user per local day between `from` and `to` (inclusive). `offset_at` gives the
+/// store's offset from UTC at a moment (summer time moves it), so days split at the store's own
+/// midnight. A shift across midnight counts on both days; an open shift adds no minutes and
+/// flags the day it started. Rows are sorted by user, then date.
 pub fn hours_by_day(
     shifts: &[WorkedShift],
-    offset: UtcOffset,
+    offset_at: &dyn Fn(OffsetDateTime) -> UtcOffset,
     from: Date,
     to: Date,
 ) -> Vec<DayHours> {
+    let local = |t: OffsetDateTime| t.to_offset(offset_at(t));
     let mut out: BTreeMap<(String, Date), (i64, bool)> = BTreeMap::new();
     for s in shifts {
-        let start = s.started_at.to_offset(offset);
-        let Some(end) = s.ended_at.map(|e| e.to_offset(offset)) else {
+        let start = local(s.started_at);
+        let Some(end) = s.ended_at.map(local) else {
             let d = start.date();
             if d >= from && d <= to {
                 out.entry((s.user_id.clone(), d)).or_default().1 = true;
@@ -181,9 +183,15 @@ pub fn hours_by_day(
             let day = cursor.date();
             let next_midnight = day
                 .next_day()
-                .map(|n| n.midnight().assume_offset(offset))
+                .map(|n| {
+                    let guess = n.midnight().assume_offset(cursor.offset());
+                    local(n.midnight().assume_offset(offset_at(guess)))
+                })
                 .unwrap_or(end);
             let piece_end = next_midnight.min(end);
+            if piece_end <= cursor {
+                break; // an offset table that goes backwards must not loop
+            }
             if day >= from && day <= to {
                 out.entry((s.user_id.clone(), day)).or_default().0 +=
                     (piece_end - cursor).whole_seconds();
@@ -259,6 +267,34 @@ mod tests {
     }
 
     #[test]
+    fn a_night_shift_over_the_summer_time_change_splits_at_the_local_midnight() {
+        // Madrid: CET (+1) until 2026-03-29 01:00 UTC, then CEST (+2).
+        let madrid = |t: OffsetDateTime| {
+            if t >= datetime!(2026-03-29 01:00 UTC) {
+                offset!(+2)
+            } else {
+                offset!(+1)
+            }
+        };
+        // 22:00 CET on the 28th to 06:00 CEST on the 29th: 2 h, then 5 h (02:00 became 03:00).
+        let shifts = [WorkedShift {
+            user_id: "u-ana".into(),
+            started_at: datetime!(2026-03-28 21:00 UTC),
+            ended_at: Some(datetime!(2026-03-29 04:00 UTC)),
+        }];
+        let rows = hours_by_day(
+            &shifts,
+            &madrid,
+            date!(2026 - 03 - 28),
+            date!(2026 - 03 - 29),
+        );
+        assert_eq!(
+            rows.iter().map(|r| (r.date, r.minutes)).collect::<Vec<_>>(),
+            [(date!(2026 - 03 - 28), 120), (date!(2026 - 03 - 29), 300)]
+        );
+    }
+
+    #[test]
     fn hours_split_at_local_midnight_and_open_shifts_are_flagged_not_counted() {
         let cet = offset!(+1);
         let shifts = [
@@ -285,7 +321,12 @@ mod tests {
                 ended_at: Some(datetime!(2026-11-25 09:00 UTC)),
             },
         ];
-        let rows = hours_by_day(&shifts, cet, date!(2026 - 11 - 20), date!(2026 - 11 - 22));
+        let rows = hours_by_day(
+            &shifts,
+            &|_| cet,
+            date!(2026 - 11 - 20),
+            date!(2026 - 11 - 22),
+        );
         let got: Vec<(&str, Date, i64, bool)> = rows
             .iter()
             .map(|r| (r.user_id.as_str(), r.date, r.minutes, r.open))
