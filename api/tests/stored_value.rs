@@ -541,6 +541,14 @@ fn an_account_payment_lowers_the_balance_and_raises_the_drawers_expected_cash() 
             0
         );
     });
+    // The payment's receipt went to the printer, after the on-account sale's.
+    let printed = f.printed(2);
+    assert!(
+        printed
+            .iter()
+            .any(|p| p.contains("JUSTIFICANTE DE PAGO A CUENTA") && p.contains("T01-P-000001")),
+        "{printed:?}"
+    );
 }
 
 #[test]
