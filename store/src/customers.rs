@@ -9,6 +9,11 @@
 //!   card redeems are (see `gift_cards`): a repeat returns the first charge; a release gives a
 //!   charge back once and frees the key.
 //! * A balance and its entry change in one transaction.
+//! * An account payment is numbered in the terminal's `<terminal>-P` series without gaps, is
+//!   never more than what is owed, and is recorded once per payment id (its row, the balance and
+//!   the statement entry in one transaction). Its cash counts in the drawer of its session.
+//! * A statement shows every entry that moved the balance and was not given back, with the
+//!   running balance; the opening balance is what the customer had before the first entry.
 
 use crate::gift_cards::LedgerError;
 use crate::{Result, Store, StoreError, unix_ms};
@@ -58,7 +63,7 @@ impl Customer {
     }
 }
 
-/// A customer to add (demo data, tests; customer management is the manager issue's).
+/// A customer to add (created at the register, demo data, imports, tests).
 #[derive(Debug, Clone)]
 pub struct NewCustomer {
     pub id: String,

@@ -10,6 +10,12 @@
 //! * A release puts a redeem's money back exactly once; releasing twice, or a key that was
 //!   never redeemed, changes nothing.
 //! * Every change of a balance and its entry are written in one transaction.
+//! * Money is put on a card (issue, top-up) once per key: a repeat returns the first load, the
+//!   same key for another card or amount is [`LedgerError::KeyReused`]; an issue never reuses a
+//!   number already on the ledger ([`LedgerError::AlreadyIssued`]).
+//! * A gift card sold at the till is queued for its ledger (`gift_card_activation`) inside its
+//!   sale's transaction, so it exists exactly when the sale does; the register then loads the
+//!   ledger under the key `<sale id>-L<line>` and records the outcome.
 //!
 //! The register reaches this through a trait in pos-api (so the web-shop plugin can hold the
 //! ledger later); nothing here knows about sales.
@@ -179,8 +185,9 @@ fn currency_of(code: &str) -> Result<Currency> {
 }
 
 impl Store {
-    /// Creates a gift card with an initial balance (demo data, tests; issuing at the till is
-    /// the manager issue's). An existing number is left as it is.
+    /// Creates a gift card with an initial balance (demo data, imports, tests; a card sold at
+    /// the till goes through [`Store::load_gift_card`] with its sale's key). An existing number
+    /// is left as it is.
     pub fn issue_gift_card(
         &mut self,
         number: &str,
