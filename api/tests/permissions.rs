@@ -354,6 +354,7 @@ fn table() -> Vec<(&'static str, Class)> {
             "returns_exchange",
             p(P::Refund, APPROVAL, true, LineOpen, Ok),
         ),
+        ("returns_screen", Class::Open),
         // --- shop gift cards: offline policy, flagged redemptions
         ("gift_card_offline_policy", Class::Open),
         (
