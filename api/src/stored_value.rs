@@ -162,12 +162,10 @@ pub fn quick_amounts(currency: Currency) -> Vec<i64> {
     }
 }
 
-/// The most one card may be sold or topped up with at once: 1,000 € / $ or ¥100,000.
+/// The most one card may be sold or topped up with at once: 100,000 minor units, i.e. 1,000 €
+/// or $, and ¥100,000 (yen have no minor unit).
 pub fn max_amount(currency: Currency) -> Money {
-    match currency {
-        Currency::Jpy => Money::new(100_000, currency),
-        _ => Money::new(100_000, currency),
-    }
+    Money::new(100_000, currency)
 }
 
 /// The Luhn check digit of `digits`.
