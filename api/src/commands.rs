@@ -300,6 +300,9 @@ api_commands! {
     /// saved with the return in one transaction); what the new items cost more is paid on the
     /// payment screen, what they cost less is refunded like `returns_commit`.
     fn returns_exchange(request: ReturnRequestDto, approver_pin: Option<String>) -> ReturnDoneDto;
+    /// The returns screen opened or closed: while it is open, a scanner device's scans are not
+    /// added to the sale; they come as `scan_rejected` with the code `returns.scanned`.
+    fn returns_screen(open: bool) -> ();
     // --- shop gift cards: the web shop's gift-card ledger, offline policy, flagged redemptions ---
     /// What the register does with gift cards while the web shop cannot be reached.
     fn gift_card_offline_policy() -> GiftCardOfflinePolicyDto;

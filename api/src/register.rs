@@ -176,6 +176,8 @@ pub struct Register {
     card_pending: tenders::CardPending,
     /// SMTP settings, the print preference and the e-mail worker (email.rs).
     mail: email::ReceiptMail,
+    /// returns: the returns screen is open, device scans are its own (returns.rs).
+    returns_scans: std::sync::atomic::AtomicBool,
 }
 
 fn tender_kind(k: TenderKindDto) -> TenderKind {
@@ -590,6 +592,7 @@ impl Register {
             gift_card_shop,
             card_pending: tenders::CardPending::default(),
             mail: email::ReceiptMail::from_env(),
+            returns_scans: Default::default(),
             state: Mutex::new(state),
             events,
             clock,
@@ -790,6 +793,10 @@ impl Register {
 
     /// A scan from a device (scanner driver or simulator): applied like `scan`, reported by events.
     pub fn device_scan(&self, code: &str) {
+        // returns: while the returns screen is open, the scan is its own (returns.rs).
+        if self.returns_take_scan(code) {
+            return;
+        }
         let mut st = self.lock();
         match st
             .scan(code, &self.config.location_id)
@@ -1557,6 +1564,9 @@ impl Api for Register {
     }
     async fn returns_resume(&self) -> Result<ReturnDoneDto, ApiError> {
         self.returns_resume_now().await
+    }
+    async fn returns_screen(&self, open: bool) -> Result<(), ApiError> {
+        self.returns_screen_now(open)
     }
     async fn returns_exchange(
         &self,

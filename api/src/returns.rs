@@ -719,6 +719,30 @@ impl Register {
         Ok(self.preview_dto(&st, &plan))
     }
 
+    /// The returns screen opened or closed (see `device_scan`).
+    pub(super) fn returns_screen_now(&self, open: bool) -> Result<(), ApiError> {
+        // Closing needs nobody: the screen also closes when its user logs out.
+        if open {
+            self.lock().require_user()?;
+        }
+        self.returns_scans
+            .store(open, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// A scanner device's scan while the returns screen is open: handed to the screen (a
+    /// receipt to find, goods brought back without a receipt), never added to the sale.
+    pub(crate) fn returns_take_scan(&self, code: &str) -> bool {
+        if !self.returns_scans.load(std::sync::atomic::Ordering::SeqCst) {
+            return false;
+        }
+        self.events.emit(crate::events::Event::ScanRejected(
+            ApiError::new("returns.scanned", "scanned on the returns screen")
+                .with("code", code.trim()),
+        ));
+        true
+    }
+
     /// Finishes the terminal's interrupted return (its money already moved) as it was asked.
     pub(super) async fn returns_resume_now(&self) -> Result<ReturnDoneDto, ApiError> {
         let draft = {

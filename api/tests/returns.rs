@@ -959,3 +959,66 @@ fn a_card_refund_the_terminal_cannot_take_moves_nothing_and_goes_to_cash_with_a_
     assert_eq!(query::<i64>(&db, "SELECT count(*) FROM sale_return"), 1);
     assert_eq!(query::<i64>(&db, "SELECT count(*) FROM return_draft"), 0);
 }
+
+#[test]
+fn while_the_returns_screen_is_open_a_scanner_devices_scans_are_not_sold() {
+    #[derive(Default)]
+    struct Scans(Mutex<Vec<String>>);
+    impl pos_api::events::EventSink for Scans {
+        fn emit(&self, e: pos_api::events::Event) {
+            if let pos_api::events::Event::ScanRejected(e) = e {
+                self.0.lock().unwrap().push(format!(
+                    "{}:{}",
+                    e.code,
+                    e.params.get("code").cloned().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("register.db");
+    let rt = runtime();
+    let seen = Arc::new(Scans::default());
+    let r = {
+        let _inside = rt.enter();
+        let config = RegisterConfig {
+            db_path: db.clone(),
+            terminal_id: "T01".into(),
+            location_id: "main".into(),
+            demo_products: Some(300),
+            demo_country: pos_store::Country::Es,
+            devices: Default::default(),
+        };
+        let clock = Arc::new(FixedClock(Mutex::new(
+            time::macros::datetime!(2026-11-22 10:30 UTC),
+        )));
+        let r = Arc::new(Register::open(config, seen.clone(), clock).unwrap());
+        r.start();
+        r
+    };
+    let code = products(&db)[0].0.clone();
+    rt.block_on(async {
+        r.login("1234".into()).await.unwrap();
+        r.returns_screen(true).await.unwrap();
+        r.simulate_scan(code.clone()).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while seen.0.lock().unwrap().is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            *seen.0.lock().unwrap(),
+            vec![format!("returns.scanned:{code}")]
+        );
+        assert!(r.current_sale().await.unwrap().lines.is_empty(), "not sold");
+        // Closed (also after a logout): scans sell again.
+        r.logout().await.unwrap();
+        r.returns_screen(false).await.unwrap();
+        r.login("1234".into()).await.unwrap();
+        r.simulate_scan(code.clone()).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while r.current_sale().await.unwrap().lines.is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(r.current_sale().await.unwrap().lines.len(), 1);
+    });
+}

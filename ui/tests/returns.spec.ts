@@ -181,3 +181,19 @@ test('scanning a receipt on the sale screen opens its return; a product code sti
   await scanBurst(page, 'T02-000099');
   await expect(page.getByTestId('returns')).toBeHidden();
 });
+
+test('a scanner device scan on the returns screen goes to the return, not to the sale', async ({ page }) => {
+  await loggedIn(page);
+  await page.keyboard.press('Shift+F12');
+  await page.keyboard.press('F6');
+  await page.evaluate((code) => (window as unknown as { __fakeRegister: { simulateScan(c: string): Promise<null> } }).__fakeRegister.simulateScan(code), MILK);
+  await expect(page.getByTestId('returns-item')).toHaveCount(1);
+  await expect(page.getByTestId('message')).not.toHaveClass(/error/);
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('returns')).toBeHidden();
+  await expect(page.getByTestId('cart-empty')).toBeVisible();
+  // Closed: the scanner sells again.
+  await page.evaluate((code) => (window as unknown as { __fakeRegister: { simulateScan(c: string): Promise<null> } }).__fakeRegister.simulateScan(code), MILK);
+  await expect(page.getByTestId('line')).toHaveCount(1);
+});

@@ -1018,6 +1018,8 @@ export interface Commands {
   returnsResume(): Promise<ReturnDoneDto>;
   /** An exchange: the return's value pays for the sale in progress (a store-credit tender, saved with the return in one transaction); what the new items cost more is paid on the payment screen, what they cost less is refunded like `returns_commit`. */
   returnsExchange(request: ReturnRequestDto, approverPin: string | null): Promise<ReturnDoneDto>;
+  /** The returns screen opened or closed: while it is open, a scanner device's scans are not added to the sale; they come as `scan_rejected` with the code `returns.scanned`. */
+  returnsScreen(open: boolean): Promise<null>;
   /** What the register does with gift cards while the web shop cannot be reached. */
   giftCardOfflinePolicy(): Promise<GiftCardOfflinePolicyDto>;
   /** Refuse gift cards offline, or allow up to `limit` (minor units) per card (ManageSettings; audited). `gift_card.offline_limit_required` when allowed without a limit. */
@@ -1123,6 +1125,7 @@ export const COMMAND_NAMES = [
   "returns_commit",
   "returns_resume",
   "returns_exchange",
+  "returns_screen",
   "gift_card_offline_policy",
   "set_gift_card_offline_policy",
   "flagged_gift_cards",
@@ -1225,6 +1228,7 @@ export function commandsClient(call: (cmd: string, args: Record<string, unknown>
     returnsCommit: (request: ReturnRequestDto, approverPin: string | null) => call("returns_commit", { request, approverPin }) as Promise<ReturnDoneDto>,
     returnsResume: () => call("returns_resume", {  }) as Promise<ReturnDoneDto>,
     returnsExchange: (request: ReturnRequestDto, approverPin: string | null) => call("returns_exchange", { request, approverPin }) as Promise<ReturnDoneDto>,
+    returnsScreen: (open: boolean) => call("returns_screen", { open }) as Promise<null>,
     giftCardOfflinePolicy: () => call("gift_card_offline_policy", {  }) as Promise<GiftCardOfflinePolicyDto>,
     setGiftCardOfflinePolicy: (allowOffline: boolean, limit: number) => call("set_gift_card_offline_policy", { allowOffline, limit }) as Promise<GiftCardOfflinePolicyDto>,
     flaggedGiftCards: (includeReviewed: boolean) => call("flagged_gift_cards", { includeReviewed }) as Promise<Array<FlaggedGiftCardDto>>,

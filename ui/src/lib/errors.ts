@@ -126,6 +126,7 @@ export const ERROR_CODES = [
   'returns.unfinished', // {receipt}
   'returns.no_draft',
   'returns.exchange_empty',
+  'returns.scanned', // {code}: a scanner device's scan for the returns screen (not an error)
   // --- stored value: gift cards sold, customers and their accounts ---
   'cart.voucher_fixed',
   'gift_card.amount_range', // {most} minor units

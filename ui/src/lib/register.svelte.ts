@@ -92,7 +92,8 @@ class Register {
       defaultLocale(this.info.store.locale);
       this.unsubscribe.push(
         backend.on('sale_changed', (s) => this.deviceSale(s)),
-        backend.on('scan_rejected', (e) => this.fail(e)),
+        // returns: a scan meant for the returns screen is not a refusal (returns.svelte.ts).
+        backend.on('scan_rejected', (e) => e.code !== 'returns.scanned' && this.fail(e)),
         backend.on('status_changed', (s) => (this.status = s)),
       );
       this.status = await backend.status();

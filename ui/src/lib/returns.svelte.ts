@@ -62,13 +62,19 @@ class Returns {
 
   show(code?: string): void {
     this.reset();
-    this.open = true;
+    this.setOpen(true);
     if (code) void this.find(code);
   }
 
   close(): void {
-    this.open = false;
+    this.setOpen(false);
     this.approval = null;
+  }
+
+  /** Opens or closes the screen; the register then keeps a scanner device's scans for it. */
+  private setOpen(open: boolean): void {
+    this.open = open;
+    void this.b.returnsScreen(open).catch(() => {});
   }
 
   reset(): void {
@@ -163,7 +169,7 @@ class Returns {
 
   startWithoutReceipt(): void {
     this.reset();
-    this.open = true;
+    if (!this.open) this.setOpen(true);
     this.noReceipt = true;
     this.refundTo = 'store_credit';
     this.step = 'sale';
@@ -305,7 +311,7 @@ class Returns {
     try {
       const sale = await this.b.returnsFindReceipt(code.trim());
       this.reset();
-      this.open = true;
+      this.setOpen(true);
       register.message = null;
       this.openSale(sale);
     } catch {
@@ -317,6 +323,10 @@ class Returns {
   watch(): () => void {
     return this.b.on('scan_rejected', (e) => {
       const code = e.params.code;
+      if (e.code === 'returns.scanned' && code) {
+        if (this.open) this.scan(code);
+        return;
+      }
       if (e.code !== 'scan.unknown_code' || !code) return;
       if (!this.open) void this.scannedElsewhere(code, () => {});
       else if (RECEIPT_CODE.test(code)) {

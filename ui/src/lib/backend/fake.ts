@@ -791,6 +791,11 @@ export class FakeRegister implements Backend {
       if (!this.opts.simulatedDevices) throw apiError('device.unavailable', 'no simulated scanner');
       // "Scan something now" in Settings → Devices takes the scan instead of the sale.
       if (this.devicesCaptureScan(code)) return null;
+      // returns: the returns screen takes a device's scans while it is open.
+      if (this.returnsScans) {
+        setTimeout(() => this.emit('scan_rejected', apiError('returns.scanned', 'scanned on the returns screen', { code: code.trim() })), 0);
+        return null;
+      }
       // The device path: the result arrives as an event, like a real scanner's would.
       setTimeout(() => {
         try {
@@ -2390,6 +2395,16 @@ export class FakeRegister implements Backend {
       if (cashOut > 0) this.afterSale(true);
       return done;
     }
+  }
+
+  private returnsScans = false;
+
+  returnsScreen(open: boolean): Promise<null> {
+    return this.answer(() => {
+      if (open) this.requireSession();
+      this.returnsScans = open;
+      return null;
+    });
   }
 
   returnsResume(): Promise<ReturnDoneDto> {
