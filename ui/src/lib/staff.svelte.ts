@@ -191,3 +191,9 @@ export function permissionLabel(code: string): string {
   const key = `perm.${code}` as MessageKey;
   return key in en ? t(key) : code;
 }
+
+/** An audit action's name in the user's language (its code when the catalog does not know it). */
+export function actionLabel(code: string): string {
+  const key = `audit.action.${code}` as MessageKey;
+  return key in en ? t(key) : code;
+}
