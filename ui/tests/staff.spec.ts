@@ -100,6 +100,7 @@ test('the permission matrix: the administrator keeps the keys, a tick lets cashi
   // A cashier has no staff screen.
   await expect(page.getByTestId('staff-open')).toHaveCount(0);
   await page.keyboard.press('Shift+F8');
+  await expect(page.getByTestId('message')).toContainText('No tienes permiso');
   await expect(page.getByTestId('staff')).toHaveCount(0);
   const changed = await page.evaluate(() =>
     (window as unknown as { __fakeRegister: { auditLog: { action: string; detail: Record<string, unknown> }[] } }).__fakeRegister.auditLog.find((a) => a.action === 'role_permissions_changed'),

@@ -70,7 +70,11 @@ class Staff {
   }
 
   async show(tab?: StaffTab): Promise<void> {
-    if (!this.allowed) return;
+    if (!this.allowed) {
+      // Said in the sale screen's message bar, in the user's language.
+      register.message = { kind: 'error', error: { code: 'auth.forbidden', message: 'staff', params: {} } };
+      return;
+    }
     this.open = true;
     this.error = null;
     this.done = null;
