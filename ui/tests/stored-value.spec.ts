@@ -206,16 +206,17 @@ test('the statement runs the balance; paying the account in cash lowers it and p
   await page.getByTestId('cust-search').fill('sol');
   await page.getByTestId('cust-result').click();
   await expect(page.getByTestId('cust-owed')).toHaveText('19,99 €');
-  await page.getByTestId('cust-statement').click();
+  await expect(page.getByTestId('cust-statement').locator('kbd')).toHaveText('F2');
+  await page.keyboard.press('F2');
   await expect(page.getByTestId('statement-row')).toHaveCount(1);
   await expect(page.getByTestId('statement-row')).toContainText(receiptNo!);
   await expect(page.getByTestId('statement-row')).toContainText('Cargo');
   await expect(page.getByTestId('statement-closing')).toHaveText('19,99 €');
-  await page.getByTestId('statement-print').click();
+  await page.keyboard.press('F5');
   await expect(page.getByTestId('receipt')).toContainText('EXTRACTO DE CUENTA');
   await page.keyboard.press('Escape');
 
-  await page.getByTestId('cust-pay').click();
+  await page.keyboard.press('F4');
   await expect(page.getByTestId('pay-amount')).toHaveValue('19,99');
   await page.getByTestId('pay-amount').fill('15');
   await page.getByTestId('pay-cash').click();
