@@ -738,3 +738,29 @@ fn verify_finds_the_last_rows_deleted_after_the_day_was_closed() {
         );
     });
 }
+
+#[test]
+fn the_hours_report_prints_in_english() {
+    let f = open(pos_store::Country::Us);
+    f.block(async {
+        let r = &f.register;
+        r.clock_in_out(Some(MANAGER.into())).await.unwrap();
+        f.clock.jump(time::Duration::minutes(61));
+        r.clock_in_out(Some(MANAGER.into())).await.unwrap();
+        r.login(MANAGER.into()).await.unwrap();
+        r.hours_report("2026-11-23".into(), "2026-11-23".into(), true)
+            .await
+            .unwrap();
+        let paper = f.printed(1).last().cloned().unwrap();
+        for want in [
+            "HOURS REPORT",
+            "Period",
+            "2026-11-23 - 2026-11-23",
+            "Marta",
+            "1:01",
+            "Total",
+        ] {
+            assert!(paper.contains(want), "{want:?} not on paper:\n{paper}");
+        }
+    });
+}
