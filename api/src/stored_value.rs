@@ -154,6 +154,9 @@ pub(super) fn line_gift_card(l: &pos_core::CartLine) -> Option<String> {
 
 // ---- pure parts ------------------------------------------------------------------------------
 
+/// How often a gift card the ledger refused is tried again after later sales (then at start).
+pub const RETRIES_AFTER_SALE: u32 = 3;
+
 /// Quick amounts for a gift card, in minor units.
 pub fn quick_amounts(currency: Currency) -> Vec<i64> {
     match currency {
@@ -773,8 +776,19 @@ impl Register {
     }
 
     /// Puts the gift cards of committed sales on the ledger (see the module doc). Called right
-    /// after a sale commits and at start; a failure stays pending, logged, for the next call.
+    /// after a sale commits; a failure stays pending, logged, and is tried again after the next
+    /// sales (up to [`RETRIES_AFTER_SALE`] times, so a ledger that keeps refusing never slows
+    /// every sale down) and at every start.
     pub(super) fn activate_gift_cards(&self, store: &mut Store, now: OffsetDateTime) {
+        self.activate_gift_cards_up_to(store, now, Some(RETRIES_AFTER_SALE));
+    }
+
+    fn activate_gift_cards_up_to(
+        &self,
+        store: &mut Store,
+        now: OffsetDateTime,
+        max_attempts: Option<u32>,
+    ) {
         let pending = match store.pending_gift_card_activations(100) {
             Ok(p) => p,
             Err(e) => {
@@ -783,6 +797,9 @@ impl Register {
             }
         };
         for a in pending {
+            if max_attempts.is_some_and(|m| a.attempts >= m) {
+                continue;
+            }
             let gc = &*self.ledgers.gift_cards;
             let done = match a.load {
                 Load::Issue => gc.issue(&a.key, &a.number, a.amount, now),
@@ -802,11 +819,11 @@ impl Register {
         }
     }
 
-    /// Activations left from before a restart.
+    /// Activations left from before a restart, however often they were tried.
     pub(super) fn activate_pending_gift_cards(&self) {
         let now = self.now();
         let mut st = self.lock();
-        self.activate_gift_cards(&mut st.store, now);
+        self.activate_gift_cards_up_to(&mut st.store, now, None);
     }
 
     // --- customers ---
