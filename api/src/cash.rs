@@ -163,6 +163,10 @@ pub struct CashReportDto {
     pub tax_total: MoneyDto,
     pub refunds: u64,
     pub refunded: MoneyDto,
+    /// The sales' total minus what returns refunded.
+    pub net_total: MoneyDto,
+    /// What returns paid back, per tender kind.
+    pub tender_refunds: Vec<TenderTotalDto>,
     pub tenders: Vec<TenderTotalDto>,
     pub taxes: Vec<TaxRowDto>,
     /// Per cashier, by name.
@@ -233,6 +237,16 @@ fn report_dto(
         tax_total: s.tax_total.into(),
         refunds: s.refunds,
         refunded: s.refunded.into(),
+        net_total: s.net_total().unwrap_or(s.total).into(),
+        tender_refunds: s
+            .tender_refunds
+            .iter()
+            .map(|t| TenderTotalDto {
+                kind: super::tender_kind_dto(t.kind),
+                count: t.count,
+                amount: t.amount.into(),
+            })
+            .collect(),
         tenders: s
             .tenders
             .iter()

@@ -290,7 +290,9 @@ pub fn document(r: &SessionReport, settings: &StoreSettings, paper: PaperWidth) 
         &format!("{} ({})", l.refunds, s.refunds),
         m(-s.refunded),
     ));
-    lines.push(line(l.total, m(s.total)));
+    // The total is what the sales took minus what returns gave back (both shown above it).
+    let net = s.net_total().unwrap_or(s.total);
+    lines.push(line(l.total, m(net)));
     if !s.cashiers.is_empty() {
         lines.push(line(l.by_cashier, String::new()));
         for c in &s.cashiers {
@@ -308,6 +310,18 @@ pub fn document(r: &SessionReport, settings: &StoreSettings, paper: PaperWidth) 
             )
         })
         .collect();
+    // returns: what went back, per tender (cash, card through the terminal, gift card, …).
+    for t in &s.tender_refunds {
+        totals.push(ReceiptRow::new(
+            format!(
+                "{} {} ({})",
+                refund_prefix(lang),
+                tender_label(t.kind, lang),
+                t.count
+            ),
+            m(-t.amount),
+        ));
+    }
     if !s.rounding.is_zero() {
         totals.push(ReceiptRow::new(l.rounding, m(s.rounding)));
     }
@@ -476,8 +490,15 @@ pub fn preview(
     }
 }
 
-/// "Account payments" on the X and Z reports (stored value).
 /// returns: the drawer row of cash refunds.
+fn refund_prefix(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Es => "Dev.",
+        Lang::Ja => "返金",
+        Lang::En => "Refund",
+    }
+}
+
 fn cash_refunds_label(lang: Lang) -> &'static str {
     match lang {
         Lang::Es => "Devoluciones en efectivo",
@@ -486,6 +507,7 @@ fn cash_refunds_label(lang: Lang) -> &'static str {
     }
 }
 
+/// "Account payments" on the X and Z reports (stored value).
 fn account_payments_label(lang: Lang) -> &'static str {
     match lang {
         Lang::Es => "Pagos a cuenta",

@@ -274,6 +274,22 @@ fn a_partial_return_then_the_rest_never_more_than_sold_and_cash_lowers_the_x_rep
             x.expected.minor, x.float.minor,
             "float + the sale's cash − the cash refunded"
         );
+        // The whole sale came back: nothing is left of it in the net total or the tax to
+        // declare, and the refunds are shown per tender.
+        assert_eq!(x.total.minor, total, "the sales' own total stays");
+        assert_eq!(x.net_total.minor, 0, "sales − refunds");
+        assert_eq!(x.tax_total.minor, 0, "tax net of the returns' tax");
+        assert!(
+            x.taxes.iter().all(|t| t.tax.minor == 0 && t.net.minor == 0),
+            "{:?}",
+            x.taxes
+        );
+        assert_eq!(x.tender_refunds.len(), 1);
+        assert_eq!(x.tender_refunds[0].kind, TenderKindDto::Cash);
+        assert_eq!(
+            (x.tender_refunds[0].count, x.tender_refunds[0].amount.minor),
+            (2, total)
+        );
         // The printed X report shows the cash that went back out of the drawer.
         let before = r.printed_receipts().len();
         r.x_report(true).await.unwrap();
@@ -288,6 +304,22 @@ fn a_partial_return_then_the_rest_never_more_than_sold_and_cash_lowers_the_x_rep
                 .lines()
                 .any(|l| l.contains("Devoluciones en efectivo") && l.contains(&refunded)),
             "{x_doc}"
+        );
+        assert!(
+            x_doc
+                .lines()
+                .any(|l| l.contains("Dev. Efectivo (2)") && l.contains(&refunded)),
+            "{x_doc}"
+        );
+        let zero = pos_api::locale::format_money(
+            pos_core::Money::new(0, pos_core::Currency::Eur),
+            pos_api::locale::Lang::Es,
+        );
+        assert!(
+            x_doc
+                .lines()
+                .any(|l| l.starts_with("TOTAL VENTAS") && l.ends_with(&zero)),
+            "the total is net of the returns: {x_doc}"
         );
     });
     assert_eq!(

@@ -13,6 +13,7 @@
 
 use crate::auth::ReasonError;
 use crate::money::{Currency, Money, MoneyError};
+use crate::returns::CompletedReturn;
 use crate::sale::{CompletedSale, TenderKind};
 use crate::tax::TaxRate;
 use serde::{Deserialize, Serialize};
@@ -334,9 +335,14 @@ pub struct SalesSummary {
     pub total: Money,
     /// Sum of the tax in those totals.
     pub tax_total: Money,
-    /// Returns and refunds (none until returns exist; kept so the report's shape is final).
+    /// Returns made in the session and what they refunded (positive). The tax rows and
+    /// `tax_total` are net of them (the tax to declare); `total` stays the sales' total and
+    /// [`SalesSummary::net_total`] takes the refunds off.
     pub refunds: u64,
     pub refunded: Money,
+    /// What the returns paid back, per tender kind, in [`TENDER_ORDER`] (positive amounts).
+    #[serde(default)]
+    pub tender_refunds: Vec<TenderTotal>,
     /// Per tender kind that was used, in [`TENDER_ORDER`].
     pub tenders: Vec<TenderTotal>,
     /// Per tax rate, highest rate first.
@@ -372,6 +378,7 @@ impl SalesSummary {
             tax_total: z,
             refunds: 0,
             refunded: z,
+            tender_refunds: Vec::new(),
             tenders: Vec::new(),
             taxes: Vec::new(),
             cash_taken: z,
@@ -480,6 +487,66 @@ impl SalesSummary {
                 .then(a.rate.code.cmp(&b.rate.code))
         });
         Ok(())
+    }
+
+    /// Takes one return off the figures: counts it, adds what it refunded (per tender kind
+    /// too) and takes its tax per rate off the tax rows (a return's amounts are magnitudes).
+    /// All or nothing.
+    pub fn subtract_return(&mut self, ret: &CompletedReturn) -> Result<(), CashError> {
+        let mut next = self.clone();
+        next.refunds += 1;
+        next.refunded = next.refunded.checked_add(ret.total)?;
+        next.tax_total = next.tax_total.checked_sub(ret.tax_total)?;
+        for r in &ret.refunds {
+            match next.tender_refunds.iter_mut().find(|x| x.kind == r.kind) {
+                Some(row) => {
+                    row.count += 1;
+                    row.amount = row.amount.checked_add(r.amount)?;
+                }
+                None => next.tender_refunds.push(TenderTotal {
+                    kind: r.kind,
+                    count: 1,
+                    amount: r.amount.checked_add(Money::zero(self.currency))?,
+                }),
+            }
+        }
+        next.tender_refunds.sort_by_key(|x| {
+            TENDER_ORDER
+                .iter()
+                .position(|k| *k == x.kind)
+                .unwrap_or(usize::MAX)
+        });
+        for b in &ret.taxes {
+            match next.taxes.iter_mut().find(|x| x.rate == b.rate) {
+                Some(row) => {
+                    row.net = row.net.checked_sub(b.net)?;
+                    row.tax = row.tax.checked_sub(b.tax)?;
+                    row.gross = row.gross.checked_sub(b.gross)?;
+                }
+                None => {
+                    let z = Money::zero(self.currency);
+                    next.taxes.push(TaxTotal {
+                        rate: b.rate.clone(),
+                        net: z.checked_sub(b.net)?,
+                        tax: z.checked_sub(b.tax)?,
+                        gross: z.checked_sub(b.gross)?,
+                    })
+                }
+            }
+        }
+        next.taxes.sort_by(|a, b| {
+            b.rate
+                .bps
+                .cmp(&a.rate.bps)
+                .then(a.rate.code.cmp(&b.rate.code))
+        });
+        *self = next;
+        Ok(())
+    }
+
+    /// The sales' total minus what returns refunded.
+    pub fn net_total(&self) -> Result<Money, MoneyError> {
+        self.total.checked_sub(self.refunded)
     }
 
     /// The net cash the sales put into the drawer (handed over minus change).

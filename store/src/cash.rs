@@ -345,10 +345,12 @@ fn report(
         .map(|d| serde_json::from_str(d))
         .collect::<Result<_, _>>()?;
     let mut summary = SalesSummary::of(cur, &sales)?;
-    // returns: the session's refunds (count, total) and the cash they took out of the drawer.
+    // returns: each return of the session comes off the figures (its refunds per tender, its
+    // tax per rate), and the cash it took out of the drawer lowers the expected cash.
+    for ret in crate::returns::session_returns(conn, session.id)? {
+        summary.subtract_return(&ret)?;
+    }
     let refunds = crate::returns::session_refunds(conn, session.id, cur)?;
-    summary.refunds = refunds.count;
-    summary.refunded = refunds.refunded;
     let movements = movements(conn, session.id, cur)?;
     let sum = |k: MovementKind| {
         Money::sum(

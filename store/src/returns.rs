@@ -87,6 +87,19 @@ pub(crate) fn session_refunds(
     })
 }
 
+/// The returns made during a register session, in number order (for the X/Z reports).
+pub(crate) fn session_returns(conn: &Connection, session_id: Uuid) -> Result<Vec<CompletedReturn>> {
+    let docs: Vec<String> = conn
+        .prepare_cached(
+            "SELECT document FROM sale_return WHERE session_id = ?1 ORDER BY series, number",
+        )?
+        .query_map([session_id.to_string()], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    docs.iter()
+        .map(|d| serde_json::from_str(d).map_err(StoreError::from))
+        .collect()
+}
+
 fn returns_of(conn: &Connection, sale_id: &str) -> Result<Vec<CompletedReturn>> {
     let docs: Vec<String> = conn
         .prepare_cached(

@@ -499,7 +499,15 @@ until: string, openedBy: string, closedBy: string | null, autoOpened: boolean,
 /**
  * "T01-000001", the first and last receipt of the period.
  */
-firstReceipt: string | null, lastReceipt: string | null, sales: number, items: MoneyDto, discounts: MoneyDto, total: MoneyDto, taxTotal: MoneyDto, refunds: number, refunded: MoneyDto, tenders: Array<TenderTotalDto>, taxes: Array<TaxRowDto>, 
+firstReceipt: string | null, lastReceipt: string | null, sales: number, items: MoneyDto, discounts: MoneyDto, total: MoneyDto, taxTotal: MoneyDto, refunds: number, refunded: MoneyDto, 
+/**
+ * The sales' total minus what returns refunded.
+ */
+netTotal: MoneyDto, 
+/**
+ * What returns paid back, per tender kind.
+ */
+tenderRefunds: Array<TenderTotalDto>, tenders: Array<TenderTotalDto>, taxes: Array<TaxRowDto>, 
 /**
  * Per cashier, by name.
  */

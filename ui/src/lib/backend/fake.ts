@@ -1845,6 +1845,8 @@ export class FakeRegister implements Backend {
       taxTotal: this.money(sum(s.sales.map((x) => x.dto.taxTotal.minor))),
       refunds: 0,
       refunded: this.money(0),
+      netTotal: this.money(sum(s.sales.map((x) => x.dto.total.minor))),
+      tenderRefunds: [],
       tenders: [...tenders].map(([kind, t]) => ({ kind, count: t.count, amount: this.money(t.amount) })),
       taxes: [...taxes.values()].sort((a, b) => b.tax.minor - a.tax.minor),
       cashiers: [...new Set(s.sales.map((x) => x.cashier))].sort().map((name) => {

@@ -462,6 +462,8 @@ export const en = {
   'cash.sales_total': 'Net sales',
   'cash.discounts': 'Discounts',
   'cash.refunds': 'Refunds ({n})',
+  'cash.net_total': 'After refunds',
+  'cash.refund_row': 'Refund: {kind} ({n})',
   'cash.tax_row': 'Tax {rate} on {base}',
   'cash.float': 'Float',
   'cash.cash_taken': 'Cash taken',

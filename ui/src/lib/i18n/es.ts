@@ -458,6 +458,8 @@ export const es: Catalog = {
   'cash.sales_total': 'Total ventas',
   'cash.discounts': 'Descuentos',
   'cash.refunds': 'Devoluciones ({n})',
+  'cash.net_total': 'Total neto',
+  'cash.refund_row': 'Devuelto: {kind} ({n})',
   'cash.tax_row': 'IVA {rate} sobre {base}',
   'cash.float': 'Fondo inicial',
   'cash.cash_taken': 'Efectivo cobrado',

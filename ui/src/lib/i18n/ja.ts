@@ -458,6 +458,8 @@ export const ja: Catalog = {
   'cash.sales_total': '純売上',
   'cash.discounts': '値引',
   'cash.refunds': '返品({n})',
+  'cash.net_total': '返品後の売上',
+  'cash.refund_row': '返金：{kind}（{n}）',
   'cash.tax_row': '{rate}対象 {base}',
   'cash.float': '釣銭準備金',
   'cash.cash_taken': '現金お預り',
