@@ -12,7 +12,7 @@
  *   on the unique index (PostgreSQL) or waits for the single writer (SQLite), then returns the
  *   stored first result.
  */
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import {
     EventBus,
     GlobalSettingsService,
@@ -22,6 +22,7 @@ import {
     StockAdjustment,
     StockLevel,
     StockMovementEvent,
+    Logger,
     TransactionalConnection,
     UserInputError,
 } from '@vendure/core';
@@ -104,7 +105,7 @@ export function isUniqueViolation(e: any): boolean {
 }
 
 @Injectable()
-export class StockLedger {
+export class StockLedger implements OnApplicationBootstrap {
     constructor(
         private connection: TransactionalConnection,
         private eventBus: EventBus,
@@ -112,6 +113,22 @@ export class StockLedger {
         private changeLog: ChangeLog,
         private terminals: TerminalDirectory,
     ) {}
+
+    /**
+     * Every POS sale and stock adjustment finds its variants by SKU, and Vendure has no index on
+     * product_variant.sku: with 100,000 variants each lookup scanned the table (16–20 ms of shop
+     * CPU per sale; 9 ms with the index). Created once, on SQLite and PostgreSQL alike; a
+     * database that refuses (or has its own) only logs it.
+     */
+    async onApplicationBootstrap() {
+        try {
+            await this.connection.rawConnection.query(
+                'CREATE INDEX IF NOT EXISTS pos_product_variant_sku ON product_variant (sku)',
+            );
+        } catch (e) {
+            Logger.warn(`could not create the index on product_variant.sku: ${e}`, 'PosPlugin');
+        }
+    }
 
     /** Live variant (not deleted) by SKU; the lowest id wins if a shop has duplicate SKUs. */
     async variantsBySku(ctx: RequestContext, skus: string[]): Promise<Map<string, ProductVariant>> {

@@ -577,3 +577,13 @@ test('Z reports are listed by terminal and closing date range; a credential with
   assert.equal(deniedList.body.errors?.[0]?.extensions?.code, 'FORBIDDEN');
   assert.equal((await c.superadmin(ZLIST, { t: term })).posZReports.length, 3, 'nothing was stored by the refused call');
 });
+
+test('the shop finds variants by SKU through an index (every POS sale and adjustment looks them up)', async () => {
+  const { openDb } = require('./shop');
+  const db = await openDb(shop);
+  try {
+    assert.ok((await db.indexes('product_variant')).includes('pos_product_variant_sku'));
+  } finally {
+    await db.close();
+  }
+});

@@ -105,6 +105,7 @@ async function openDb(shop) {
         return ids;
       },
       insertChange: (id, kind, entityId, atMs) => client.query('INSERT INTO pos_change (id, kind, "entityId", "atMs") VALUES ($1, $2, $3, $4)', [id, kind, entityId, atMs]),
+      indexes: async (table) => (await client.query('SELECT indexname FROM pg_indexes WHERE tablename = $1', [table])).rows.map((r) => r.indexname),
       close: () => client.end(),
     };
   }
@@ -122,6 +123,9 @@ async function openDb(shop) {
     },
     async insertChange(id, kind, entityId, atMs) {
       db.prepare('INSERT INTO pos_change (id, kind, entityId, atMs) VALUES (?, ?, ?, ?)').run(id, kind, entityId, atMs);
+    },
+    async indexes(table) {
+      return db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`).all(table).map((r) => r.name);
     },
     async close() { db.close(); },
   };
