@@ -338,6 +338,13 @@ try {
     assert.match(z, new RegExp(`Efectivo esperado\\s+${escape(euros(expected))}`));
     assert.match(z, new RegExp(`Efectivo contado\\s+${escape(euros(expected - 10))}`));
     assert.match(z, /DESCUADRE\s+-0,10 €/);
+    // The day's figures are net of the return: sale 2 came back whole, so the total is sale 1's,
+    // and the refunds are listed per tender.
+    const sale1 = Number(sql('SELECT total_minor FROM sale WHERE number = 1'));
+    const cardRefund = Number(sql("SELECT amount_minor FROM sale_return_refund WHERE kind = 'card'"));
+    assert.match(z, new RegExp(`TOTAL VENTAS\\s+${escape(euros(sale1))}`));
+    assert.match(z, new RegExp(`Dev\\. Tarjeta \\(1\\)\\s+-${escape(euros(cardRefund))}`));
+    assert.match(z, new RegExp(`Dev\\. Efectivo \\(1\\)\\s+-${escape(euros(cashRefunded))}`));
     await (await byTest('cash-report-done')).click();
     await browser.keys(['Escape']);
     await (await byTest('cash')).waitForExist({ timeout: 5000, reverse: true });
