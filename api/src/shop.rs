@@ -372,8 +372,13 @@ impl Register {
     pub(super) fn shop_settings_now(&self) -> Result<ShopSettingsDto, ApiError> {
         let can_edit = {
             let st = self.lock();
-            require(&st, Permission::EndOfDay, "open the web shop settings")?;
-            st.require_user()?.role.allows(Permission::ManageSettings)
+            // Managers (end of day) see the settings read-only; whoever may change them sees
+            // them too, so a role with only manage_settings gets the screen after a save.
+            let can_edit = st.require_user()?.role.allows(Permission::ManageSettings);
+            if !can_edit {
+                require(&st, Permission::EndOfDay, "open the web shop settings")?;
+            }
+            can_edit
         };
         let stored = self.lock().store.shop_credential().map_err(store_error)?;
         let running = self

@@ -85,6 +85,8 @@ enum Class {
         accept: Accept,
         /// Permissions the command also needs besides `perm` (given to the "Only" role too).
         also: &'static [Permission],
+        /// Permissions that let it through instead of `perm` (kept from the "Without" role).
+        instead: &'static [Permission],
     },
 }
 
@@ -102,13 +104,14 @@ fn p(
         setup,
         accept,
         also: &[],
+        instead: &[],
     }
 }
 
-/// Like [`p`], for a command that also needs `also`.
-fn p_also(
+/// Like [`p`] (no approval, no setup), for a command that `instead` also lets through.
+fn p_or(
     perm: Permission,
-    also: &'static [Permission],
+    instead: &'static [Permission],
     refused: &'static str,
     accept: Accept,
 ) -> Class {
@@ -118,7 +121,8 @@ fn p_also(
         approvable: false,
         setup: Setup::Nothing,
         accept,
-        also,
+        also: &[],
+        instead,
     }
 }
 
@@ -182,17 +186,17 @@ fn table() -> Vec<(&'static str, Class)> {
         ("reprint_last_receipt", Class::Open),
         // --- shop
         (
+            // Managers see it read-only; whoever may change the settings sees it too.
             "shop_settings",
-            p(P::EndOfDay, FORBIDDEN, false, Nothing, Ok),
+            p_or(P::EndOfDay, &[P::ManageSettings], FORBIDDEN, Ok),
         ),
         (
             "test_shop_connection",
             p(P::ManageSettings, FORBIDDEN, false, Nothing, PastTheCheck),
         ),
         (
-            // Saving answers with the settings screen, which needs end_of_day too.
             "save_shop_settings",
-            p_also(P::ManageSettings, &[P::EndOfDay], FORBIDDEN, PastTheCheck),
+            p(P::ManageSettings, FORBIDDEN, false, Nothing, PastTheCheck),
         ),
         (
             "import_shop_catalog",
@@ -517,12 +521,18 @@ impl Fixture {
 
     /// Two custom roles for `perm`: "Without" (every permission but it) with user 7001 and
     /// "Only" (just it) with user 7002; then the setup, as the admin.
-    async fn prepare(&self, perm: Permission, also: &[Permission], setup: Setup) -> Made {
+    async fn prepare(
+        &self,
+        perm: Permission,
+        also: &[Permission],
+        instead: &[Permission],
+        setup: Setup,
+    ) -> Made {
         let r = &self.register;
         r.login(ADMIN.into()).await.unwrap();
         let all: Vec<String> = Permission::ALL
             .iter()
-            .filter(|x| **x != perm)
+            .filter(|x| **x != perm && !instead.contains(x))
             .map(|x| x.code().to_owned())
             .collect();
         for (name, grants, pin) in [
@@ -686,13 +696,14 @@ fn every_privileged_command_is_refused_without_its_permission_and_let_through_wi
             setup,
             accept,
             also,
+            instead,
         } = class
         else {
             continue;
         };
         let f = open();
         f.rt.block_on(async {
-            let made = f.prepare(perm, also, setup).await;
+            let made = f.prepare(perm, also, instead, setup).await;
             // Without it.
             f.register.login(WITHOUT_PIN.into()).await.unwrap();
             check_refused(
