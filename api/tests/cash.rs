@@ -119,7 +119,7 @@ fn reason(code: &str) -> Option<ReasonDto> {
 
 /// Pays by card on the demo's simulated terminal (it starts in the background).
 async fn pay_card(r: &Register, amount: i64) -> pos_api::dto::PayResultDto {
-    for _ in 0..250 {
+    for _ in 0..1000 {
         match r.pay(TenderKindDto::Card, amount).await {
             Ok(p) => return p,
             // Not up yet, or still busy registering at start.

@@ -191,10 +191,13 @@ impl Till {
                 total = r.scan(code).await.unwrap().total.minor;
             }
             // The demo card terminal starts in the background.
-            for _ in 0..250 {
+            for _ in 0..1000 {
                 match r.pay(kind, total).await {
                     Ok(done) => return (done.completed.unwrap().sale_id, total),
-                    Err(e) if e.code == "pay.terminal_unavailable" => {
+                    Err(e)
+                        if e.code == "pay.terminal_unavailable"
+                            || e.code == "pay.terminal_busy" =>
+                    {
                         tokio::time::sleep(Duration::from_millis(20)).await
                     }
                     Err(e) => panic!("{e:?}"),

@@ -460,13 +460,13 @@ fn a_split_card_and_cash_sale_goes_through_the_payment_terminal() {
         let card_part = total / 2;
         // The demo terminal (a ZVT simulator in-process) starts in the background.
         let mut paid = None;
-        for _ in 0..250 {
+        for _ in 0..1000 {
             match r.pay(TenderKindDto::Card, card_part).await {
                 Ok(p) => {
                     paid = Some(p);
                     break;
                 }
-                Err(e) if e.code == "pay.terminal_unavailable" => {
+                Err(e) if e.code == "pay.terminal_unavailable" || e.code == "pay.terminal_busy" => {
                     tokio::time::sleep(std::time::Duration::from_millis(20)).await
                 }
                 Err(e) => panic!("card payment failed: {e:?}"),

@@ -798,7 +798,7 @@ fn an_account_paid_by_card_goes_through_the_terminal_and_not_the_drawer() {
         r.pay_on_account("c-0003".into(), total).await.unwrap();
         let before = r.x_report(false).await.unwrap().expected.minor;
         let mut paid = None;
-        for _ in 0..250 {
+        for _ in 0..1000 {
             match r
                 .pay_account("c-0003".into(), total, AccountTenderDto::Card, None)
                 .await
