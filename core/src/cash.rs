@@ -15,7 +15,7 @@ use crate::auth::ReasonError;
 use crate::money::{Currency, Money, MoneyError};
 use crate::returns::CompletedReturn;
 use crate::sale::{CompletedSale, TenderKind};
-use crate::tax::TaxRate;
+use crate::tax::{TaxBreakdown, TaxRate};
 use serde::{Deserialize, Serialize};
 
 /// Whether a denomination is a coin or a banknote (the count grid groups them).
@@ -447,45 +447,9 @@ impl SalesSummary {
                 self.cash_taken = self.cash_taken.checked_add(amount)?;
                 amount = amount.checked_sub(st.change)?;
             }
-            match self.tenders.iter_mut().find(|x| x.kind == kind) {
-                Some(row) => {
-                    row.count += 1;
-                    row.amount = row.amount.checked_add(amount)?;
-                }
-                None => self.tenders.push(TenderTotal {
-                    kind,
-                    count: 1,
-                    amount: amount.checked_add(Money::zero(self.currency))?,
-                }),
-            }
+            add_tender(&mut self.tenders, self.currency, kind, amount)?;
         }
-        self.tenders.sort_by_key(|x| {
-            TENDER_ORDER
-                .iter()
-                .position(|k| *k == x.kind)
-                .unwrap_or(usize::MAX)
-        });
-        for b in &t.taxes {
-            match self.taxes.iter_mut().find(|x| x.rate == b.rate) {
-                Some(row) => {
-                    row.net = row.net.checked_add(b.net)?;
-                    row.tax = row.tax.checked_add(b.tax)?;
-                    row.gross = row.gross.checked_add(b.gross)?;
-                }
-                None => self.taxes.push(TaxTotal {
-                    rate: b.rate.clone(),
-                    net: b.net,
-                    tax: b.tax,
-                    gross: b.gross,
-                }),
-            }
-        }
-        self.taxes.sort_by(|a, b| {
-            b.rate
-                .bps
-                .cmp(&a.rate.bps)
-                .then(a.rate.code.cmp(&b.rate.code))
-        });
+        add_taxes(&mut self.taxes, self.currency, &t.taxes, false)?;
         Ok(())
     }
 
@@ -498,48 +462,9 @@ impl SalesSummary {
         next.refunded = next.refunded.checked_add(ret.total)?;
         next.tax_total = next.tax_total.checked_sub(ret.tax_total)?;
         for r in &ret.refunds {
-            match next.tender_refunds.iter_mut().find(|x| x.kind == r.kind) {
-                Some(row) => {
-                    row.count += 1;
-                    row.amount = row.amount.checked_add(r.amount)?;
-                }
-                None => next.tender_refunds.push(TenderTotal {
-                    kind: r.kind,
-                    count: 1,
-                    amount: r.amount.checked_add(Money::zero(self.currency))?,
-                }),
-            }
+            add_tender(&mut next.tender_refunds, self.currency, r.kind, r.amount)?;
         }
-        next.tender_refunds.sort_by_key(|x| {
-            TENDER_ORDER
-                .iter()
-                .position(|k| *k == x.kind)
-                .unwrap_or(usize::MAX)
-        });
-        for b in &ret.taxes {
-            match next.taxes.iter_mut().find(|x| x.rate == b.rate) {
-                Some(row) => {
-                    row.net = row.net.checked_sub(b.net)?;
-                    row.tax = row.tax.checked_sub(b.tax)?;
-                    row.gross = row.gross.checked_sub(b.gross)?;
-                }
-                None => {
-                    let z = Money::zero(self.currency);
-                    next.taxes.push(TaxTotal {
-                        rate: b.rate.clone(),
-                        net: z.checked_sub(b.net)?,
-                        tax: z.checked_sub(b.tax)?,
-                        gross: z.checked_sub(b.gross)?,
-                    })
-                }
-            }
-        }
-        next.taxes.sort_by(|a, b| {
-            b.rate
-                .bps
-                .cmp(&a.rate.bps)
-                .then(a.rate.code.cmp(&b.rate.code))
-        });
+        add_taxes(&mut next.taxes, self.currency, &ret.taxes, true)?;
         *self = next;
         Ok(())
     }
@@ -553,6 +478,77 @@ impl SalesSummary {
     pub fn cash_net(&self) -> Result<Money, MoneyError> {
         self.cash_taken.checked_sub(self.change_given)
     }
+}
+
+/// Counts one more use of `kind` paying `amount` in `rows` (a new row when it is the first),
+/// keeping the rows in [`TENDER_ORDER`].
+fn add_tender(
+    rows: &mut Vec<TenderTotal>,
+    currency: Currency,
+    kind: TenderKind,
+    amount: Money,
+) -> Result<(), MoneyError> {
+    match rows.iter_mut().find(|x| x.kind == kind) {
+        Some(row) => {
+            row.count += 1;
+            row.amount = row.amount.checked_add(amount)?;
+        }
+        None => rows.push(TenderTotal {
+            kind,
+            count: 1,
+            amount: amount.checked_add(Money::zero(currency))?,
+        }),
+    }
+    rows.sort_by_key(|x| {
+        TENDER_ORDER
+            .iter()
+            .position(|k| *k == x.kind)
+            .unwrap_or(usize::MAX)
+    });
+    Ok(())
+}
+
+/// Adds (or, with `subtract`, takes off) each rate's figures to its row in `rows`, keeping the
+/// rows highest rate first.
+fn add_taxes(
+    rows: &mut Vec<TaxTotal>,
+    currency: Currency,
+    taxes: &[TaxBreakdown],
+    subtract: bool,
+) -> Result<(), MoneyError> {
+    let apply = |a: Money, b: Money| {
+        if subtract {
+            a.checked_sub(b)
+        } else {
+            a.checked_add(b)
+        }
+    };
+    for b in taxes {
+        let i = match rows.iter().position(|x| x.rate == b.rate) {
+            Some(i) => i,
+            None => {
+                let z = Money::zero(currency);
+                rows.push(TaxTotal {
+                    rate: b.rate.clone(),
+                    net: z,
+                    tax: z,
+                    gross: z,
+                });
+                rows.len() - 1
+            }
+        };
+        let row = &mut rows[i];
+        row.net = apply(row.net, b.net)?;
+        row.tax = apply(row.tax, b.tax)?;
+        row.gross = apply(row.gross, b.gross)?;
+    }
+    rows.sort_by(|a, b| {
+        b.rate
+            .bps
+            .cmp(&a.rate.bps)
+            .then(a.rate.code.cmp(&b.rate.code))
+    });
+    Ok(())
 }
 
 /// What moved through the drawer during a session.
