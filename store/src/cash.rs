@@ -21,7 +21,7 @@ use crate::{Result, Store, StoreError, from_unix_ms, unix_ms};
 use pos_core::cash::{
     CashDirection, CashError, CashReason, DrawerCount, DrawerFigures, SalesSummary, over_short,
 };
-use pos_core::{CompletedSale, Currency, Money};
+use pos_core::{CompletedSale, Currency, Money, TenderKind};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
@@ -350,7 +350,11 @@ fn report(
     for ret in crate::returns::session_returns(conn, session.id)? {
         summary.subtract_return(&ret)?;
     }
-    let refunds = crate::returns::session_refunds(conn, session.id, cur)?;
+    let cash_refunds = summary
+        .tender_refunds
+        .iter()
+        .find(|t| t.kind == TenderKind::Cash)
+        .map_or(Money::zero(cur), |t| t.amount);
     let movements = movements(conn, session.id, cur)?;
     let sum = |k: MovementKind| {
         Money::sum(
@@ -366,7 +370,7 @@ fn report(
         change_given: summary.change_given,
         cash_in,
         cash_out,
-        cash_refunds: refunds.cash,
+        cash_refunds,
         account_payments: Some(crate::customers::session_account_cash(
             conn,
             &session.id.to_string(),

@@ -55,38 +55,6 @@ pub struct SaleSearch {
     pub receipt: Option<String>,
 }
 
-/// What the X and Z reports need of a session's returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionRefunds {
-    pub count: u64,
-    /// Sum of the returns' totals (a magnitude).
-    pub refunded: Money,
-    /// Cash handed out of the drawer.
-    pub cash: Money,
-}
-
-/// The returns recorded in a register session (used by the cash reports, inside their own
-/// transaction or not).
-pub(crate) fn session_refunds(
-    conn: &Connection,
-    session_id: Uuid,
-    currency: Currency,
-) -> Result<SessionRefunds> {
-    let (count, total, cash): (u64, i64, i64) = conn
-        .prepare_cached(
-            "SELECT count(*), coalesce(sum(-total_minor), 0), coalesce(sum(cash_refund_minor), 0) \
-             FROM sale_return WHERE session_id = ?1",
-        )?
-        .query_row([session_id.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?;
-    Ok(SessionRefunds {
-        count,
-        refunded: Money::new(total, currency),
-        cash: Money::new(cash, currency),
-    })
-}
-
 /// The returns made during a register session, in number order (for the X/Z reports).
 pub(crate) fn session_returns(conn: &Connection, session_id: Uuid) -> Result<Vec<CompletedReturn>> {
     let docs: Vec<String> = conn
@@ -216,11 +184,6 @@ impl Store {
             "series = ?1 AND number = ?2",
             params![series, number],
         )
-    }
-
-    /// The figures of a session's returns (count, refunded, cash out).
-    pub fn session_refunds(&self, session_id: Uuid, currency: Currency) -> Result<SessionRefunds> {
-        session_refunds(&self.conn, session_id, currency)
     }
 
     /// Sales matching every given criterion, newest first.
