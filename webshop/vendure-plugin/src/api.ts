@@ -37,6 +37,8 @@ export const adminSchema = gql`
         totals: PosSaleTotalsInput!
         payments: [PosPaymentInput!]!
         locationId: ID
+        "The register's CompletedSale JSON, kept verbatim for returns at any terminal (at most 1 MB)."
+        document: String
     }
     input PosAdjustStockInput {
         idempotencyKey: String!

@@ -8,6 +8,7 @@
  * endpoint `GET /pos/events`.
  */
 import { LanguageCode, PluginCommonModule, VendurePlugin } from '@vendure/core';
+import { json } from 'express';
 import gql from 'graphql-tag';
 
 import { adminSchema, PosResolver } from './api';
@@ -21,6 +22,9 @@ import { PosGiftCard, PosGiftCardEntry } from './gift-card-entities';
 import { giftCardPaymentHandler } from './gift-card-payment';
 import { OrderProjection } from './orders';
 import { posTerminalPermission } from './permission';
+import { ReturnLedger, SaleForReturnLookup } from './returns';
+import { PosReturnResolver, returnsAdminSchema } from './returns-api';
+import { PosReturn, PosSaleDocument } from './returns-entities';
 import { SaleRecorder } from './sale';
 import { StockLedger } from './stock';
 import { TerminalDirectory } from './terminals';
@@ -28,17 +32,30 @@ import { ZReportLedger } from './z-report';
 
 const label = (value: string) => [{ languageCode: LanguageCode.en, value }];
 
+/** JSON body limit of the Admin API: room for a batch of sales or a return with 1 MB documents. */
+export const ADMIN_API_BODY_LIMIT = '16mb';
+
 @VendurePlugin({
     imports: [PluginCommonModule],
     compatibility: '^3.0.0',
-    entities: [PosChange, PosOperation, PosStockConflict, PosTerminal, PosSetting, PosZReport, PosGiftCard, PosGiftCardEntry],
-    providers: [ChangeLog, TerminalDirectory, StockLedger, SaleRecorder, CatalogProjection, OrderProjection, ZReportLedger, GiftCardLedger],
+    entities: [PosChange, PosOperation, PosStockConflict, PosTerminal, PosSetting, PosZReport, PosGiftCard, PosGiftCardEntry, PosSaleDocument, PosReturn],
+    providers: [ChangeLog, TerminalDirectory, StockLedger, SaleRecorder, CatalogProjection, OrderProjection, ZReportLedger, GiftCardLedger, ReturnLedger, SaleForReturnLookup],
     controllers: [PosEventsController],
-    adminApiExtensions: { schema: gql`${adminSchema}${giftCardAdminSchema}`, resolvers: [PosResolver, GiftCardAdminResolver] },
+    adminApiExtensions: {
+        schema: gql`${adminSchema}${giftCardAdminSchema}${returnsAdminSchema}`,
+        resolvers: [PosResolver, GiftCardAdminResolver, PosReturnResolver],
+    },
     shopApiExtensions: { schema: giftCardShopSchema, resolvers: [GiftCardShopResolver] },
     configuration: config => {
         config.authOptions.customPermissions.push(posTerminalPermission);
         config.paymentOptions.paymentMethodHandlers.push(giftCardPaymentHandler);
+        // Sale and return documents may be up to 1 MB each (returns.ts); Vendure's JSON body limit is
+        // 100 kB. Raised for the Admin API only; a parser the owner configured for all routes runs first.
+        config.apiOptions.middleware.push({
+            route: `/${config.apiOptions.adminApiPath}`,
+            handler: json({ limit: ADMIN_API_BODY_LIMIT }),
+            beforeListen: true,
+        });
         config.customFields.Order.push(
             {
                 name: 'source',

@@ -36,6 +36,7 @@ import { AdjustmentType, OrderType } from '@vendure/common/lib/generated-types';
 
 import { ChangeLog } from './change-log';
 import { PosStockConflict } from './entities';
+import { checkSaleDocument, fillInSaleDocument, insertSaleDocument } from './sale-document';
 import { ConflictView, conflictView, isUniqueViolation, StockLedger } from './stock';
 import { TerminalDirectory } from './terminals';
 
@@ -58,6 +59,8 @@ export interface PosSaleInput {
     totals: { totalMinor: number; taxMinor: number };
     payments: Array<{ method: string; amountMinor: number }>;
     locationId?: ID | null;
+    /** The register's CompletedSale JSON, kept verbatim in PosSaleDocument (see sale-document.ts). */
+    document?: string | null;
 }
 
 export interface PosSaleResult {
@@ -86,15 +89,22 @@ export class SaleRecorder {
         validate(input);
         const saleId = input.saleId.toLowerCase();
         const first = await this.existing(ctx, saleId);
-        if (first) return first;
+        if (first) {
+            await fillInSaleDocument(this.connection, ctx, { ...input, saleId });
+            return first;
+        }
         try {
             const result = await this.connection.withTransaction(ctx, tctx => this.insert(tctx, { ...input, saleId }));
             if (!result.duplicate) await this.changeLog.notify();
+            else await fillInSaleDocument(this.connection, ctx, { ...input, saleId });
             return result;
         } catch (e) {
             if (isUniqueViolation(e)) {
                 const winner = await this.existing(ctx, saleId);
-                if (winner) return winner;
+                if (winner) {
+                    await fillInSaleDocument(this.connection, ctx, { ...input, saleId });
+                    return winner;
+                }
             }
             throw e;
         }
@@ -148,6 +158,8 @@ export class SaleRecorder {
                 } as any,
             }),
         );
+
+        await insertSaleDocument(this.connection, ctx, input);
 
         const known = input.lines.filter(l => variants.has(l.sku));
         const lines = known.map(l => {
@@ -268,6 +280,7 @@ function validate(input: PosSaleInput) {
     if (!UUID.test(input.saleId)) throw new UserInputError('saleId must be a UUID');
     if (!input.terminalId) throw new UserInputError('terminalId is required');
     if (!input.lines.length) throw new UserInputError('a sale needs at least one line');
+    checkSaleDocument(input);
     if (Number.isNaN(new Date(input.occurredAt).getTime())) throw new UserInputError('occurredAt must be an ISO date-time');
     for (const l of input.lines) {
         if (!l.sku) throw new UserInputError('every line needs a sku');
