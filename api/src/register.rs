@@ -72,6 +72,10 @@ pub mod returns;
 #[path = "gift_card_shop.rs"]
 pub mod gift_card_shop;
 
+// Returns of sales made on other terminals or online, fetched from the shop (a child module).
+#[path = "remote_returns.rs"]
+pub mod remote_returns;
+
 /// Where the time comes from: the system clock in the app, a fixed or stepping one in tests.
 pub trait Clock: Send + Sync {
     fn now(&self) -> OffsetDateTime;
@@ -178,6 +182,8 @@ pub struct Register {
     mail: email::ReceiptMail,
     /// returns: the returns screen is open, device scans are its own (returns.rs).
     returns_scans: std::sync::atomic::AtomicBool,
+    /// returns: the shop to find other terminals' sales and web orders in (remote_returns.rs).
+    remote_sales: remote_returns::RemoteSales,
 }
 
 fn tender_kind(k: TenderKindDto) -> TenderKind {
@@ -593,6 +599,7 @@ impl Register {
             card_pending: tenders::CardPending::default(),
             mail: email::ReceiptMail::from_env(),
             returns_scans: Default::default(),
+            remote_sales: Default::default(),
             state: Mutex::new(state),
             events,
             clock,
@@ -1541,13 +1548,14 @@ impl Api for Register {
     }
     // --- returns: returns, refunds and exchanges (returns.rs) ---
     async fn returns_find_receipt(&self, code: String) -> Result<ReturnSaleDto, ApiError> {
-        self.returns_find_receipt_now(&code)
+        self.returns_find_code(&code).await
     }
     async fn returns_search(&self, query: ReturnSearchDto) -> Result<Vec<SaleFoundDto>, ApiError> {
         self.returns_search_now(&query)
     }
     async fn returns_open_sale(&self, sale_id: String) -> Result<ReturnSaleDto, ApiError> {
-        self.returns_open_sale_now(&sale_id)
+        let own = self.returns_open_sale_now(&sale_id)?;
+        self.with_shop_returns(own).await
     }
     async fn returns_preview(
         &self,

@@ -54,6 +54,7 @@ use pos_core::sale::Cashier;
 use pos_core::{CompletedSale, Money, TenderKind};
 use pos_hardware::payment::{PendingPaymentStore, PendingState};
 use pos_store::customers::CustomerLedger;
+use pos_store::remote_sales::RemoteSource;
 use pos_store::returns::{SaleSearch, return_series};
 use pos_store::{CommitError, NewAuditEntry, User};
 use serde::{Deserialize, Serialize};
@@ -108,8 +109,17 @@ pub struct ReturnSaleDto {
     pub total: MoneyDto,
     pub lines: Vec<ReturnableLineDto>,
     pub tenders: Vec<ReturnTenderDto>,
-    /// Numbers of the returns already made against it.
+    /// Numbers of the returns already made against it (on any terminal the shop knows of).
     pub earlier_returns: Vec<String>,
+    /// Where it was sold: "here", "terminal" (another register of the store) or "online".
+    pub sold_at: String,
+    /// The register that sold it (another terminal's sale), or the web order's code.
+    pub sold_by: Option<String>,
+    /// Shown from this register's copy because the shop cannot be reached: returns made
+    /// elsewhere since it was fetched are not known.
+    pub offline_copy: bool,
+    /// A web order paid online: its payment cannot be refunded here (cash or store credit).
+    pub paid_online: bool,
 }
 
 /// A sale found by a search.
@@ -315,16 +325,32 @@ fn caps_of(sale: &CompletedSale, earlier: &[CompletedReturn]) -> BTreeMap<u32, i
         .collect()
 }
 
+/// Whether part of the sale was paid online (a web order's payment: see remote_returns.rs).
+fn paid_online(sale: &CompletedSale) -> bool {
+    sale.tenders().iter().any(is_online_payment)
+}
+
+fn is_online_payment(t: &pos_core::Tender) -> bool {
+    t.kind == TenderKind::Card
+        && t.reference
+            .as_deref()
+            .is_some_and(|r| r.starts_with(super::remote_returns::ONLINE_PAYMENT))
+}
+
 fn parse_sale_id(id: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(id.trim()).map_err(|_| unknown_sale(id))
 }
 
 impl Register {
-    fn load_sale(&self, st: &State, id: &str) -> Result<CompletedSale, ApiError> {
-        st.store
-            .sale_by_id(parse_sale_id(id)?)
-            .map_err(store_error)?
-            .ok_or_else(|| unknown_sale(id))
+    /// This terminal's sale, or one fetched from the shop earlier (remote_returns.rs).
+    pub(super) fn load_sale(&self, st: &State, id: &str) -> Result<CompletedSale, ApiError> {
+        let id = parse_sale_id(id)?;
+        if let Some(sale) = st.store.sale_by_id(id).map_err(store_error)? {
+            return Ok(sale);
+        }
+        self.kept_remote_sale(st, id)?
+            .map(|r| r.sale)
+            .ok_or_else(|| unknown_sale(&id.to_string()))
     }
 
     /// The terminal's record of a sale's card payment at `position` (its approval), if kept.
@@ -343,7 +369,15 @@ impl Register {
         }
     }
 
-    fn sale_dto(&self, st: &State, sale: &CompletedSale) -> Result<ReturnSaleDto, ApiError> {
+    pub(super) fn sale_dto(
+        &self,
+        st: &State,
+        sale: &CompletedSale,
+    ) -> Result<ReturnSaleDto, ApiError> {
+        let remote = match st.store.sale_by_id(sale.id()).map_err(store_error)? {
+            Some(_) => None,
+            None => self.kept_remote_sale(st, sale.id())?,
+        };
         let earlier = st.store.returns_of_sale(sale.id()).map_err(store_error)?;
         let remaining = core_returns::returnable(sale, &core_returns::returned_so_far(&earlier));
         let caps = caps_of(sale, &earlier);
@@ -385,6 +419,18 @@ impl Register {
                 })
                 .collect(),
             earlier_returns: earlier.iter().map(|r| r.number.to_string()).collect(),
+            sold_at: match &remote {
+                None => "here".into(),
+                Some(r) if r.source == RemoteSource::Online => "online".into(),
+                Some(_) => "terminal".into(),
+            },
+            sold_by: match &remote {
+                None => None,
+                Some(r) if r.source == RemoteSource::Online => r.order_code.clone(),
+                Some(_) => Some(sale.terminal_id().to_owned()),
+            },
+            offline_copy: false,
+            paid_online: paid_online(sale),
         })
     }
 
@@ -461,6 +507,15 @@ impl Register {
             ),
             (RefundToDto::Original, Some(sale)) => {
                 let refunded = core_returns::refunded_so_far(&earlier);
+                if core_returns::default_refunds(sale, &refunded, total)
+                    .iter()
+                    .any(|(p, _, _)| is_online_payment(&sale.tenders()[*p as usize - 1]))
+                {
+                    return Err(ApiError::new(
+                        "returns.paid_online",
+                        "this web order was paid online: refund it in cash or to store credit",
+                    ));
+                }
                 let refunds = core_returns::default_refunds(sale, &refunded, total)
                     .into_iter()
                     .map(|(p, kind, amount)| {

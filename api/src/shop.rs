@@ -304,6 +304,7 @@ impl Register {
         }
         let (url, identifier) = (config.url.clone(), config.identifier.clone());
         self.gift_card_shop.connect(&config);
+        self.remote_sales.connect(&config);
         let handle =
             pos_sync::SyncEngine::start(&self.config.db_path, config, self.shop.status.clone())
                 .map_err(|e| shop_error(e, &url))?;

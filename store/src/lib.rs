@@ -26,6 +26,7 @@ pub mod parked;
 pub mod pending_payments;
 pub mod print_jobs;
 pub mod register_state;
+pub mod remote_sales;
 pub mod returns;
 pub mod sales;
 pub mod settings;

@@ -81,6 +81,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0012_shop_gift_cards",
         sql: include_str!("../../migrations/0012_shop_gift_cards/up.sql"),
     },
+    Migration {
+        version: 13,
+        name: "0013_remote_sales",
+        sql: include_str!("../../migrations/0013_remote_sales/up.sql"),
+    },
 ];
 
 /// The schema version this program writes.

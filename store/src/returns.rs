@@ -33,6 +33,12 @@ use uuid::Uuid;
 /// Kind of a relative stock change for the shop (the sync worker's `STOCK_ADJUSTED`).
 pub const STOCK_ADJUSTED: &str = "stock.adjusted";
 
+/// Kind of the outbox row that tells the shop of a return with an original sale (key
+/// `return:<return id>`), so every terminal caps what may still be returned. Payload:
+/// `{"document": <CompletedReturn>, "sold": [[sale line no, quantity sold], …],
+/// "orderCode": <the web order's code, for a return of an online order>}`.
+pub const RETURN_COMPLETED: &str = "return.completed";
+
 /// The return series of a terminal: "T01" sells under T01-000001…, returns under T01R-000001….
 pub fn return_series(terminal_id: &str) -> String {
     format!("{terminal_id}R")
@@ -69,15 +75,7 @@ pub(crate) fn session_returns(conn: &Connection, session_id: Uuid) -> Result<Vec
 }
 
 fn returns_of(conn: &Connection, sale_id: &str) -> Result<Vec<CompletedReturn>> {
-    let docs: Vec<String> = conn
-        .prepare_cached(
-            "SELECT document FROM sale_return WHERE original_sale_id = ?1 ORDER BY series, number",
-        )?
-        .query_map([sale_id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    docs.iter()
-        .map(|d| serde_json::from_str(d).map_err(StoreError::from))
-        .collect()
+    crate::remote_sales::known_returns(conn, sale_id)
 }
 
 fn return_where(
@@ -427,6 +425,34 @@ fn write_return(
     let at = unix_ms(ret.at);
     let document = serde_json::to_string(ret)
         .map_err(|e| StoreError::Invalid(format!("return cannot be encoded: {e}")))?;
+    // The sale it corrects: this terminal's (in `sale`) or fetched from the shop.
+    let original = match &ret.original {
+        None => None,
+        Some(o) => {
+            let oid = o.id.to_string();
+            let local: Option<String> = tx
+                .prepare_cached("SELECT document FROM sale WHERE id = ?1")?
+                .query_row([&oid], |r| r.get(0))
+                .optional()?;
+            match local {
+                Some(doc) => Some((serde_json::from_str::<CompletedSale>(&doc)?, None, false)),
+                None => {
+                    let remote = crate::remote_sales::remote_sale(tx, &oid)?.ok_or_else(|| {
+                        StoreError::Invalid(format!("no sale {} to return", o.receipt))
+                    })?;
+                    Some((
+                        remote.sale,
+                        remote
+                            .order_code
+                            .filter(|_| remote.source == crate::remote_sales::RemoteSource::Online),
+                        true,
+                    ))
+                }
+            }
+        }
+    };
+    let remote = original.as_ref().is_some_and(|(_, _, remote)| *remote);
+    let local_original = ret.original.as_ref().filter(|_| !remote);
     tx.prepare_cached(
         "INSERT INTO sale_return (id, series, number, terminal_id, cashier_id, approver_id, \
          location_id, session_id, original_sale_id, original_series, original_number, at, currency, \
@@ -442,9 +468,9 @@ fn write_return(
         ret.approved_by.as_ref().map(|a| a.id.clone()),
         location_id,
         session_id.map(|s| s.to_string()),
-        ret.original.as_ref().map(|o| o.id.to_string()),
-        ret.original.as_ref().map(|o| o.receipt.series.clone()),
-        ret.original.as_ref().map(|o| o.receipt.number),
+        local_original.map(|o| o.id.to_string()),
+        local_original.map(|o| o.receipt.series.clone()),
+        local_original.map(|o| o.receipt.number),
         at,
         ret.currency.code(),
         -ret.total.minor,
@@ -526,6 +552,40 @@ fn write_return(
             r.original_tender,
             r.reference
         ])?;
+    }
+    if let (Some((sale, order_code, remote)), Some(o)) = (&original, &ret.original) {
+        if *remote {
+            tx.prepare_cached(
+                "INSERT INTO sale_return_remote (return_id, remote_sale_id) VALUES (?1, ?2)",
+            )?
+            .execute(params![id, o.id.to_string()])?;
+        }
+        let sold: Vec<(u32, i64)> = sale
+            .lines()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let q = match s.line.quantity {
+                    Quantity::Units(n) | Quantity::Grams(n) => n,
+                };
+                (i as u32 + 1, q)
+            })
+            .filter(|(no, _)| ret.lines.iter().any(|l| l.sale_line_no == Some(*no)))
+            .collect();
+        let payload = serde_json::json!({
+            "document": ret,
+            "sold": sold,
+            "orderCode": order_code,
+        })
+        .to_string();
+        outbox::enqueue(
+            tx,
+            RETURN_COMPLETED,
+            &id,
+            &format!("return:{id}"),
+            &payload,
+            ret.at,
+        )?;
     }
     Ok(())
 }

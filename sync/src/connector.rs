@@ -8,6 +8,7 @@
 
 use crate::SyncError;
 pub use crate::gift_cards::{GiftCardOutcome, GiftCardStatus, ShopGiftCard, ShopGiftCardEntry};
+pub use crate::returns::{ReturnOutcome, ReturnRecord, ShopSaleForReturn};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::sync::Arc;
@@ -56,6 +57,11 @@ pub struct Capabilities {
     /// The shop keeps the gift-card ledger ([`Connector::redeem_gift_card`] and the rest), shared
     /// with its storefront. Without it the register keeps gift cards in its own database.
     pub gift_cards: bool,
+    /// The shop keeps every terminal's sale documents and returns
+    /// ([`Connector::sale_for_return`], [`Connector::record_return`]): a register can return a
+    /// sale made on another terminal or online. Without it returns are of this register's own
+    /// sales only, and queued returns are parked as not deliverable.
+    pub shared_returns: bool,
 }
 
 /// One line of a register sale, as the shop records it.
@@ -97,6 +103,10 @@ pub struct SaleRecord {
     pub lines: Vec<SaleLineRecord>,
     pub totals: SaleTotalsRecord,
     pub payments: Vec<PaymentRecord>,
+    /// The whole `pos_core::CompletedSale` as JSON, kept by the shop so another register can
+    /// return this sale.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
 }
 
 /// A stock conflict as the shop reports it.
@@ -437,6 +447,28 @@ pub trait Connector: Send + Sync + 'static {
         }
     }
 
+    // --- returns shared with the shop (see `returns`); connectors without them keep these
+    // defaults and `Capabilities::shared_returns = false` ---
+
+    /// The sale or web order the customer's code names (a receipt number, a sale UUID, an
+    /// order code), with every return recorded of it; `None` when the shop knows none.
+    fn sale_for_return(
+        &self,
+        code: &str,
+    ) -> impl Future<Output = Result<Option<ShopSaleForReturn>, SyncError>> + Send {
+        let _ = code;
+        async { Err(no_shared_returns()) }
+    }
+
+    /// Records a register's return exactly once (keyed by `record.return_id`).
+    fn record_return(
+        &self,
+        record: &ReturnRecord,
+    ) -> impl Future<Output = Result<ReturnOutcome, SyncError>> + Send {
+        let _ = record;
+        async { Err(no_shared_returns()) }
+    }
+
     // --- gift cards shared with the web shop (see `gift_cards`); connectors without them keep
     // these defaults and `Capabilities::gift_cards = false` ---
 
@@ -508,6 +540,10 @@ pub trait Connector: Send + Sync + 'static {
         let _ = hint;
         std::future::pending()
     }
+}
+
+fn no_shared_returns() -> SyncError {
+    SyncError::Unsupported("this shop does not keep the registers' returns".into())
 }
 
 fn no_gift_cards() -> SyncError {

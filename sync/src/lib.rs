@@ -23,6 +23,7 @@ pub mod gift_cards;
 mod mapping;
 pub mod outbox;
 pub mod pull;
+pub mod returns;
 pub mod sale;
 pub mod vendure;
 

@@ -21,11 +21,13 @@ use crate::clock::{Backoff, Clock, Jitter};
 use crate::connector::{
     CollectStatus, Connector, SaleRecord, StockReason, WriteStatus, ZReportRecord,
 };
+use crate::returns::{ReturnLineRecord, ReturnRecord};
 use crate::{SyncError, sale};
 use pos_core::CompletedSale;
 use pos_store::Store;
 use pos_store::cash::{SessionReport, Z_REPORT};
 use pos_store::outbox::{OutboxMessage, SALE_COMPLETED};
+use pos_store::returns::RETURN_COMPLETED;
 use pos_store::shop::PICKUP_COLLECTED;
 use pos_store::sync_state::StockConflictRecord;
 use std::sync::Mutex;
@@ -153,6 +155,9 @@ impl<C: Connector> OutboxContext<'_, C> {
                     }
                     Z_REPORT => {
                         self.deliver_z_report(&msg, &mut report).await?;
+                    }
+                    RETURN_COMPLETED => {
+                        self.deliver_return(&msg, &mut report).await?;
                     }
                     other => {
                         self.fail(&msg, &format!("unknown outbox kind {other:?}"))?;
@@ -404,6 +409,136 @@ impl<C: Connector> OutboxContext<'_, C> {
             Err(e) => self.delivery_failed(msg, report, e),
         }
     }
+}
+
+impl<C: Connector> OutboxContext<'_, C> {
+    /// A return, so the shop (and through it every register) knows what is still returnable,
+    /// exactly once by its key. Conflicts the shop flags (returns of a line beyond what it
+    /// sold) are stored for the manager's list like a sale's.
+    async fn deliver_return(
+        &self,
+        msg: &OutboxMessage,
+        report: &mut DrainReport,
+    ) -> Result<(), SyncError> {
+        if !self.connector.capabilities().shared_returns {
+            self.park(
+                msg,
+                "this shop does not keep the registers' returns; the return stays on the register",
+            )?;
+            report.not_deliverable += 1;
+            return Ok(());
+        }
+        let record = match return_record(msg, self.terminal_id) {
+            Ok(r) => r,
+            Err(e) => {
+                self.fail(msg, &format!("unreadable return payload: {e}"))?;
+                report.failed += 1;
+                return Ok(());
+            }
+        };
+        match self.connector.record_return(&record).await {
+            Ok(outcome) if outcome.return_id.eq_ignore_ascii_case(&record.return_id) => {
+                let conflicts: Vec<StockConflictRecord> = outcome
+                    .conflicts
+                    .into_iter()
+                    .map(|c| StockConflictRecord {
+                        shop_conflict_id: Some(c.id),
+                        sale_id: c.sale_id.or_else(|| record.sale_id.clone()),
+                        sku: c.sku,
+                        reason: c.reason,
+                        requested: c.requested,
+                        available_before: c.available_before,
+                    })
+                    .collect();
+                let now = self.clock.now();
+                {
+                    let mut store = lock(self.store);
+                    if !conflicts.is_empty() {
+                        report.conflicts += store.record_stock_conflicts(&conflicts, now)?;
+                    }
+                    store.outbox_mark_delivered(msg.id, now)?;
+                }
+                report.delivered += 1;
+                if outcome.duplicate {
+                    report.duplicates += 1;
+                }
+                Ok(())
+            }
+            Ok(outcome) => {
+                self.fail(
+                    msg,
+                    &format!(
+                        "the shop answered for return {} instead of {}",
+                        outcome.return_id, record.return_id
+                    ),
+                )?;
+                report.failed += 1;
+                Ok(())
+            }
+            Err(SyncError::Unsupported(m)) => {
+                self.park(msg, &m)?;
+                report.not_deliverable += 1;
+                Ok(())
+            }
+            Err(e) => self.delivery_failed(msg, report, e),
+        }
+    }
+}
+
+/// The shop's view of a queued return: its lines with what their sale lines sold, and the
+/// whole document verbatim.
+fn return_record(msg: &OutboxMessage, terminal_id: &str) -> Result<ReturnRecord, String> {
+    use pos_core::cart::Quantity;
+    use pos_core::returns::CompletedReturn;
+    use time::format_description::well_known::Rfc3339;
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Payload {
+        document: CompletedReturn,
+        sold: Vec<(u32, i64)>,
+        order_code: Option<String>,
+    }
+    let p: Payload = serde_json::from_str(&msg.payload).map_err(|e| e.to_string())?;
+    let ret = &p.document;
+    let original = ret
+        .original
+        .as_ref()
+        .ok_or("the return has no original sale")?;
+    let lines = ret
+        .lines
+        .iter()
+        .filter_map(|l| {
+            let no = l.sale_line_no?;
+            let sold = p.sold.iter().find(|(n, _)| *n == no).map(|(_, q)| *q)?;
+            Some(ReturnLineRecord {
+                sale_line_no: no,
+                sku: l.product.sku.clone(),
+                quantity: match l.quantity {
+                    Quantity::Units(n) | Quantity::Grams(n) => n,
+                },
+                sold_quantity: sold,
+            })
+        })
+        .collect::<Vec<_>>();
+    if lines.len() != ret.lines.len() {
+        return Err("a returned line has no sold quantity".into());
+    }
+    Ok(ReturnRecord {
+        return_id: ret.id.to_string(),
+        sale_id: p.order_code.is_none().then(|| original.id.to_string()),
+        order_code: p.order_code.clone(),
+        terminal_id: terminal_id.to_owned(),
+        return_number: ret.number.to_string(),
+        occurred_at: ret
+            .at
+            .to_offset(time::UtcOffset::UTC)
+            .format(&Rfc3339)
+            .map_err(|e| e.to_string())?,
+        currency_code: ret.currency.code().to_owned(),
+        total_minor: ret.total.minor,
+        lines,
+        document: serde_json::to_string(ret).map_err(|e| e.to_string())?,
+    })
 }
 
 /// The shop's view of a queued Z report: its figures from the stored report, which itself is

@@ -94,5 +94,9 @@ pub fn sale_record(sale: &CompletedSale, terminal_id: &str) -> Result<SaleRecord
             tax_minor: sale.totals().tax_total.minor,
         },
         payments,
+        document: Some(
+            serde_json::to_string(sale)
+                .map_err(|e| SyncError::Unsupported(format!("sale document: {e}")))?,
+        ),
     })
 }

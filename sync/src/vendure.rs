@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex, Notify};
 
 const STOCK: &str = "variantId sku locationId stockOnHand stockAllocated sellable";
-const CONFLICT: &str = "id saleId sku reason requested availableBefore";
+pub(crate) const CONFLICT: &str = "id saleId sku reason requested availableBefore";
 const ORDER: &str = "id code state source posSaleId placedAt customerName currencyCode \
      totalWithTaxMinor lines { sku name quantity unitPriceWithTaxMinor linePriceWithTaxMinor } \
      pickup { locationId locationName } collected";
@@ -294,6 +294,7 @@ impl Connector for VendureConnector {
             compare_and_set_stock: true,
             z_reports: true,
             gift_cards: true,
+            shared_returns: true,
         }
     }
 
@@ -451,6 +452,13 @@ impl Connector for VendureConnector {
     }
     async fn release_gift_card_redeem(&self, key: &str) -> Result<GiftCardOutcome, SyncError> {
         self.shop_release_gift_card_redeem(key).await
+    }
+
+    async fn sale_for_return(&self, code: &str) -> Result<Option<ShopSaleForReturn>, SyncError> {
+        self.shop_sale_for_return(code).await
+    }
+    async fn record_return(&self, record: &ReturnRecord) -> Result<ReturnOutcome, SyncError> {
+        self.shop_record_return(record).await
     }
 
     async fn record_z_report(&self, report: &ZReportRecord) -> Result<ZReportOutcome, SyncError> {

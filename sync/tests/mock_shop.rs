@@ -635,6 +635,7 @@ impl pos_sync::Connector for NoZReports {
             compare_and_set_stock: true,
             z_reports: false,
             gift_cards: false,
+            shared_returns: false,
         }
     }
     async fn who_am_i(&self) -> Result<pos_sync::connector::WhoAmI, SyncError> {
