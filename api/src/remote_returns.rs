@@ -50,9 +50,6 @@ pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(4);
 /// The reference prefix of a web order's payment made online (not refundable at the register).
 pub const ONLINE_PAYMENT: &str = "online ";
 
-/// The series prefix under which a web order is shown (see [`online_receipt`]).
-pub const WEB_SERIES: &str = "WEB";
-
 /// The shop's sale lookup as this module calls it; every [`Connector`] is one through
 /// [`ConnectorShop`], tests use fakes.
 pub trait SaleFinder: Send + Sync + 'static {
@@ -104,11 +101,11 @@ fn lookup_code(code: &str) -> String {
     code.trim().chars().take(64).collect()
 }
 
-/// The receipt number a web order is shown under: the order's code as the series.
+/// The receipt number a web order is shown under: its code alone (no sequence number).
 fn online_receipt(code: &str) -> ReceiptNumber {
     ReceiptNumber {
-        series: format!("{WEB_SERIES} {code}"),
-        number: 1,
+        series: code.to_owned(),
+        number: 0,
     }
 }
 

@@ -145,6 +145,8 @@ pub fn settle(
 
 /// A receipt number: a series (one per terminal, so terminals never collide offline) and a
 /// gap-free sequence number within it. Spain's simplified invoices need exactly this.
+/// A web order returned at a register has its order code as the series and no number (0): it
+/// is shown as the code alone.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ReceiptNumber {
     pub series: String,
@@ -153,6 +155,9 @@ pub struct ReceiptNumber {
 
 impl fmt::Display for ReceiptNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.number == 0 {
+            return f.write_str(&self.series);
+        }
         write!(f, "{}-{:06}", self.series, self.number)
     }
 }
@@ -318,6 +323,17 @@ mod tests {
             amount: eur(m),
             reference: None,
         }
+    }
+
+    #[test]
+    fn a_receipt_number_prints_its_series_and_six_digits_and_a_web_order_its_code_alone() {
+        let n = |series: &str, number| ReceiptNumber {
+            series: series.into(),
+            number,
+        };
+        assert_eq!(n("T01", 123).to_string(), "T01-000123");
+        assert_eq!(n("T01R", 1_234_567).to_string(), "T01R-1234567");
+        assert_eq!(n("WQ7Z2K9D", 0).to_string(), "WQ7Z2K9D");
     }
 
     #[test]

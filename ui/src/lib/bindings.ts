@@ -732,9 +732,26 @@ export type ReturnSaleDto = { saleId: string, receiptNumber: string,
  */
 at: string, cashier: string, customer: string | null, total: MoneyDto, lines: Array<ReturnableLineDto>, tenders: Array<ReturnTenderDto>, 
 /**
- * Numbers of the returns already made against it.
+ * Numbers of the returns already made against it (on any terminal the shop knows of).
  */
-earlierReturns: Array<string>, };
+earlierReturns: Array<string>, 
+/**
+ * Where it was sold: "here", "terminal" (another register of the store) or "online".
+ */
+soldAt: string, 
+/**
+ * The register that sold it (another terminal's sale), or the web order's code.
+ */
+soldBy: string | null, 
+/**
+ * Shown from this register's copy because the shop cannot be reached: returns made
+ * elsewhere since it was fetched are not known.
+ */
+offlineCopy: boolean, 
+/**
+ * A web order paid online: its payment cannot be refunded here (cash or store credit).
+ */
+paidOnline: boolean, };
 
 export type SaleFoundDto = { saleId: string, receiptNumber: string, at: string, total: MoneyDto, itemCount: number, tenders: Array<TenderKindDto>, customer: string | null, };
 
