@@ -80,7 +80,7 @@ export class PosStockConflict {
     @Column({ type: 'varchar', length: 32, nullable: true })
     locationId: string | null;
 
-    /** INSUFFICIENT_STOCK or UNKNOWN_SKU. */
+    /** INSUFFICIENT_STOCK, UNKNOWN_SKU, or RETURN_EXCEEDS_SALE (returns.ts: more returned than sold). */
     @Column({ type: 'varchar', length: 32 })
     reason: string;
 

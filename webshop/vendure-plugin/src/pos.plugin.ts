@@ -3,9 +3,10 @@
  *
  * Adds to the shop: custom fields (Order: source, posSaleId, posTerminalId, posReceiptNumber,
  * posPickupLocationId; ProductVariant: barcode; ShippingMethod: posPickupLocationId), the
- * `PosTerminal` permission, the plugin's tables (Z reports and the gift-card ledger included), the Admin API operations in
- * api.ts and gift-card-api.ts, the Shop API's `giftCardBalance`, the `pos-gift-card` payment handler and the SSE
- * endpoint `GET /pos/events`.
+ * `PosTerminal` permission, the plugin's tables (Z reports, the gift-card ledger, sale documents and
+ * returns included), the Admin API operations in api.ts, gift-card-api.ts and returns-api.ts (with a
+ * 16 MB JSON body limit on the Admin API), the Shop API's `giftCardBalance`, the `pos-gift-card`
+ * payment handler and the SSE endpoint `GET /pos/events`.
  */
 import { LanguageCode, PluginCommonModule, VendurePlugin } from '@vendure/core';
 import { json } from 'express';

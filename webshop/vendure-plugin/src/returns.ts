@@ -14,8 +14,8 @@
  * - A return touches neither stock (registers send posAdjustStock RETURN/WRITE_OFF) nor the change log.
  * - Documents are opaque JSON text, stored and returned verbatim.
  */
-import { Injectable } from '@nestjs/common';
-import { CurrencyCode, Order, OrderLine, RequestContext, TransactionalConnection, UserInputError } from '@vendure/core';
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { CurrencyCode, Logger, Order, OrderLine, RequestContext, TransactionalConnection, UserInputError } from '@vendure/core';
 import { DEFAULT_CHANNEL_CODE } from '@vendure/common/lib/shared-constants';
 import { In } from 'typeorm';
 
@@ -200,8 +200,23 @@ export class ReturnLedger {
 
 /** Finds a sale to return by receipt number, POS sale UUID or order code (see `find`). */
 @Injectable()
-export class SaleForReturnLookup {
+export class SaleForReturnLookup implements OnApplicationBootstrap {
     constructor(private connection: TransactionalConnection) {}
+
+    /**
+     * A sale recorded without a document is found by the receipt number on its order, and every
+     * miss (an unknown code) looks there last: an index keeps that from scanning all orders.
+     * Created once; a database that refuses only logs it.
+     */
+    async onApplicationBootstrap() {
+        try {
+            await this.connection.rawConnection.query(
+                'CREATE INDEX IF NOT EXISTS pos_order_receipt_number ON "order" ("customFieldsPosreceiptnumber")',
+            );
+        } catch (e) {
+            Logger.warn(`could not create the index on order.customFieldsPosreceiptnumber: ${e}`, 'PosPlugin');
+        }
+    }
 
     /**
      * `code` is a POS sale UUID, a receipt number as printed, or a Vendure order code, tried in

@@ -5,7 +5,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('crypto');
-const { startShop, stopShop, clients, SALE, saleInput } = require('./shop');
+const { startShop, stopShop, clients, SALE, saleInput, openDb } = require('./shop');
 const { request } = require('../../test-shop/gql');
 const { placeOrder } = require('../../test-shop/storefront');
 
@@ -84,6 +84,13 @@ test('a sale recorded with its document is found by receipt number, UUID and ord
     assert.deepEqual(found.returns, []);
   }
   assert.equal(await forReturn('T99-000000'), null, 'an unknown receipt number');
+  const db = await openDb(shop);
+  try {
+    assert.ok((await db.indexes('order')).includes('pos_order_receipt_number'), 'a miss does not scan every order');
+    assert.ok((await db.indexes('pos_sale_document')).length >= 2, 'saleId unique, receiptNumber indexed');
+  } finally {
+    await db.close();
+  }
   assert.equal(await forReturn(crypto.randomUUID()), null, 'an unknown sale UUID');
   assert.equal(await forReturn(''), null);
 });
@@ -198,6 +205,7 @@ test('a paid web order is found by its code with its lines, taxes and payment; i
   assert.deepEqual([found.saleId, found.terminalId, found.receiptNumber, found.document], [null, null, null, null]);
   assert.equal(found.orderCode, placed.code);
   const o = found.order;
+  console.log(`${shop.db}: web order as a register sees it: ${JSON.stringify(o)}`);
   assert.equal(o.state, 'PaymentSettled');
   assert.ok(o.orderPlacedAt);
   assert.equal(o.currencyCode, expected.currencyCode);
