@@ -134,7 +134,8 @@ pub struct StockConflictDto {
     pub sku: String,
     /// The product's name by language (empty when the SKU is not in this register's catalog).
     pub names: BTreeMap<String, String>,
-    /// "INSUFFICIENT_STOCK" or "UNKNOWN_SKU".
+    /// "INSUFFICIENT_STOCK", "UNKNOWN_SKU" or "RETURN_EXCEEDS_SALE" (returns of a line on several
+    /// registers add up to more than it sold).
     pub reason: String,
     /// Units (or grams) sold.
     pub quantity: i64,

@@ -38,7 +38,7 @@ pub struct StockConflictRecord {
     pub shop_conflict_id: Option<String>,
     pub sale_id: Option<String>,
     pub sku: String,
-    /// `INSUFFICIENT_STOCK` or `UNKNOWN_SKU`.
+    /// `INSUFFICIENT_STOCK`, `UNKNOWN_SKU` or `RETURN_EXCEEDS_SALE`.
     pub reason: String,
     pub requested: i64,
     pub available_before: Option<i64>,

@@ -163,6 +163,14 @@ export const ERROR_CODES = [
   'staff.reason_required',
   'clock.already_in',
   'clock.not_in',
+  // --- returns of other registers' sales and web orders, fetched from the shop ---
+  'returns.unknown_anywhere', // {receipt}
+  'returns.shop_offline', // {receipt}
+  'returns.shop_refused',
+  'returns.no_document', // {receipt}
+  'returns.order_not_paid', // {receipt, state}
+  'returns.other_currency', // {currency}
+  'returns.paid_online',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

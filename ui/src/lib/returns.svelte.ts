@@ -162,7 +162,8 @@ class Returns {
     this.noReceipt = false;
     this.qty = {};
     this.writeOff = {};
-    this.refundTo = 'original';
+    // A web order's online payment cannot be refunded here: cash (or store credit) instead.
+    this.refundTo = sale.paidOnline ? 'cash' : 'original';
     this.step = 'sale';
     this.preview = null;
   }

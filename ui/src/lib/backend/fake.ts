@@ -2119,6 +2119,9 @@ export class FakeRegister implements Backend {
     returned: Map<number, number>;
     refunded: Map<number, number>;
     returns: string[];
+    /** Where it was sold (another register's sale or a web order fetched from the shop). */
+    soldAt?: 'terminal' | 'online';
+    soldBy?: string;
   }[] = [];
   private returnsSeq = 0;
   /** The returns made, for tests: number, total and where the money went. */
@@ -2173,7 +2176,40 @@ export class FakeRegister implements Backend {
         reference: t.reference,
       })),
       earlierReturns: [...s.returns],
+      soldAt: s.soldAt ?? 'here',
+      soldBy: s.soldBy ?? null,
+      offlineCopy: false,
+      paidOnline: s.tenders.some((t) => t.kind === 'card' && (t.reference ?? '').startsWith('online ')),
     };
+  }
+
+  /**
+   * What the web shop knows of sales this register did not make (mirrors api/src/remote_returns.rs):
+   * register T01's receipt T01-000042 (2 × milk, 1 T-shirt, paid by card) and the web order
+   * WQ7Z2K9D (1 T-shirt, paid online). Found only while the shop is reachable.
+   */
+  private shopSale(code: string): FakeRegister['returnsSales'][number] | null {
+    const milk = this.catalog[0];
+    const shirt = this.catalog[1];
+    const at = new Date(this.opts.now().getTime() - 86_400_000);
+    if (code === 'T01-000042') {
+      const total = 2 * milk.price + shirt.price;
+      return {
+        saleId: '0193a5c2-0000-7000-8000-000000000042', number: code, at, cashier: 'Luis', total,
+        lines: [{ product: milk, quantity: 2, amount: 2 * milk.price }, { product: shirt, quantity: 1, amount: shirt.price }],
+        tenders: [{ kind: 'card', paid: total, reference: 'Visa ************4242' }],
+        returned: new Map(), refunded: new Map(), returns: [], soldAt: 'terminal', soldBy: 'T01',
+      };
+    }
+    if (code.toUpperCase() === 'WQ7Z2K9D') {
+      return {
+        saleId: '6d1c3c6e-5a9b-5f1e-9c3e-0000000web01', number: 'WQ7Z2K9D', at, cashier: 'web', total: shirt.price,
+        lines: [{ product: shirt, quantity: 1, amount: shirt.price }],
+        tenders: [{ kind: 'card', paid: shirt.price, reference: 'online standard-payment' }],
+        returned: new Map(), refunded: new Map(), returns: [], soldAt: 'online', soldBy: 'WQ7Z2K9D',
+      };
+    }
+    return null;
   }
 
   private returnsSale(id: string) {
@@ -2187,12 +2223,25 @@ export class FakeRegister implements Backend {
       this.requireSession();
       const m = /^([A-Za-z0-9_-]+)-(\d{1,12})$/.exec(code.trim());
       const n = m ? Number(m[2]) : 0;
-      if (!m || n <= 0) throw apiError('returns.bad_code', 'not a receipt code', { code: code.trim().slice(0, 40) });
-      const number = `${m[1]}-${String(n).padStart(6, '0')}`;
-      const s = this.returnsSales.find((x) => x.number === number);
+      const number = m && n > 0 ? `${m[1]}-${String(n).padStart(6, '0')}` : code.trim();
+      const s = this.returnsSales.find((x) => !x.soldAt && x.number === number);
       if (s) return this.returnsSaleDto(s);
       if (this.returnsMade.some((r) => r.number === number)) throw apiError('returns.is_a_return', 'a return receipt', { receipt: number });
-      throw apiError('returns.unknown_sale', 'no such sale', { receipt: number });
+      // Not this register's: the web shop (another register's receipt, or a web order's code).
+      const kept = this.returnsSales.find((x) => x.soldAt && x.number === number.toUpperCase());
+      if (!this.statusState.sync.online) {
+        if (kept) return { ...this.returnsSaleDto(kept), offlineCopy: true };
+        if (m && n > 0) throw apiError('returns.shop_offline', 'the shop cannot be reached', { receipt: number });
+      } else {
+        if (kept) return this.returnsSaleDto(kept);
+        const remote = this.shopSale(number);
+        if (remote) {
+          this.returnsSales.push(remote);
+          return this.returnsSaleDto(remote);
+        }
+        if (m && n > 0) throw apiError('returns.unknown_anywhere', 'not on this register or in the shop', { receipt: number });
+      }
+      throw apiError('returns.bad_code', 'not a receipt code', { code: code.trim().slice(0, 40) });
     });
   }
 
@@ -2300,6 +2349,7 @@ export class FakeRegister implements Backend {
       refunds = [];
     } else if (to.kind === 'original') {
       if (!sale) throw apiError('returns.needs_customer', 'refund to a customer');
+      if (sale.tenders.some((t) => (t.reference ?? '').startsWith('online '))) throw apiError('returns.paid_online', 'paid online');
       refunds = [];
       let left = rest;
       const order = sale.tenders.map((t, i) => ({ ...t, position: i + 1 })).sort((a, b) => Number(a.kind === 'cash') - Number(b.kind === 'cash') || a.position - b.position);

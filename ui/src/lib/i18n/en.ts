@@ -903,6 +903,19 @@ export const en = {
   'perm.manage_shifts': 'Hours and shift corrections',
   'perm.view_audit': 'See the audit trail',
   'perm.customer_credit': 'Customer credit and limits',
+  // --- returns of other registers' sales and web orders, fetched from the shop ---
+  'error.returns.unknown_anywhere': 'No sale or web order {receipt} on this register or in the web shop. Check the number, or search by day and amount.',
+  'error.returns.shop_offline': '{receipt} was not sold on this register and the web shop cannot be reached. Return it when the connection is back, or as a return without a receipt.',
+  'error.returns.shop_refused': 'The web shop refused to look up this sale.',
+  'error.returns.no_document': 'The web shop has sale {receipt} without its details. Return it at the register that sold it, or as a return without a receipt.',
+  'error.returns.order_not_paid': 'Web order {receipt} is not paid (state: {state}): there is nothing to refund.',
+  'error.returns.other_currency': 'This sale was paid in {currency}: it cannot be refunded at this register.',
+  'error.returns.paid_online': 'This web order was paid online: refund it in cash or to store credit.',
+  'ret.from_terminal': 'Sold at register {terminal}',
+  'ret.from_online': 'Web order {code}',
+  'ret.offline_copy': 'The web shop cannot be reached: this is the copy kept on this register. Returns made elsewhere since then are not shown.',
+  'ret.paid_online_hint': 'Paid online: the web shop’s payment is not refunded from the register. Refund in cash or to store credit.',
+  'shop.conflicts.return_exceeds': 'returned more than was sold ({n} were still returnable)',
 } as const satisfies Record<`error.${ErrorCode}`, string> & Record<string, string>;
 
 export type MessageKey = keyof typeof en;

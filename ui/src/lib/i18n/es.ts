@@ -899,4 +899,17 @@ export const es: Catalog = {
   'perm.manage_shifts': 'Horas y corrección de turnos',
   'perm.view_audit': 'Ver el registro de auditoría',
   'perm.customer_credit': 'Crédito y límites de clientes',
+  // --- returns of other registers' sales and web orders, fetched from the shop ---
+  'error.returns.unknown_anywhere': 'No hay ninguna venta ni pedido web {receipt} en esta caja ni en la tienda online. Comprueba el número o busca por día e importe.',
+  'error.returns.shop_offline': '{receipt} no se vendió en esta caja y no hay conexión con la tienda online. Haz la devolución cuando vuelva la conexión, o como devolución sin ticket.',
+  'error.returns.shop_refused': 'La tienda online no ha permitido consultar esta venta.',
+  'error.returns.no_document': 'La tienda online tiene la venta {receipt} sin su detalle. Devuélvela en la caja donde se vendió, o como devolución sin ticket.',
+  'error.returns.order_not_paid': 'El pedido web {receipt} no está pagado (estado: {state}): no hay nada que devolver.',
+  'error.returns.other_currency': 'Esta venta se pagó en {currency}: no se puede reembolsar en esta caja.',
+  'error.returns.paid_online': 'Este pedido web se pagó online: reembolsa en efectivo o con un vale de compra.',
+  'ret.from_terminal': 'Vendido en la caja {terminal}',
+  'ret.from_online': 'Pedido web {code}',
+  'ret.offline_copy': 'Sin conexión con la tienda online: es la copia guardada en esta caja. No se muestran las devoluciones hechas en otras cajas desde entonces.',
+  'ret.paid_online_hint': 'Pagado online: el pago de la tienda online no se reembolsa desde la caja. Reembolsa en efectivo o con un vale de compra.',
+  'shop.conflicts.return_exceeds': 'devuelto más de lo vendido (quedaban {n} por devolver)',
 };

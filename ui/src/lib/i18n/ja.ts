@@ -899,4 +899,17 @@ export const ja: Catalog = {
   'perm.manage_shifts': '勤務時間と修正',
   'perm.view_audit': '監査ログの閲覧',
   'perm.customer_credit': '顧客の与信・限度額',
+  // --- returns of other registers' sales and web orders, fetched from the shop ---
+  'error.returns.unknown_anywhere': '取引またはWeb注文 {receipt} はこのレジにもWebショップにもありません。番号を確認するか、日付と金額で検索してください。',
+  'error.returns.shop_offline': '{receipt} はこのレジの取引ではなく、Webショップに接続できません。接続が戻ってから返品するか、レシートなし返品にしてください。',
+  'error.returns.shop_refused': 'Webショップがこの取引の照会を拒否しました。',
+  'error.returns.no_document': 'Webショップには取引 {receipt} の明細がありません。販売したレジで返品するか、レシートなし返品にしてください。',
+  'error.returns.order_not_paid': 'Web注文 {receipt} は支払われていません（状態: {state}）。返金するものはありません。',
+  'error.returns.other_currency': 'この取引は {currency} で支払われました。このレジでは返金できません。',
+  'error.returns.paid_online': 'このWeb注文はオンラインで支払われました。現金またはストアクレジットで返金してください。',
+  'ret.from_terminal': 'レジ {terminal} での販売',
+  'ret.from_online': 'Web注文 {code}',
+  'ret.offline_copy': 'Webショップに接続できません。このレジに保存された写しです。その後に他のレジで行われた返品は表示されません。',
+  'ret.paid_online_hint': 'オンライン決済：Webショップの決済はレジからは返金できません。現金またはストアクレジットで返金してください。',
+  'shop.conflicts.return_exceeds': '販売数を超えて返品（返品可能数は {n}）',
 };
