@@ -1133,3 +1133,307 @@ async fn a_z_report_reaches_the_shop_exactly_once_even_when_delivered_twice() {
         serde_json::from_str(stored["report"].as_str().unwrap()).unwrap();
     assert_eq!(report, z, "the whole Z report, as the register made it");
 }
+
+// --- returns shared across registers ---
+// The shop keeps every terminal's sale document and every terminal's returns
+// (`sale_for_return`, `record_return`). SKUs of its own: TS-00004-S and TS-00004-M (sku(6),
+// sku(7)); every sale here has a receipt series of its own (`unique_series`), so a receipt
+// number names exactly one sale in the shop however often the suite runs against it.
+
+/// A receipt series no other sale in the shop has (receipt numbers are per series).
+fn unique_series() -> String {
+    format!(
+        "R{}",
+        &Uuid::new_v4().simple().to_string()[..7].to_uppercase()
+    )
+}
+
+/// Rings up `qty` of `sku` on receipt series `series`, paid by card; returns the sale.
+fn sell_on(store: &mut Store, series: &str, sku: &str, qty: i64) -> CompletedSale {
+    let item = store
+        .find_by_sku(sku, LOCATION)
+        .unwrap()
+        .unwrap_or_else(|| panic!("{sku} imported"));
+    let mut cart = Cart::new(Currency::Usd, TaxPolicy::US);
+    cart.add(item.to_product_ref(), Quantity::Units(qty))
+        .unwrap();
+    store
+        .commit_sale(series, LOCATION, |receipt| {
+            let total = cart.totals().unwrap().total;
+            cart.complete(
+                vec![Tender {
+                    kind: TenderKind::Card,
+                    amount: total,
+                    reference: None,
+                }],
+                SaleContext {
+                    id: Uuid::new_v4(),
+                    receipt,
+                    terminal_id: series.into(),
+                    cashier: Cashier {
+                        id: "u-ana".into(),
+                        name: "Ana".into(),
+                    },
+                    at: time::OffsetDateTime::now_utc(),
+                    cash_rounding: CashRounding::NONE,
+                },
+            )
+        })
+        .unwrap()
+}
+
+/// A second terminal credential in the shop (create-terminal.js as the superadmin): its own
+/// connector, as another register has it.
+fn second_terminal(shop: &Shop) -> (String, VendureConnector) {
+    let id = format!("till-rr-{}", &Uuid::new_v4().simple().to_string()[..8]);
+    let created = shop.script(&["create-terminal.js", "--terminal", &id]);
+    let password = created["password"]
+        .as_str()
+        .unwrap_or_else(|| panic!("create-terminal.js: {created}"))
+        .to_owned();
+    let mut config = ShopConfig::new(&shop.url, &id, Secret::new(password)).unwrap();
+    config.location_id = LOCATION.into();
+    config.prices_include_tax = false;
+    (id, VendureConnector::new(&config).unwrap())
+}
+
+/// The shop's record of a return of `quantity` of line 1 of `sale`, made at `terminal` on
+/// return series `series` (a real `CompletedReturn`, refunded to the card), priced as a register
+/// that knows of `returned_before` units already returned would price it.
+fn return_of_line_1(
+    sale: &CompletedSale,
+    returned_before: i64,
+    quantity: i64,
+    terminal: &str,
+    series: &str,
+) -> pos_sync::connector::ReturnRecord {
+    use pos_core::returns::{
+        CompletedReturn, Disposition, OriginalSale, Refund, ReturnContext, ReturnRequestLine,
+    };
+    use std::collections::BTreeMap;
+    let before = BTreeMap::from([(1u32, returned_before)]);
+    let priced = pos_core::returns::price_return(
+        sale,
+        &before,
+        &[ReturnRequestLine {
+            line_no: 1,
+            quantity,
+            disposition: Disposition::Restock,
+        }],
+    )
+    .unwrap();
+    let total = priced.total;
+    let ret = CompletedReturn::build(
+        priced,
+        Some(OriginalSale {
+            id: sale.id(),
+            receipt: sale.receipt().clone(),
+            at: sale.at(),
+        }),
+        vec![Refund {
+            kind: TenderKind::Card,
+            amount: total,
+            original_tender: Some(1),
+            reference: None,
+            original_reference: None,
+            slip: Vec::new(),
+        }],
+        &BTreeMap::from([(1u32, sale.amount_paid().minor)]),
+        ReturnContext {
+            id: Uuid::new_v4(),
+            number: pos_core::ReceiptNumber {
+                series: format!("{series}R"),
+                number: 1,
+            },
+            terminal_id: series.into(),
+            cashier: Cashier {
+                id: "u-ana".into(),
+                name: "Ana".into(),
+            },
+            approved_by: None,
+            at: time::OffsetDateTime::now_utc(),
+            cash_rounding: CashRounding::NONE,
+        },
+    )
+    .unwrap();
+    let sold = match sale.lines()[0].line.quantity {
+        Quantity::Units(n) | Quantity::Grams(n) => n,
+    };
+    pos_sync::connector::ReturnRecord {
+        return_id: ret.id.to_string(),
+        sale_id: Some(sale.id().to_string()),
+        order_code: None,
+        terminal_id: terminal.into(),
+        return_number: ret.number.to_string(),
+        occurred_at: ret
+            .at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap(),
+        currency_code: "USD".into(),
+        total_minor: ret.total.minor,
+        lines: vec![pos_sync::returns::ReturnLineRecord {
+            sale_line_no: 1,
+            sku: sale.lines()[0].line.product.sku.clone(),
+            quantity,
+            sold_quantity: sold,
+        }],
+        document: serde_json::to_string(&ret).unwrap(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_with_its_document_is_found_for_a_return_by_receipt_number_uuid_and_order_code() {
+    use pos_sync::returns::SaleSource;
+    let shop = shop();
+    let dir = tempfile::tempdir().unwrap();
+    let db = terminal(dir.path(), "rr1", &shop).await;
+    let c = shop.connector();
+    let s = sku(6);
+    let series = unique_series();
+    let sale = sell_on(&mut Store::open(&db).unwrap(), &series, &s, 2);
+    let record = pos_sync::sale::sale_record(&sale, &shop.identifier).unwrap();
+    assert!(record.document.is_some(), "every sale carries its document");
+    let recorded = c.record_sale(&record).await.unwrap();
+    assert!(!recorded.duplicate);
+    let receipt = sale.receipt().to_string();
+    assert_eq!(receipt, format!("{series}-000001"));
+    let uuid = sale.id().to_string();
+    let mut lookups = Vec::new();
+    for code in [
+        receipt.clone(),
+        uuid.clone(),
+        uuid.to_uppercase(),
+        recorded.order_code.clone(),
+        format!("  {receipt} "),
+    ] {
+        let t0 = Instant::now();
+        let found = c
+            .sale_for_return(&code)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{code:?} not found"));
+        lookups.push(t0.elapsed());
+        assert_eq!(found.source, SaleSource::Pos, "{code}");
+        assert_eq!(found.sale_id.as_deref(), Some(uuid.as_str()), "{code}");
+        assert_eq!(found.order_code, recorded.order_code, "{code}");
+        assert_eq!(found.receipt_number.as_deref(), Some(receipt.as_str()));
+        assert_eq!(
+            found.terminal_id.as_deref(),
+            Some(shop.identifier.as_str()),
+            "the shop terminal that recorded it"
+        );
+        assert!(found.order.is_none());
+        assert!(found.returns.is_empty(), "nothing returned yet");
+        let doc: CompletedSale =
+            serde_json::from_str(found.document.as_deref().expect("the document")).unwrap();
+        assert_eq!(doc, sale, "the whole sale as the register made it ({code})");
+    }
+    assert_eq!(
+        c.sale_for_return(&format!("{series}-000002"))
+            .await
+            .unwrap(),
+        None,
+        "a receipt number never used"
+    );
+    p("posSaleForReturn of a POS sale (connector)", lookups);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_return_is_recorded_once_and_a_second_terminals_return_beyond_the_sale_is_flagged() {
+    let shop = shop();
+    let dir = tempfile::tempdir().unwrap();
+    let db = terminal(dir.path(), "rr2", &shop).await;
+    let c = shop.connector();
+    let (till_2, c2) = second_terminal(&shop);
+    let s = sku(7);
+    let series = unique_series();
+    let before = shop_sellable(&c, &s).await;
+    let sale = sell_on(&mut Store::open(&db).unwrap(), &series, &s, 3);
+    c.record_sale(&pos_sync::sale::sale_record(&sale, &shop.identifier).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(shop_sellable(&c, &s).await, before - 3);
+
+    // Two of the three back at the selling terminal; its outbox resends (a lost answer).
+    let first = return_of_line_1(&sale, 0, 2, &shop.identifier, &series);
+    let once = c.record_return(&first).await.unwrap();
+    assert_eq!(once.return_id, first.return_id);
+    assert!(!once.duplicate);
+    assert!(once.conflicts.is_empty(), "{:?}", once.conflicts);
+    let again = c.record_return(&first).await.unwrap();
+    assert!(again.duplicate, "the resend changes nothing");
+    assert!(again.conflicts.is_empty());
+    let found = c
+        .sale_for_return(&sale.receipt().to_string())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.returns.len(), 1, "listed once: {:?}", found.returns);
+    let listed = &found.returns[0];
+    assert_eq!(listed.return_id, first.return_id);
+    assert_eq!(listed.terminal_id, shop.identifier);
+    assert_eq!(listed.return_number, format!("{series}R-000001"));
+    assert_eq!(listed.lines, first.lines);
+    assert_eq!(
+        (listed.lines[0].quantity, listed.lines[0].sold_quantity),
+        (2, 3)
+    );
+    assert_eq!(listed.document, first.document, "kept verbatim");
+
+    // Another terminal, offline meanwhile, took two more back: 4 of 3. Recorded (the money went
+    // back already) and flagged for a manager, once.
+    let second = return_of_line_1(&sale, 0, 2, &till_2, "T02");
+    let over = c2.record_return(&second).await.unwrap();
+    assert!(!over.duplicate);
+    assert_eq!(over.conflicts.len(), 1, "{:?}", over.conflicts);
+    let conflict = &over.conflicts[0];
+    assert_eq!(conflict.reason, "RETURN_EXCEEDS_SALE");
+    assert_eq!(conflict.sku, s);
+    assert_eq!(
+        conflict.sale_id.as_deref(),
+        Some(sale.id().to_string().as_str())
+    );
+    assert_eq!(conflict.requested, 2);
+    assert_eq!(
+        conflict.available_before,
+        Some(1),
+        "3 sold, 2 returned before"
+    );
+    let resent = c2.record_return(&second).await.unwrap();
+    assert!(resent.duplicate);
+    assert_eq!(
+        resent.conflicts.iter().map(|c| &c.id).collect::<Vec<_>>(),
+        vec![&conflict.id],
+        "a resend reports the same conflict, not a new one"
+    );
+    let found = c2
+        .sale_for_return(&sale.id().to_string())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        found
+            .returns
+            .iter()
+            .map(|r| (
+                r.terminal_id.as_str(),
+                r.return_number.as_str(),
+                r.lines[0].quantity
+            ))
+            .collect::<Vec<_>>(),
+        vec![
+            (
+                shop.identifier.as_str(),
+                format!("{series}R-000001").as_str(),
+                2
+            ),
+            (till_2.as_str(), "T02R-000001", 2)
+        ],
+        "both returns, oldest first"
+    );
+    assert_eq!(
+        shop_sellable(&c, &s).await,
+        before - 3,
+        "recording returns does not move stock (registers send their RETURN adjustments)"
+    );
+}
