@@ -418,3 +418,119 @@ fn sales_are_found_by_total_receipt_card_digits_and_date() {
     );
     let _ = Money::zero(Currency::Eur);
 }
+
+/// Another register's sale, kept here after a lookup in the shop: its return here links to it,
+/// is capped by the returns the shop listed, is queued for the shop with what each line sold, and
+/// never enters this register's own sales.
+#[test]
+fn a_sale_fetched_from_the_shop_is_returned_here_capped_by_the_shops_returns_and_queued_for_it() {
+    use pos_store::remote_sales::{RemoteSale, RemoteSource};
+    let dir = tempfile::tempdir().unwrap();
+    // "Register A" sold it and returned 1 of the 3 milks; the shop has both documents.
+    let mut a = open_with_catalog(&dir.path().join("a.db"));
+    let sale = sell(
+        &mut a,
+        1,
+        &[(MILK, Quantity::Units(3)), (WINE, Quantity::Units(1))],
+        TenderKind::Cash,
+    );
+    let (at_a, _) =
+        give_back(&mut a, 10, &sale, &[line(1, 1, Disposition::Restock)], None).unwrap();
+
+    // This register (its own database) keeps what the shop gave.
+    let mut here = open_with_catalog(&dir.path().join("here.db"));
+    let remote = RemoteSale {
+        sale: sale.clone(),
+        source: RemoteSource::Pos,
+        code: sale.receipt().to_string(),
+        order_code: Some("ORD1".into()),
+        fetched_at: T0 + Duration::hours(2),
+    };
+    here.save_remote_sale(&remote, std::slice::from_ref(&at_a))
+        .unwrap();
+    assert_eq!(
+        here.remote_sale_by_code("T01-000001")
+            .unwrap()
+            .unwrap()
+            .sale,
+        sale
+    );
+    assert_eq!(here.returns_of_sale(sale.id()).unwrap(), vec![at_a.clone()]);
+
+    // 3 more milks: only 2 are left across both registers.
+    let e = give_back(
+        &mut here,
+        20,
+        &sale,
+        &[line(1, 3, Disposition::Restock)],
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            CommitError::Build(ReturnError::MoreThanReturnable { remaining: 2, .. })
+        ),
+        "{e:?}"
+    );
+    let before = on_hand(&here, "v-milk");
+    let (ret, _) = give_back(
+        &mut here,
+        20,
+        &sale,
+        &[line(1, 2, Disposition::Restock)],
+        None,
+    )
+    .unwrap();
+    assert_eq!(on_hand(&here, "v-milk"), before + 2, "back on this shelf");
+    let c = here.connection();
+    let linked: (Option<String>, String) = c
+        .query_row(
+            "SELECT r.original_sale_id, l.remote_sale_id FROM sale_return r \
+             JOIN sale_return_remote l ON l.return_id = r.id WHERE r.id = ?1",
+            [ret.id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(linked, (None, sale.id().to_string()));
+    let (key, sold, order): (String, String, Option<String>) = c
+        .query_row(
+            "SELECT idempotency_key, json_extract(payload, '$.sold'), json_extract(payload, '$.orderCode') \
+             FROM outbox WHERE kind = 'return.completed'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(key, format!("return:{}", ret.id));
+    assert_eq!(sold, "[[1,3]]", "line 1 sold 3");
+    assert_eq!(
+        order, None,
+        "a register's sale is known to the shop by its id"
+    );
+    assert_eq!(
+        count(&here, "SELECT count(*) FROM sale"),
+        0,
+        "not this register's sale"
+    );
+    // Every known return, once each: A's (as the shop listed it) and this one.
+    let known: Vec<String> = here
+        .returns_of_sale(sale.id())
+        .unwrap()
+        .iter()
+        .map(|r| r.number.to_string())
+        .collect();
+    assert_eq!(known.len(), 2);
+    // A later lookup that lists this register's return too does not count it twice.
+    here.save_remote_sale(&remote, &[at_a, ret]).unwrap();
+    assert_eq!(here.returns_of_sale(sale.id()).unwrap().len(), 2);
+    // The register's own sale is never kept as a remote one.
+    let own = sell(
+        &mut here,
+        2,
+        &[(WINE, Quantity::Units(1))],
+        TenderKind::Cash,
+    );
+    let mut mine = remote.clone();
+    mine.sale = own;
+    assert!(here.save_remote_sale(&mine, &[]).is_err());
+}
