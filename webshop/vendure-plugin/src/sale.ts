@@ -33,9 +33,11 @@ import {
 } from '@vendure/core';
 
 import { AdjustmentType, OrderType } from '@vendure/common/lib/generated-types';
+import { Not } from 'typeorm';
 
 import { ChangeLog } from './change-log';
 import { PosStockConflict } from './entities';
+import { RETURN_EXCEEDS_SALE } from './returns';
 import { checkSaleDocument, fillInSaleDocument, insertSaleDocument } from './sale-document';
 import { ConflictView, conflictView, isUniqueViolation, StockLedger } from './stock';
 import { TerminalDirectory } from './terminals';
@@ -117,7 +119,7 @@ export class SaleRecorder {
         if (!order) return null;
         const conflicts = await this.connection
             .getRepository(ctx, PosStockConflict)
-            .find({ where: { saleId }, order: { id: 'ASC' } });
+            .find({ where: { saleId, reason: Not(RETURN_EXCEEDS_SALE) }, order: { id: 'ASC' } }); // the sale's own, not its returns'
         return { saleId, orderId: String(order.id), orderCode: order.code, duplicate: true, conflicts: conflicts.map(conflictView) };
     }
 

@@ -83,6 +83,9 @@ test('a sale recorded with its document is found by receipt number, UUID and ord
     assert.equal(found.order, null);
     assert.deepEqual(found.returns, []);
   }
+  const again = await posSale(50, 1, { receiptNumber: receipt, terminalId: 'T09' });
+  assert.equal((await forReturn(receipt)).saleId, again.input.saleId, 'a receipt number used twice (it should not be): the latest sale');
+  assert.equal((await forReturn(input.saleId)).receiptNumber, receipt, 'the first is still found by its UUID');
   assert.equal(await forReturn('T99-000000'), null, 'an unknown receipt number');
   const db = await openDb(shop);
   try {
@@ -168,6 +171,8 @@ test('two terminals return parts of one line; a third return beyond the sale is 
   assert.deepEqual(listed.filter(x => x.saleId === input.saleId).map(x => [x.id, x.reason]), [[over.conflicts[0].id, 'RETURN_EXCEEDS_SALE']],
     'the manager sees it in the conflict list');
   assert.equal((await forReturn(input.receiptNumber)).returns.length, 3);
+  const resent = (await c.terminal(SALE, { i: input })).posRecordSale;
+  assert.deepEqual([resent.duplicate, resent.conflicts], [true, []], 'a repeat of the sale reports its own conflicts, not its returns\'');
 
   // A sale with 3 returns: how long a register waits for it.
   const ms = [];
