@@ -273,7 +273,25 @@ impl Register {
                 returns.push(ret);
             }
         }
+        let gift_cards = match source {
+            RemoteSource::Pos => found
+                .gift_card_redeems
+                .iter()
+                .map(|g| (g.idempotency_key.clone(), g.code.clone()))
+                .collect(),
+            // A web order's gift-card payments are the sale's tenders in order (`online_sale`).
+            RemoteSource::Online => found
+                .order
+                .iter()
+                .flat_map(|o| settled(o).enumerate())
+                .filter_map(|(i, p)| {
+                    let code = p.gift_card_code.clone()?;
+                    Some((format!("{}-{}", sale.id(), i + 1), code))
+                })
+                .collect(),
+        };
         let remote = RemoteSale {
+            gift_cards,
             code: match source {
                 RemoteSource::Pos => sale.receipt().to_string(),
                 RemoteSource::Online => found.order_code.clone(),
@@ -297,6 +315,14 @@ impl Register {
     ) -> Result<Option<RemoteSale>, ApiError> {
         st.store.remote_sale(id).map_err(store_error)
     }
+}
+
+/// The payments of a web order that became the sale's tenders, in order.
+fn settled(order: &OnlineOrder) -> impl Iterator<Item = &pos_sync::returns::OnlinePayment> {
+    order
+        .payments
+        .iter()
+        .filter(|p| p.state == "Settled" && p.amount_minor > 0)
 }
 
 /// A paid web order as a completed sale (see the module doc).
@@ -380,12 +406,9 @@ fn online_sale(
         .map_err(crate::errors::cart_error)?
         .total
         .minor;
-    let mut tenders: Vec<Tender> = order
-        .payments
-        .iter()
-        .filter(|p| p.state == "Settled" && p.amount_minor > 0)
+    let mut tenders: Vec<Tender> = settled(order)
         .map(|p| {
-            if p.method == "pos-gift-card" {
+            if p.method == "pos-gift-card" && p.gift_card_code.is_some() {
                 Tender {
                     kind: TenderKind::GiftCard,
                     amount: Money::new(p.amount_minor, cur),

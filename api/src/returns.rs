@@ -995,17 +995,26 @@ impl Register {
                         ApiError::new("returns.refund_mismatch", "gift card refund without a sale")
                     })?;
                     let redeem_key = format!("{}-{}", sale.id(), r.original_tender.unwrap_or(0));
-                    let number = self
-                        .lock()
-                        .store
-                        .gift_card_of_redeem(&redeem_key)
-                        .map_err(store_error)?
-                        .ok_or_else(|| {
-                            ApiError::new(
-                                "returns.gift_card_unknown",
-                                "the gift card that paid is not known here: refund to store credit",
-                            )
-                        })?;
+                    let number = {
+                        let st = self.lock();
+                        match st
+                            .store
+                            .gift_card_of_redeem(&redeem_key)
+                            .map_err(store_error)?
+                        {
+                            Some(n) => Some(n),
+                            // Another register's sale or a web order: the shop said which card.
+                            None => self
+                                .kept_remote_sale(&st, sale.id())?
+                                .and_then(|r| r.gift_cards.get(&redeem_key).cloned()),
+                        }
+                    }
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            "returns.gift_card_unknown",
+                            "the gift card that paid is not known here: refund to store credit",
+                        )
+                    })?;
                     self.ledgers
                         .gift_cards
                         .top_up(&key, &number, r.amount, now)

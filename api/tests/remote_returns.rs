@@ -28,6 +28,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
+/// 50,00 € on it in the Spanish demo.
+const GIFT_50: &str = "6006490000000017";
+
 struct FixedClock(Mutex<OffsetDateTime>);
 impl Clock for FixedClock {
     fn now(&self) -> OffsetDateTime {
@@ -122,6 +125,7 @@ impl Shop {
                 document: Some(doc.clone()),
                 order: None,
                 returns: returns.get(id).cloned().unwrap_or_default(),
+                gift_card_redeems: Vec::new(),
             });
         }
         let order = self.orders.lock().unwrap().get(code).cloned()?;
@@ -133,6 +137,7 @@ impl Shop {
             receipt_number: None,
             document: None,
             returns: returns.get(code).cloned().unwrap_or_default(),
+            gift_card_redeems: Vec::new(),
             order: Some(order),
         })
     }
@@ -408,7 +413,7 @@ fn another_registers_sale_is_returned_here_and_neither_register_returns_more_tha
 }
 
 #[test]
-fn a_paid_web_order_is_found_by_its_code_and_refunded_in_cash_with_a_manager_never_to_its_online_payment()
+fn a_paid_web_order_is_refunded_in_cash_with_a_manager_or_to_its_gift_card_never_to_its_online_payment()
  {
     let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
@@ -416,8 +421,8 @@ fn a_paid_web_order_is_found_by_its_code_and_refunded_in_cash_with_a_manager_nev
     let b = open_till(&rt, dir.path(), "T02", &shop);
     let p = products(&b.db);
     let stock = on_hand(&b.db, &p[2].1);
-    // 2 × product 2 less a 1,00 € promotion, 1 × product 3; paid 5,00 € with a gift card and
-    // the rest online.
+    // 2 × product 2 less a 1,00 € promotion, 1 × product 3; product 3's worth paid with one of
+    // the shop's gift cards, the rest online.
     let l1 = 2 * p[2].3 - 100;
     let l2 = p[3].3;
     shop.orders.lock().unwrap().insert(
@@ -454,15 +459,17 @@ fn a_paid_web_order_is_found_by_its_code_and_refunded_in_cash_with_a_manager_nev
             payments: vec![
                 OnlinePayment {
                     method: "pos-gift-card".into(),
-                    amount_minor: 500,
+                    amount_minor: l2,
                     state: "Settled".into(),
-                    transaction_id: Some("6006490000000017".into()),
+                    transaction_id: Some("gc-redeem-key-1".into()),
+                    gift_card_code: Some(GIFT_50.into()),
                 },
                 OnlinePayment {
                     method: "standard-payment".into(),
-                    amount_minor: l1 + l2 - 500,
+                    amount_minor: l1,
                     state: "Settled".into(),
                     transaction_id: Some("pi_123".into()),
+                    gift_card_code: None,
                 },
             ],
         },
@@ -532,9 +539,44 @@ fn a_paid_web_order_is_found_by_its_code_and_refunded_in_cash_with_a_manager_nev
         assert_eq!(done.refunds[0].kind, TenderKindDto::Cash);
         // Half the line: half of its price after the promotion.
         assert_eq!(done.total.minor, (l1 + 1) / 2);
+        assert_eq!(done.original.as_deref(), Some("WQ7Z2K9D"));
+        let text = done.receipt.lines.join("\n");
+        assert!(
+            done.receipt
+                .lines
+                .iter()
+                .any(|l| l.starts_with("Rectifica a") && l.contains("WQ7Z2K9D de 20/11/2026")),
+            "{text}"
+        );
+
+        // What the gift card paid goes back onto the card, to the original tender.
+        let before = r
+            .gift_card_balance(GIFT_50.into())
+            .await
+            .unwrap()
+            .balance
+            .minor;
+        let back = r
+            .returns_commit(
+                request(&sale.sale_id, vec![line(2, 1)], RefundToDto::Original),
+                None,
+            )
+            .await
+            .unwrap();
         assert_eq!(
-            done.original.as_deref().map(|o| o.contains("WQ7Z2K9D")),
-            Some(true)
+            back.refunds
+                .iter()
+                .map(|x| (x.kind, x.amount.minor))
+                .collect::<Vec<_>>(),
+            vec![(TenderKindDto::GiftCard, l2)]
+        );
+        assert_eq!(
+            r.gift_card_balance(GIFT_50.into())
+                .await
+                .unwrap()
+                .balance
+                .minor,
+            before + l2
         );
     });
     assert_eq!(on_hand(&b.db, &p[2].1), stock + 1, "back on T02's shelf");

@@ -23,6 +23,9 @@ CREATE TABLE remote_sale (
     terminal_id TEXT,
     at          INTEGER NOT NULL,
     document    TEXT NOT NULL CHECK (json_valid(document)),
+    -- The shop's gift cards that paid it: {"<sale id>-<tender position>": "<card number>"}, so a
+    -- refund goes back onto the card (this register's ledger has no entry of that redeem).
+    gift_cards  TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(gift_cards)),
     fetched_at  INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX remote_sale_code ON remote_sale (code);

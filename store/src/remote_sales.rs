@@ -18,6 +18,7 @@ use crate::{Result, Store, StoreError, from_unix_ms, unix_ms};
 use pos_core::CompletedSale;
 use pos_core::returns::CompletedReturn;
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -48,6 +49,8 @@ pub struct RemoteSale {
     pub code: String,
     /// The shop's order code (online orders; POS sales have one too).
     pub order_code: Option<String>,
+    /// The shop's gift cards that paid it, by tender key (`<sale id>-<position>`).
+    pub gift_cards: BTreeMap<String, String>,
     pub fetched_at: OffsetDateTime,
 }
 
@@ -79,15 +82,24 @@ pub(crate) fn known_returns(conn: &Connection, sale_id: &str) -> Result<Vec<Comp
 
 /// The remote sale `id`, if one is kept.
 pub(crate) fn remote_sale(conn: &Connection, id: &str) -> Result<Option<RemoteSale>> {
-    let row: Option<(String, String, String, Option<String>, i64)> = conn
+    type Row = (String, String, String, Option<String>, String, i64);
+    let row: Option<Row> = conn
         .prepare_cached(
-            "SELECT document, source, code, order_code, fetched_at FROM remote_sale WHERE id = ?1",
+            "SELECT document, source, code, order_code, gift_cards, fetched_at FROM remote_sale \
+             WHERE id = ?1",
         )?
         .query_row([id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })
         .optional()?;
-    row.map(|(doc, source, code, order_code, fetched)| {
+    row.map(|(doc, source, code, order_code, gift_cards, fetched)| {
         Ok(RemoteSale {
             sale: serde_json::from_str(&doc)?,
             source: if source == "online" {
@@ -97,6 +109,7 @@ pub(crate) fn remote_sale(conn: &Connection, id: &str) -> Result<Option<RemoteSa
             },
             code,
             order_code,
+            gift_cards: serde_json::from_str(&gift_cards)?,
             fetched_at: from_unix_ms(fetched)?,
         })
     })
@@ -148,11 +161,12 @@ impl Store {
         }
         let document = serde_json::to_string(&remote.sale)?;
         tx.prepare_cached(
-            "INSERT INTO remote_sale (id, source, code, order_code, terminal_id, at, document, fetched_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+            "INSERT INTO remote_sale (id, source, code, order_code, terminal_id, at, document, \
+             gift_cards, fetched_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
              ON CONFLICT (id) DO UPDATE SET source = excluded.source, code = excluded.code, \
              order_code = excluded.order_code, terminal_id = excluded.terminal_id, at = excluded.at, \
-             document = excluded.document, fetched_at = excluded.fetched_at",
+             document = excluded.document, gift_cards = excluded.gift_cards, \
+             fetched_at = excluded.fetched_at",
         )?
         .execute(params![
             id,
@@ -162,6 +176,7 @@ impl Store {
             remote.sale.terminal_id(),
             unix_ms(remote.sale.at()),
             document,
+            serde_json::to_string(&remote.gift_cards)?,
             unix_ms(remote.fetched_at)
         ])?;
         replace_shop_returns(&tx, remote.sale.id(), returns)?;

@@ -444,6 +444,7 @@ fn a_sale_fetched_from_the_shop_is_returned_here_capped_by_the_shops_returns_and
         source: RemoteSource::Pos,
         code: sale.receipt().to_string(),
         order_code: Some("ORD1".into()),
+        gift_cards: Default::default(),
         fetched_at: T0 + Duration::hours(2),
     };
     here.save_remote_sale(&remote, std::slice::from_ref(&at_a))

@@ -97,6 +97,9 @@ pub struct OnlinePayment {
     pub amount_minor: i64,
     pub state: String,
     pub transaction_id: Option<String>,
+    /// The card's number, for a payment with one of the shop's gift cards (`pos-gift-card`).
+    #[serde(default)]
+    pub gift_card_code: Option<String>,
 }
 
 /// A web order, as a register needs it for a return.
@@ -140,6 +143,18 @@ pub struct ShopSaleForReturn {
     pub order: Option<OnlineOrder>,
     /// Every return recorded of it, oldest first.
     pub returns: Vec<ShopReturn>,
+    /// POS: the shop's gift cards that paid the sale, by the redeem's key (the register's tender
+    /// key `<sale id>-<position>`), so a refund goes back onto the same card.
+    #[serde(default)]
+    pub gift_card_redeems: Vec<GiftCardRedeem>,
+}
+
+/// A redeem of one of the shop's gift cards, by its idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GiftCardRedeem {
+    pub idempotency_key: String,
+    pub code: String,
 }
 
 const RETURN_LINE: &str = "saleLineNo sku quantity soldQuantity";
