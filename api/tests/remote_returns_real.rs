@@ -1,0 +1,565 @@
+//! Returns across registers against the real Vendure test shop: the real-shop twins of
+//! `remote_returns.rs`. Two registers, T01 and T02, each on its own real SQLite file and each its
+//! own terminal credential in the same shop (T01 the one start.sh creates, T02 one made here with
+//! create-terminal.js), configured through the Api (Settings → Web shop) and delivering through
+//! their own sync engines, exactly as in a store.
+//!
+//! What a manager sees: T01's receipt scanned at T02 is found in the shop and returned there; the
+//! shop lists that return and its stock rises by exactly what came back; T01 then cannot return
+//! more than is left. A paid web order placed through the storefront (Shop API) is found at T02
+//! by its code with the order's own figures, its online payment cannot be refunded at the
+//! register, cash with a manager's PIN can, and the shop lists the return under the order.
+//!
+//! tests/sync/run.sh starts the shop and exports SHOP_URL, SHOP_IDENTIFIER, SHOP_PASSWORD and
+//! TEST_SHOP_DIR; run with `--features real-shop --test-threads=1`. SKUs used here (TS-00056-S,
+//! TS-00056-M) are used by no other test on the same shop. The receipt "T01-000001" is looked up
+//! by number: the shop answers with the latest sale of that number, which is this test's (other
+//! tests' registers numbered T01 sold earlier).
+#![cfg(feature = "real-shop")]
+
+use pos_api::Api;
+use pos_api::dto::{RefundToDto, ReturnLineDto, ReturnRequestDto, TenderKindDto};
+use pos_api::events::NoEvents;
+use pos_api::register::{Register, RegisterConfig, SystemClock};
+use pos_sync::connector::Connector;
+use pos_sync::returns::ReturnLineRecord;
+use pos_sync::{Secret, ShopConfig, VendureConnector};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run these tests through tests/sync/run.sh, which starts the Vendure test shop")
+    })
+}
+
+struct Shop {
+    url: String,
+    identifier: String,
+    password: String,
+    scripts: PathBuf,
+}
+
+/// A terminal credential in the shop.
+struct Terminal {
+    identifier: String,
+    password: String,
+}
+
+impl Shop {
+    fn from_env() -> Shop {
+        Shop {
+            url: env("SHOP_URL"),
+            identifier: env("SHOP_IDENTIFIER"),
+            password: env("SHOP_PASSWORD"),
+            scripts: PathBuf::from(env("TEST_SHOP_DIR")),
+        }
+    }
+    /// T01's credential (the one start.sh created): reads the shop's side.
+    fn connector(&self) -> VendureConnector {
+        let c = ShopConfig::new(&self.url, &self.identifier, Secret::new(&self.password)).unwrap();
+        VendureConnector::new(&c).unwrap()
+    }
+    fn first_terminal(&self) -> Terminal {
+        Terminal {
+            identifier: self.identifier.clone(),
+            password: self.password.clone(),
+        }
+    }
+    fn script(&self, args: &[&str]) -> Value {
+        let out = std::process::Command::new("node")
+            .arg(self.scripts.join(args[0]))
+            .args(&args[1..])
+            .args(["--url", &self.url])
+            .output()
+            .expect("node (Node 20) must be installed for the test shop scripts");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(text.lines().last().unwrap_or("null")).unwrap_or(Value::Null)
+    }
+    /// Another register's credential, at the same stock location as T01's.
+    async fn second_terminal(&self) -> Terminal {
+        let location = self.connector().who_am_i().await.unwrap().stock_location_id;
+        let id = format!(
+            "till-rr-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let created = self.script(&[
+            "create-terminal.js",
+            "--terminal",
+            &id,
+            "--location",
+            &location,
+        ]);
+        Terminal {
+            identifier: id,
+            password: created["password"]
+                .as_str()
+                .unwrap_or_else(|| panic!("create-terminal.js: {created}"))
+                .to_owned(),
+        }
+    }
+    /// An Admin API query as the superadmin (what the shop's back office shows).
+    async fn admin(&self, query: &str, variables: Value) -> Value {
+        let http = reqwest::Client::new();
+        let login = http
+            .post(format!("{}/admin-api", self.url))
+            .json(&json!({"query":"mutation{ login(username:\"superadmin\",password:\"superadmin\"){ __typename } }"}))
+            .send()
+            .await
+            .unwrap();
+        let token = login.headers()["vendure-auth-token"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let v: Value = http
+            .post(format!("{}/admin-api", self.url))
+            .bearer_auth(&token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(v["errors"].is_null(), "{v}");
+        v["data"].clone()
+    }
+}
+
+/// A register on a real SQLite file in a US store (the test shop sells in USD, tax on top), with
+/// the demo users, configured for `terminal` through Settings → Web shop by the admin (0000),
+/// after its first import.
+async fn open_register(dir: &Path, terminal_id: &str, shop: &Shop, t: &Terminal) -> Arc<Register> {
+    let config = RegisterConfig {
+        db_path: db_path(dir, terminal_id),
+        terminal_id: terminal_id.into(),
+        location_id: "main".into(),
+        demo_products: Some(5),
+        demo_country: pos_store::Country::Us,
+        devices: Default::default(),
+    };
+    let r = Arc::new(Register::open(config, Arc::new(NoEvents), Arc::new(SystemClock)).unwrap());
+    r.start();
+    r.login("0000".into()).await.unwrap();
+    r.save_shop_settings(
+        shop.url.clone(),
+        t.identifier.clone(),
+        Some(t.password.clone()),
+    )
+    .await
+    .unwrap();
+    wait_for("first import", Duration::from_secs(60), async || {
+        let d = r.sync_details().await.unwrap();
+        d.import.finished_at.is_some() && !d.import.running
+    })
+    .await;
+    r
+}
+
+fn db_path(dir: &Path, terminal_id: &str) -> PathBuf {
+    dir.join(format!("{terminal_id}.db"))
+}
+
+async fn wait_for<F: AsyncFnMut() -> bool>(what: &str, timeout: Duration, mut ok: F) -> Duration {
+    let t0 = Instant::now();
+    loop {
+        if ok().await {
+            return t0.elapsed();
+        }
+        assert!(t0.elapsed() < timeout, "{what}: not within {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Rows of the register's outbox not delivered yet (of `kind`, or of any kind), with their
+/// last error.
+fn undelivered(db: &Path, kind: Option<&str>) -> Vec<(String, Option<String>)> {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let mut st = c
+        .prepare(
+            "SELECT kind, last_error FROM outbox WHERE delivered_at IS NULL \
+             AND (?1 IS NULL OR kind = ?1) ORDER BY id",
+        )
+        .unwrap();
+    st.query_map([kind], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+async fn delivered(db: &Path, kind: Option<&str>) {
+    let t0 = Instant::now();
+    loop {
+        let left = undelivered(db, kind);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "{db:?}: still undelivered after 20 s: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Conflicts the shop reported to this register (a return beyond the sale, a sale beyond stock).
+fn conflicts(db: &Path) -> i64 {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM stock_conflict", [], |r| r.get(0))
+        .unwrap()
+}
+
+async fn sellable(c: &VendureConnector, sku: &str) -> i64 {
+    c.stock(&[sku.to_owned()]).await.unwrap()[0].sellable
+}
+
+fn line(no: u32, q: i64) -> ReturnLineDto {
+    ReturnLineDto {
+        line_no: no,
+        quantity: q,
+        write_off: None,
+    }
+}
+
+fn request(sale_id: &str, lines: Vec<ReturnLineDto>, to: RefundToDto) -> ReturnRequestDto {
+    ReturnRequestDto {
+        sale_id: Some(sale_id.to_owned()),
+        lines,
+        items: Vec::new(),
+        refund_to: to,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t01s_receipt_is_returned_at_t02_the_shop_lists_it_restocks_2_and_t01_returns_only_the_rest()
+ {
+    let shop = Shop::from_env();
+    let shop_side = shop.connector(); // also installs the TLS provider reqwest needs
+    let dir = tempfile::tempdir().unwrap();
+    let second = shop.second_terminal().await;
+    let a = open_register(dir.path(), "T01", &shop, &shop.first_terminal()).await;
+    let b = open_register(dir.path(), "T02", &shop, &second).await;
+    let (db_a, db_b) = (db_path(dir.path(), "T01"), db_path(dir.path(), "T02"));
+    let sku = "TS-00056-S";
+
+    // T01 sells 3 in cash; its outbox delivers the sale (with its document).
+    let hit = a
+        .search_products(sku.into(), 5)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.sku == sku)
+        .expect("the imported variant");
+    a.add_product(hit.variant_id.clone(), Some(3))
+        .await
+        .unwrap();
+    let total = a.current_sale().await.unwrap().total.minor;
+    let sold = a
+        .pay(TenderKindDto::Cash, total)
+        .await
+        .unwrap()
+        .completed
+        .expect("paid in full");
+    assert_eq!(sold.receipt_number, "T01-000001");
+    delivered(&db_a, Some("sale.completed")).await;
+    let before = sellable(&shop_side, sku).await;
+
+    // T02 scans T01's receipt: not its own, found in the shop. (First a number sold nowhere:
+    // refused, and T02's connection to the shop is warm for the timed lookup.)
+    b.login("9999".into()).await.unwrap();
+    let t_cold = Instant::now();
+    let e = b
+        .returns_find_receipt("T01-999999".into())
+        .await
+        .unwrap_err();
+    let cold = t_cold.elapsed();
+    assert_eq!(e.code, "returns.unknown_anywhere");
+    let t_lookup = Instant::now();
+    let sale = b.returns_find_receipt("T01-000001".into()).await.unwrap();
+    let lookup = t_lookup.elapsed();
+    assert_eq!(sale.sale_id, sold.sale_id);
+    assert_eq!(sale.sold_at, "terminal");
+    assert_eq!(sale.sold_by.as_deref(), Some("T01"));
+    assert!(!sale.offline_copy);
+    assert_eq!(sale.total.minor, total);
+    assert_eq!(
+        sale.lines
+            .iter()
+            .map(|l| (l.sku.as_str(), l.sold, l.returnable))
+            .collect::<Vec<_>>(),
+        vec![(sku, 3, 3)]
+    );
+    assert!(sale.earlier_returns.is_empty());
+
+    // Two back, in cash from T02's drawer.
+    let back = b
+        .returns_commit(
+            request(&sale.sale_id, vec![line(1, 2)], RefundToDto::Original),
+            None,
+        )
+        .await
+        .unwrap();
+    let t_commit = Instant::now();
+    assert_eq!(back.number, "T02R-000001");
+    assert_eq!(back.original.as_deref(), Some("T01-000001"));
+    assert_eq!(
+        back.refunds
+            .iter()
+            .map(|r| (r.kind, r.amount.minor))
+            .collect::<Vec<_>>(),
+        vec![(TenderKindDto::Cash, back.total.minor)]
+    );
+    assert!(back.total.minor > 0 && back.total.minor < total);
+
+    // The shop lists T02's return under T01's sale, and its stock rose by exactly 2.
+    wait_for(
+        "the shop lists T02's return",
+        Duration::from_secs(20),
+        async || {
+            shop_side
+                .sale_for_return(&sold.sale_id)
+                .await
+                .unwrap()
+                .is_some_and(|s| s.returns.iter().any(|r| r.return_number == "T02R-000001"))
+        },
+    )
+    .await;
+    let listed_after = t_commit.elapsed();
+    delivered(&db_b, None).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let in_shop = shop_side
+        .sale_for_return(&sold.sale_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(in_shop.returns.len(), 1, "{:?}", in_shop.returns);
+    let r = &in_shop.returns[0];
+    assert_eq!(r.return_id, back.return_id);
+    assert_eq!(
+        r.terminal_id, second.identifier,
+        "recorded by T02's credential"
+    );
+    assert_eq!(
+        r.lines,
+        vec![ReturnLineRecord {
+            sale_line_no: 1,
+            sku: sku.into(),
+            quantity: 2,
+            sold_quantity: 3,
+        }]
+    );
+    assert_eq!(
+        sellable(&shop_side, sku).await,
+        before + 2,
+        "the shop's stock rose by exactly the 2 returned"
+    );
+
+    // Back at T01: its own sale shows T02's return; 2 more are refused, the last 1 is not.
+    let own = a.returns_find_receipt("T01-000001".into()).await.unwrap();
+    assert_eq!(own.sold_at, "here");
+    assert_eq!(
+        own.lines.iter().map(|l| l.returnable).collect::<Vec<_>>(),
+        vec![1]
+    );
+    assert_eq!(own.earlier_returns, vec!["T02R-000001".to_owned()]);
+    let e = a
+        .returns_commit(
+            request(&sold.sale_id, vec![line(1, 2)], RefundToDto::Original),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "returns.more_than_returnable");
+    assert_eq!(e.params["remaining"], "1");
+    let rest = a
+        .returns_commit(
+            request(&sold.sale_id, vec![line(1, 1)], RefundToDto::Original),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.number, "T01R-000001");
+    assert_eq!(
+        rest.total.minor + back.total.minor,
+        total,
+        "the two returns refund exactly the sale"
+    );
+    delivered(&db_a, None).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let numbers: Vec<String> = shop_side
+        .sale_for_return("T01-000001")
+        .await
+        .unwrap()
+        .unwrap()
+        .returns
+        .into_iter()
+        .map(|r| r.return_number)
+        .collect();
+    assert_eq!(numbers, vec!["T02R-000001", "T01R-000001"]);
+    assert_eq!(sellable(&shop_side, sku).await, before + 3);
+    assert_eq!(
+        (conflicts(&db_a), conflicts(&db_b)),
+        (0, 0),
+        "3 sold, 3 returned: nothing for a manager"
+    );
+    println!(
+        "BENCH T02 returns_find_receipt of T01's sale (in the shop): {} ms (T02's first lookup, an unknown number, with the shop login: {} ms)",
+        lookup.as_millis(),
+        cold.as_millis()
+    );
+    println!(
+        "BENCH T02 return committed -> listed by the shop: {} ms",
+        listed_after.as_millis()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_web_order_is_returned_at_t02_in_cash_with_a_manager_never_to_its_online_payment() {
+    let shop = Shop::from_env();
+    let shop_side = shop.connector();
+    let dir = tempfile::tempdir().unwrap();
+    let second = shop.second_terminal().await;
+    let b = open_register(dir.path(), "T02", &shop, &second).await;
+    let db_b = db_path(dir.path(), "T02");
+    let sku = "TS-00056-M";
+
+    // A customer buys 2 in the web shop (Shop API: address, shipping, card payment).
+    let placed = shop.script(&["storefront.js", "order", "--sku", sku, "--qty", "2"]);
+    assert_eq!(placed["state"], "PaymentSettled", "{placed}");
+    let code = placed["code"].as_str().unwrap().to_owned();
+    let order = shop
+        .admin(
+            "query($id:ID!){ order(id:$id){ code totalWithTax shippingWithTax lines { quantity unitPrice unitPriceWithTax proratedLinePrice proratedLinePriceWithTax productVariant { sku } } } }",
+            json!({ "id": placed["id"] }),
+        )
+        .await["order"]
+        .clone();
+    // The test shop charges 5.00 shipping and 10 % tax on top of TS-00056-M's price. The
+    // register (a US store: prices without tax, like the shop's) shows the line as the order
+    // has it without tax, and refunds what the line cost with tax; the shipping is not
+    // returned.
+    assert!(
+        order["shippingWithTax"].as_i64().unwrap() > 0,
+        "delivered, with shipping: {order}"
+    );
+    let order_line = &order["lines"][0];
+    let line_total = order_line["proratedLinePriceWithTax"].as_i64().unwrap();
+    let line_net = order_line["proratedLinePrice"].as_i64().unwrap();
+    let unit_net = order_line["unitPrice"].as_i64().unwrap();
+    assert_eq!(order_line["quantity"], 2);
+    let before = sellable(&shop_side, sku).await;
+
+    // At T02, a cashier types the order's code (after a receipt number sold nowhere: refused).
+    b.login("1234".into()).await.unwrap();
+    let e = b
+        .returns_find_receipt("T09-999999".into())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "returns.unknown_anywhere");
+    let t_lookup = Instant::now();
+    let sale = b.returns_find_receipt(code.clone()).await.unwrap();
+    let lookup = t_lookup.elapsed();
+    assert_eq!(sale.sold_at, "online");
+    assert_eq!(sale.sold_by.as_deref(), Some(code.as_str()));
+    assert!(sale.paid_online);
+    assert_eq!(sale.receipt_number, code);
+    assert_eq!(
+        sale.lines
+            .iter()
+            .map(|l| (
+                l.sku.as_str(),
+                l.sold,
+                l.returnable,
+                l.unit_price.minor,
+                l.amount.minor
+            ))
+            .collect::<Vec<_>>(),
+        vec![(sku, 2, 2, unit_net, line_net)],
+        "the order's line as the shop charged it: {order}"
+    );
+
+    // To the original payment: the card was charged by the web shop's provider, not here.
+    let e = b
+        .returns_preview(request(
+            &sale.sale_id,
+            vec![line(1, 2)],
+            RefundToDto::Original,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "returns.paid_online");
+    // In cash: the cashier needs a manager's PIN.
+    let cash = request(&sale.sale_id, vec![line(1, 2)], RefundToDto::Cash);
+    let e = b.returns_commit(cash.clone(), None).await.unwrap_err();
+    assert_eq!(e.code, "auth.approval_required");
+    let done = b.returns_commit(cash, Some("9999".into())).await.unwrap();
+    let t_commit = Instant::now();
+    assert_eq!(done.number, "T02R-000001");
+    assert_eq!(
+        done.refunds
+            .iter()
+            .map(|r| (r.kind, r.amount.minor))
+            .collect::<Vec<_>>(),
+        vec![(TenderKindDto::Cash, line_total)],
+        "both units: what the line cost"
+    );
+    assert_eq!(done.total.minor, line_total);
+    assert!(
+        done.original.as_deref().is_some_and(|o| o.contains(&code)),
+        "{:?}",
+        done.original
+    );
+
+    // The shop lists the return under the order, and the 2 are back in its stock.
+    wait_for(
+        "the shop lists the return",
+        Duration::from_secs(20),
+        async || {
+            shop_side
+                .sale_for_return(&code)
+                .await
+                .unwrap()
+                .is_some_and(|s| !s.returns.is_empty())
+        },
+    )
+    .await;
+    let listed_after = t_commit.elapsed();
+    delivered(&db_b, None).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let in_shop = shop_side.sale_for_return(&code).await.unwrap().unwrap();
+    assert_eq!(in_shop.order_code, code);
+    assert_eq!(in_shop.returns.len(), 1, "{:?}", in_shop.returns);
+    let r = &in_shop.returns[0];
+    assert_eq!(
+        (r.return_id.as_str(), r.return_number.as_str()),
+        (done.return_id.as_str(), "T02R-000001")
+    );
+    assert_eq!(r.terminal_id, second.identifier);
+    assert_eq!(
+        r.lines,
+        vec![ReturnLineRecord {
+            sale_line_no: 1,
+            sku: sku.into(),
+            quantity: 2,
+            sold_quantity: 2,
+        }]
+    );
+    assert_eq!(sellable(&shop_side, sku).await, before + 2);
+    assert_eq!(conflicts(&db_b), 0);
+    println!(
+        "BENCH T02 returns_find_receipt of a web order (in the shop): {} ms",
+        lookup.as_millis()
+    );
+    println!(
+        "BENCH T02 web order return committed -> listed by the shop: {} ms",
+        listed_after.as_millis()
+    );
+}
