@@ -317,6 +317,19 @@ impl Register {
     }
 }
 
+/// A gift card's number as printed: its last four digits.
+fn mask_card(code: &str) -> String {
+    let tail: String = code
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("****{tail}")
+}
+
 /// The payments of a web order that became the sale's tenders, in order.
 fn settled(order: &OnlineOrder) -> impl Iterator<Item = &pos_sync::returns::OnlinePayment> {
     order
@@ -408,11 +421,11 @@ fn online_sale(
         .minor;
     let mut tenders: Vec<Tender> = settled(order)
         .map(|p| {
-            if p.method == "pos-gift-card" && p.gift_card_code.is_some() {
+            if p.gift_card_code.is_some() {
                 Tender {
                     kind: TenderKind::GiftCard,
                     amount: Money::new(p.amount_minor, cur),
-                    reference: p.transaction_id.clone(),
+                    reference: p.gift_card_code.as_deref().map(mask_card),
                 }
             } else {
                 Tender {

@@ -365,39 +365,135 @@ impl<C: Connector> OutboxContext<'_, C> {
         msg: &OutboxMessage,
         report: &mut DrainReport,
     ) -> Result<(), SyncError> {
-        if !self.connector.capabilities().z_reports {
-            self.park(
-                msg,
-                "this shop does not take Z reports; the report stays on the register",
-            )?;
-            report.not_deliverable += 1;
+        let Some(record) = self.readable(
+            msg,
+            report,
+            self.connector.capabilities().z_reports,
+            "this shop does not take Z reports; the report stays on the register",
+            "Z report",
+            z_report_record(msg, self.terminal_id),
+        )?
+        else {
             return Ok(());
-        }
-        let record = match z_report_record(msg, self.terminal_id) {
-            Ok(r) => r,
-            Err(e) => {
-                self.fail(msg, &format!("unreadable Z report payload: {e}"))?;
-                report.failed += 1;
-                return Ok(());
-            }
         };
-        match self.connector.record_z_report(&record).await {
-            Ok(outcome) if outcome.number == record.number => {
-                lock(self.store).outbox_mark_delivered(msg.id, self.clock.now())?;
+        let answer = self.connector.record_z_report(&record).await.map(|o| {
+            if o.number == record.number {
+                Delivered::Recorded {
+                    duplicate: o.duplicate,
+                    conflicts: Vec::new(),
+                }
+            } else {
+                Delivered::OtherKey(format!(
+                    "the shop answered for Z report {} instead of {}",
+                    o.number, record.number
+                ))
+            }
+        });
+        self.settle(msg, report, answer)
+    }
+}
+
+impl<C: Connector> OutboxContext<'_, C> {
+    /// A return, so the shop (and through it every register) knows what is still returnable,
+    /// exactly once by its key. Conflicts the shop flags (returns of a line beyond what it
+    /// sold) are stored for the manager's list like a sale's.
+    async fn deliver_return(
+        &self,
+        msg: &OutboxMessage,
+        report: &mut DrainReport,
+    ) -> Result<(), SyncError> {
+        let Some(record) = self.readable(
+            msg,
+            report,
+            self.connector.capabilities().shared_returns,
+            "this shop does not keep the registers' returns; the return stays on the register",
+            "return",
+            return_record(msg, self.terminal_id),
+        )?
+        else {
+            return Ok(());
+        };
+        let answer = self.connector.record_return(&record).await.map(|o| {
+            if !o.return_id.eq_ignore_ascii_case(&record.return_id) {
+                return Delivered::OtherKey(format!(
+                    "the shop answered for return {} instead of {}",
+                    o.return_id, record.return_id
+                ));
+            }
+            let conflicts = o
+                .conflicts
+                .into_iter()
+                .map(|c| StockConflictRecord {
+                    shop_conflict_id: Some(c.id),
+                    sale_id: c.sale_id.or_else(|| record.sale_id.clone()),
+                    sku: c.sku,
+                    reason: c.reason,
+                    requested: c.requested,
+                    available_before: c.available_before,
+                })
+                .collect();
+            Delivered::Recorded {
+                duplicate: o.duplicate,
+                conflicts,
+            }
+        });
+        self.settle(msg, report, answer)
+    }
+
+    /// The shop's record of a keyed row (a Z report, a return), when the connector can take
+    /// it and the payload reads; otherwise the row is parked (not deliverable here) or kept
+    /// with the reason, and `None` is returned.
+    fn readable<R>(
+        &self,
+        msg: &OutboxMessage,
+        report: &mut DrainReport,
+        capable: bool,
+        not_capable: &str,
+        what: &str,
+        record: Result<R, String>,
+    ) -> Result<Option<R>, SyncError> {
+        if !capable {
+            self.park(msg, not_capable)?;
+            report.not_deliverable += 1;
+            return Ok(None);
+        }
+        match record {
+            Ok(r) => Ok(Some(r)),
+            Err(e) => {
+                self.fail(msg, &format!("unreadable {what} payload: {e}"))?;
+                report.failed += 1;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The end of a keyed delivery: recorded (with the conflicts the shop reported), answered
+    /// for another key (kept with the reason), not supported after all (parked), or failed.
+    fn settle(
+        &self,
+        msg: &OutboxMessage,
+        report: &mut DrainReport,
+        answer: Result<Delivered, SyncError>,
+    ) -> Result<(), SyncError> {
+        match answer {
+            Ok(Delivered::Recorded {
+                duplicate,
+                conflicts,
+            }) => {
+                let now = self.clock.now();
+                let mut store = lock(self.store);
+                if !conflicts.is_empty() {
+                    report.conflicts += store.record_stock_conflicts(&conflicts, now)?;
+                }
+                store.outbox_mark_delivered(msg.id, now)?;
                 report.delivered += 1;
-                if outcome.duplicate {
+                if duplicate {
                     report.duplicates += 1;
                 }
                 Ok(())
             }
-            Ok(outcome) => {
-                self.fail(
-                    msg,
-                    &format!(
-                        "the shop answered for Z report {} instead of {}",
-                        outcome.number, record.number
-                    ),
-                )?;
+            Ok(Delivered::OtherKey(why)) => {
+                self.fail(msg, &why)?;
                 report.failed += 1;
                 Ok(())
             }
@@ -411,78 +507,14 @@ impl<C: Connector> OutboxContext<'_, C> {
     }
 }
 
-impl<C: Connector> OutboxContext<'_, C> {
-    /// A return, so the shop (and through it every register) knows what is still returnable,
-    /// exactly once by its key. Conflicts the shop flags (returns of a line beyond what it
-    /// sold) are stored for the manager's list like a sale's.
-    async fn deliver_return(
-        &self,
-        msg: &OutboxMessage,
-        report: &mut DrainReport,
-    ) -> Result<(), SyncError> {
-        if !self.connector.capabilities().shared_returns {
-            self.park(
-                msg,
-                "this shop does not keep the registers' returns; the return stays on the register",
-            )?;
-            report.not_deliverable += 1;
-            return Ok(());
-        }
-        let record = match return_record(msg, self.terminal_id) {
-            Ok(r) => r,
-            Err(e) => {
-                self.fail(msg, &format!("unreadable return payload: {e}"))?;
-                report.failed += 1;
-                return Ok(());
-            }
-        };
-        match self.connector.record_return(&record).await {
-            Ok(outcome) if outcome.return_id.eq_ignore_ascii_case(&record.return_id) => {
-                let conflicts: Vec<StockConflictRecord> = outcome
-                    .conflicts
-                    .into_iter()
-                    .map(|c| StockConflictRecord {
-                        shop_conflict_id: Some(c.id),
-                        sale_id: c.sale_id.or_else(|| record.sale_id.clone()),
-                        sku: c.sku,
-                        reason: c.reason,
-                        requested: c.requested,
-                        available_before: c.available_before,
-                    })
-                    .collect();
-                let now = self.clock.now();
-                {
-                    let mut store = lock(self.store);
-                    if !conflicts.is_empty() {
-                        report.conflicts += store.record_stock_conflicts(&conflicts, now)?;
-                    }
-                    store.outbox_mark_delivered(msg.id, now)?;
-                }
-                report.delivered += 1;
-                if outcome.duplicate {
-                    report.duplicates += 1;
-                }
-                Ok(())
-            }
-            Ok(outcome) => {
-                self.fail(
-                    msg,
-                    &format!(
-                        "the shop answered for return {} instead of {}",
-                        outcome.return_id, record.return_id
-                    ),
-                )?;
-                report.failed += 1;
-                Ok(())
-            }
-            Err(SyncError::Unsupported(m)) => {
-                self.park(msg, &m)?;
-                report.not_deliverable += 1;
-                Ok(())
-            }
-            Err(e) => self.delivery_failed(msg, report, e),
-        }
-    }
+/// What the shop answered to a keyed delivery.
+enum Delivered {
+    Recorded {
+        duplicate: bool,
+        conflicts: Vec<StockConflictRecord>,
+    },
+    /// The answer is about another key: kept queued with this reason.
+    OtherKey(String),
 }
 
 /// The shop's view of a queued return: its lines with what their sale lines sold, and the

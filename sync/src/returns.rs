@@ -168,7 +168,7 @@ impl VendureConnector {
             "query($c:String!){{ posSaleForReturn(code:$c){{ source saleId orderCode terminalId receiptNumber document \
              order {{ code state orderPlacedAt currencyCode pricesIncludeTax totalWithTaxMinor customerEmail customerName \
              lines {{ lineNo sku name quantity unitPriceWithTaxMinor linePriceWithTaxMinor taxRateBps }} \
-             payments {{ method amountMinor state transactionId }} }} \
+             payments {{ method amountMinor state transactionId giftCardCode }} }} giftCardRedeems {{ idempotencyKey code }} \
              returns {{ returnId terminalId returnNumber occurredAt document lines {{ {RETURN_LINE} }} }} }} }}"
         );
         self.gql("posSaleForReturn", &q, json!({ "c": code })).await

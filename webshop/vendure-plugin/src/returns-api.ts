@@ -34,7 +34,9 @@ export const returnsAdminSchema = gql`
     type PosReturnLine { saleLineNo: Int!, sku: String!, quantity: Int!, soldQuantity: Int! }
     type PosReturnRecord { returnId: String!, terminalId: String!, returnNumber: String!, occurredAt: String!, lines: [PosReturnLine!]!, document: String! }
     type PosOnlineOrderLine { lineNo: Int!, sku: String!, name: String!, quantity: Int!, unitPriceWithTaxMinor: Int!, linePriceWithTaxMinor: Int!, taxRateBps: Int! }
-    type PosOnlinePayment { method: String!, amountMinor: Int!, state: String!, transactionId: String }
+    "giftCardCode: the card's number when one of the shop's gift cards paid (pos-gift-card)."
+    type PosOnlinePayment { method: String!, amountMinor: Int!, state: String!, transactionId: String, giftCardCode: String }
+    type PosGiftCardRedeem { idempotencyKey: String!, code: String! }
     type PosOnlineOrder {
         code: String!
         state: String!
@@ -57,6 +59,8 @@ export const returnsAdminSchema = gql`
         document: String
         order: PosOnlineOrder
         returns: [PosReturnRecord!]!
+        "POS: the shop's gift cards that paid the sale, by the register's redeem key <saleId>-<tender position>"
+        giftCardRedeems: [PosGiftCardRedeem!]!
     }
 
     extend type Query {

@@ -17,9 +17,10 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { CurrencyCode, Logger, Order, OrderLine, RequestContext, TransactionalConnection, UserInputError } from '@vendure/core';
 import { DEFAULT_CHANNEL_CODE } from '@vendure/common/lib/shared-constants';
-import { In } from 'typeorm';
+import { In, Like } from 'typeorm';
 
 import { PosStockConflict } from './entities';
+import { PosGiftCard, PosGiftCardEntry } from './gift-card-entities';
 import { PosReturn, PosSaleDocument } from './returns-entities';
 import { checkDocument } from './sale-document';
 import { ConflictView, conflictView, isUniqueViolation, StockLedger } from './stock';
@@ -77,7 +78,7 @@ export interface OnlineOrderView {
         linePriceWithTaxMinor: number;
         taxRateBps: number;
     }>;
-    payments: Array<{ method: string; amountMinor: number; state: string; transactionId: string | null }>;
+    payments: Array<{ method: string; amountMinor: number; state: string; transactionId: string | null; giftCardCode: string | null }>;
 }
 
 export interface SaleForReturnView {
@@ -89,6 +90,8 @@ export interface SaleForReturnView {
     document: string | null;
     order: OnlineOrderView | null;
     returns: ReturnRecordView[];
+    /** POS: the shop's gift cards that paid the sale, by redeem key (`<saleId>-<tender position>`). */
+    giftCardRedeems: Array<{ idempotencyKey: string; code: string }>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -268,7 +271,20 @@ export class SaleForReturnLookup implements OnApplicationBootstrap {
             document: doc?.document ?? null,
             order: null,
             returns: await this.returns(ctx, { saleId }),
+            giftCardRedeems: await this.giftCardRedeems(ctx, saleId),
         };
+    }
+
+    /** The gift cards a register redeemed for this sale (its tender keys are `<saleId>-<n>`). */
+    private async giftCardRedeems(ctx: RequestContext, saleId: string): Promise<Array<{ idempotencyKey: string; code: string }>> {
+        const entries = await this.connection.getRepository(ctx, PosGiftCardEntry).find({
+            where: { kind: 'REDEEM', idempotencyKey: Like(`${saleId}-%`) },
+            order: { id: 'ASC' },
+        });
+        if (!entries.length) return [];
+        const cards = await this.connection.getRepository(ctx, PosGiftCard).find({ where: { id: In(entries.map(e => e.cardId)) } });
+        const codeOf = new Map(cards.map(c => [c.id, c.code]));
+        return entries.filter(e => codeOf.has(e.cardId)).map(e => ({ idempotencyKey: e.idempotencyKey, code: codeOf.get(e.cardId)! }));
     }
 
     private async online(ctx: RequestContext, orderId: Order['id']): Promise<SaleForReturnView | null> {
@@ -303,10 +319,18 @@ export class SaleForReturnLookup implements OnApplicationBootstrap {
                     ? (order.payments ?? [])
                           .filter(p => p.state === 'Settled')
                           .sort((a, b) => compareIds(a.id, b.id))
-                          .map(p => ({ method: p.method, amountMinor: p.amount, state: p.state, transactionId: p.transactionId ?? null }))
+                          .map(p => ({
+                              method: p.method,
+                              amountMinor: p.amount,
+                              state: p.state,
+                              transactionId: p.transactionId ?? null,
+                              // Paid with one of the shop's gift cards (the pos-gift-card handler keeps its number).
+                              giftCardCode: typeof p.metadata?.giftCardCode === 'string' ? p.metadata.giftCardCode : null,
+                          }))
                     : [],
             },
             returns: await this.returns(ctx, { orderCode: order.code }),
+            giftCardRedeems: [],
         };
     }
 

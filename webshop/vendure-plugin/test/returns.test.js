@@ -19,8 +19,9 @@ const FOR_RETURN = `query($c: String!) { posSaleForReturn(code: $c) {
   source saleId orderCode terminalId receiptNumber document
   order { code state orderPlacedAt currencyCode pricesIncludeTax totalWithTaxMinor customerEmail customerName
     lines { lineNo sku name quantity unitPriceWithTaxMinor linePriceWithTaxMinor taxRateBps }
-    payments { method amountMinor state transactionId } }
-  returns { returnId terminalId returnNumber occurredAt lines { saleLineNo sku quantity soldQuantity } document } } }`;
+    payments { method amountMinor state transactionId giftCardCode } }
+  returns { returnId terminalId returnNumber occurredAt lines { saleLineNo sku quantity soldQuantity } document }
+  giftCardRedeems { idempotencyKey code } } }`;
 
 let returnSeq = 0;
 /** A register's return of `target` ({saleId} or {orderCode}); lines: [{saleLineNo, sku, quantity, soldQuantity}]. */
@@ -225,7 +226,8 @@ test('a paid web order is found by its code with its lines, taxes and payment; i
   }], 'product 50 is in the standard 21 % category');
   assert.equal(expected.lines[0].taxRate, 21);
   assert.ok(Math.abs(expected.lines[0].proratedLinePriceWithTax - 2 * unit) <= 1, 'the line with tax, rounded once (no promotion)');
-  assert.deepEqual(o.payments.map(p => [p.method, p.amountMinor, p.state]), [['card', expected.totalWithTax, 'Settled']]);
+  assert.deepEqual(o.payments.map(p => [p.method, p.amountMinor, p.state, p.giftCardCode]), [['card', expected.totalWithTax, 'Settled', null]]);
+  assert.deepEqual(found.giftCardRedeems, [], 'a web order names its gift cards on its payments');
 
   const ret = returnInput({ orderCode: placed.code }, [{ saleLineNo: 1, sku: webSku, quantity: 1, soldQuantity: 2 }], { terminalId: 'T07' });
   assert.deepEqual((await recordReturn(ret)).conflicts, []);
@@ -244,6 +246,23 @@ test('a paid web order is found by its code with its lines, taxes and payment; i
   const cart = await request(shopApi, 'mutation($id:ID!){ addItemToOrder(productVariantId:$id, quantity:1){ ... on Order { code state } } }', { id: productVariants.items[0].id });
   const adding = await forReturn(cart.body.data.addItemToOrder.code);
   assert.deepEqual([adding.order.state, adding.order.lines], ['AddingItems', []]);
+});
+
+test('a POS sale paid with one of the shop\'s gift cards names the card by its redeem key, so another register can refund onto it', async () => {
+  const RESULT = 'status entry { idempotencyKey } card { code balanceMinor }';
+  const issued = (await c.terminal(`mutation($i:PosIssueGiftCardInput!){ posIssueGiftCard(input:$i){ ${RESULT} } }`, {
+    i: { idempotencyKey: crypto.randomUUID(), currency: 'USD', amountMinor: 5000 },
+  })).posIssueGiftCard;
+  assert.equal(issued.status, 'OK');
+  const input = saleInput([{ sku: sku(51), quantity: 1, unitPriceMinor: 1392 }]);
+  // The register's tender key: <sale id>-<tender position>.
+  const redeemed = (await c.terminal(`mutation($i:PosRedeemGiftCardInput!){ posRedeemGiftCard(input:$i){ ${RESULT} } }`, {
+    i: { idempotencyKey: `${input.saleId}-1`, code: issued.card.code, amountMinor: 1392, currency: 'USD' },
+  })).posRedeemGiftCard;
+  assert.equal(redeemed.status, 'OK');
+  await c.terminal(SALE, { i: { ...input, payments: [{ method: 'gift_card', amountMinor: 1392 }], document: JSON.stringify({ id: input.saleId }) } });
+  const found = await forReturn(input.receiptNumber);
+  assert.deepEqual(found.giftCardRedeems, [{ idempotencyKey: `${input.saleId}-1`, code: issued.card.code }]);
 });
 
 test('bad input is refused with a clear message; a terminal credential is needed', async () => {
