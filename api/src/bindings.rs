@@ -71,7 +71,7 @@ pub fn typescript() -> String {
         ReturnLineDto, UnreceiptedLineDto, RefundToDto, ReturnRequestDto, ReturnedLineDto,
         RefundDto, ReturnPreviewDto, ReturnDoneDto,
         // --- shop gift cards ---
-        GiftCardOfflinePolicyDto, FlaggedGiftCardDto,
+        GiftCardOfflinePolicyDto, FlaggedGiftCardDto, GiftCardWaitingDto,
     );
     for t in types {
         out.push_str(&t);

@@ -315,6 +315,10 @@ api_commands! {
     /// Marks a flagged redemption as looked at by the manager (EndOfDay). Kept in the list
     /// with `include_reviewed`.
     fn review_flagged_gift_card(id: i64) -> Vec<FlaggedGiftCardDto>;
+    // --- gift cards waiting to be loaded ---
+    /// Tries again to put the money of gift cards sold onto their cards (the ledger refused or
+    /// could not be reached before); the sync details after it.
+    fn retry_gift_card_activations() -> SyncDetailsDto;
 }
 
 /// Events the register pushes to the UI: (name, payload type).

@@ -1276,3 +1276,10 @@ impl Register {
         self.flagged_gift_cards_now(false)
     }
 }
+
+impl Register {
+    /// Keeps gift cards in `shop` (tests; the app connects the web shop in Settings).
+    pub fn use_gift_card_shop(&self, shop: Option<Arc<dyn GiftCardShop>>) {
+        self.gift_card_shop.use_shop(shop);
+    }
+}

@@ -738,7 +738,23 @@ impl Register {
     }
 
     fn status_now(&self) -> Result<StatusDto, ApiError> {
-        let queued = self.lock().store.outbox_len().map_err(store_error)? as i64;
+        let (outbox, waiting) = {
+            let st = self.lock();
+            (
+                st.store.outbox_len().map_err(store_error)? as i64,
+                st.store
+                    .pending_gift_card_activations(100)
+                    .map_err(store_error)?
+                    .len() as i64,
+            )
+        };
+        let redemptions = self
+            .gift_card_shop
+            .queue_counts()
+            .map(|c| c.queued)
+            .unwrap_or(0);
+        // Everything that has not reached the shop (or the gift-card ledger) yet.
+        let queued = outbox + redemptions + waiting;
         let sync = self.shop.status.borrow().clone();
         Ok(StatusDto {
             devices: self.device_statuses(),
@@ -1602,6 +1618,10 @@ impl Api for Register {
     }
     async fn review_flagged_gift_card(&self, id: i64) -> Result<Vec<FlaggedGiftCardDto>, ApiError> {
         self.review_flagged_gift_card_now(id)
+    }
+    // --- gift cards waiting to be loaded (shop.rs) ---
+    async fn retry_gift_card_activations(&self) -> Result<SyncDetailsDto, ApiError> {
+        self.retry_gift_card_activations_now()
     }
 }
 

@@ -80,8 +80,14 @@ pub struct ShopImportDto {
 pub struct SyncDetailsDto {
     pub configured: bool,
     pub online: bool,
-    /// Sales and hand-overs waiting to reach the shop.
+    /// Everything waiting to reach the shop: sales, returns, hand-overs, Z reports, gift-card
+    /// redemptions taken offline and gift cards waiting to be loaded.
     pub queued: i64,
+    /// Of those, gift-card redemptions taken offline.
+    pub gift_card_redemptions_queued: i64,
+    /// Gift cards sold whose money is not on the card yet (the ledger refused or could not be
+    /// reached); a manager can retry them.
+    pub gift_cards_waiting: Vec<GiftCardWaitingDto>,
     /// RFC 3339, UTC.
     pub last_success: Option<String>,
     /// The kind of the last error, for a message in the user's language: "unreachable",
@@ -96,6 +102,22 @@ pub struct SyncDetailsDto {
     /// Click-and-collect orders waiting at this store.
     pub pickups: i64,
     pub import: ShopImportDto,
+}
+
+/// A gift card sold whose money is not on the card yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct GiftCardWaitingDto {
+    /// Only the last four digits.
+    pub masked: String,
+    pub amount: MoneyDto,
+    /// A top-up of a card (else a new card).
+    pub top_up: bool,
+    /// The receipt of the sale that sold it.
+    pub receipt: Option<String>,
+    pub attempts: u32,
+    /// Why the last attempt failed (English, for support).
+    pub last_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -490,15 +512,50 @@ impl Register {
         Ok(import_dto(&self.shop.status.borrow()))
     }
 
+    /// Tries again to load the gift cards sold whose money is not on the card yet.
+    pub(super) fn retry_gift_card_activations_now(&self) -> Result<SyncDetailsDto, ApiError> {
+        self.lock().require_user()?;
+        self.activate_pending_gift_cards();
+        self.sync_details_now()
+    }
+
     pub(super) fn sync_details_now(&self) -> Result<SyncDetailsDto, ApiError> {
-        let (queued, pickups) = {
+        let (outbox, pickups, waiting) = {
             let st = self.lock();
             st.require_user()?;
+            let waiting = st
+                .store
+                .pending_gift_card_activations(100)
+                .map_err(store_error)?;
+            let waiting = waiting
+                .into_iter()
+                .map(|a| {
+                    let receipt = uuid::Uuid::parse_str(&a.sale_id)
+                        .ok()
+                        .and_then(|id| st.store.sale_by_id(id).ok().flatten())
+                        .map(|s| s.receipt().to_string());
+                    GiftCardWaitingDto {
+                        masked: super::tenders::mask_number(&a.number),
+                        amount: a.amount.into(),
+                        top_up: a.load == pos_store::gift_cards::Load::TopUp,
+                        receipt,
+                        attempts: a.attempts,
+                        last_error: a.last_error,
+                    }
+                })
+                .collect::<Vec<_>>();
             (
                 st.store.outbox_len().map_err(store_error)? as i64,
                 st.store.pickups().map_err(store_error)?.len() as i64,
+                waiting,
             )
         };
+        let redemptions = self
+            .gift_card_shop
+            .queue_counts()
+            .map(|c| c.queued)
+            .unwrap_or(0);
+        let queued = outbox + redemptions + waiting.len() as i64;
         let s = self.shop.status.borrow().clone();
         let conflicts = self
             .lock()
@@ -509,6 +566,8 @@ impl Register {
             configured: self.shop.running(),
             online: s.online,
             queued,
+            gift_card_redemptions_queued: redemptions,
+            gift_cards_waiting: waiting,
             last_success: s.last_success.map(rfc3339),
             last_error_kind: s.last_error_kind.map(str::to_owned),
             last_error: s.last_error.clone(),

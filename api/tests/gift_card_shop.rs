@@ -113,8 +113,27 @@ impl GiftCardShop for Shared {
             Ok(Vec::new())
         })
     }
-    fn issue(&self, _: String, _: String, _: String, _: i64) -> ShopFuture<GiftCardOutcome> {
-        Box::pin(async { Err(SyncError::Unsupported("not in this fake".into())) })
+    fn issue(
+        &self,
+        key: String,
+        code: String,
+        _: String,
+        amount: i64,
+    ) -> ShopFuture<GiftCardOutcome> {
+        let s = self.0.clone();
+        Box::pin(async move {
+            s.reachable()?;
+            if let Some(first) = s.done.lock().unwrap().get(&key) {
+                return Ok(GiftCardOutcome {
+                    duplicate: true,
+                    ..first.clone()
+                });
+            }
+            s.cards.lock().unwrap().insert(code.clone(), amount);
+            let out = s.outcome(GiftCardStatus::Ok, &code, amount, &key);
+            s.done.lock().unwrap().insert(key, out.clone());
+            Ok(out)
+        })
     }
     fn top_up(&self, _: String, _: String, _: i64) -> ShopFuture<GiftCardOutcome> {
         Box::pin(async { Err(SyncError::Unsupported("not in this fake".into())) })
@@ -596,4 +615,62 @@ async fn the_offline_policy_is_an_audited_store_setting_only_an_admin_changes() 
     let p = r.gift_card_offline_policy().await.unwrap();
     assert!(p.allow_offline);
     assert_eq!(p.limit.minor, 2500);
+}
+
+/// A gift card sold just before the shop that keeps the cards went away: the sale completes,
+/// the card waits (listed in the sync panel with the reason and counted as queued), and a
+/// manager's retry loads exactly its amount once the shop is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gift_card_sold_as_the_shop_goes_away_waits_in_the_sync_panel_and_loads_on_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = register(&dir.path().join("register.db"));
+    let shop = Arc::new(FakeShop::default());
+    r.use_gift_card_shop(Some(Arc::new(Shared(shop.clone()))));
+    r.login("1234".into()).await.unwrap();
+    let sale = r.sell_gift_card(None, 2500).await.unwrap();
+    // The shop goes away while the customer pays.
+    shop.offline.store(true, Ordering::SeqCst);
+    let done = r
+        .pay(pos_api::dto::TenderKindDto::Cash, sale.total.minor)
+        .await
+        .unwrap()
+        .completed
+        .unwrap();
+    let details = r.sync_details().await.unwrap();
+    assert_eq!(details.gift_cards_waiting.len(), 1, "{details:?}");
+    let w = &details.gift_cards_waiting[0];
+    assert_eq!((w.amount.minor, w.top_up), (2500, false));
+    assert_eq!(w.receipt.as_deref(), Some(done.receipt_number.as_str()));
+    assert!(w.attempts >= 1);
+    assert!(
+        w.last_error.as_deref().is_some_and(|e| !e.is_empty()),
+        "{w:?}"
+    );
+    assert!(details.queued >= 1, "the waiting card counts as queued");
+    assert!(
+        shop.cards.lock().unwrap().is_empty(),
+        "nothing on any card yet"
+    );
+
+    // Still away: a retry leaves it waiting, one more attempt.
+    let again = r.retry_gift_card_activations().await.unwrap();
+    assert_eq!(again.gift_cards_waiting.len(), 1);
+    assert!(again.gift_cards_waiting[0].attempts > w.attempts);
+
+    shop.offline.store(false, Ordering::SeqCst);
+    let after = r.retry_gift_card_activations().await.unwrap();
+    assert!(after.gift_cards_waiting.is_empty(), "{after:?}");
+    let cards = shop.cards.lock().unwrap().clone();
+    assert_eq!(cards.len(), 1);
+    assert_eq!(cards.values().copied().collect::<Vec<_>>(), vec![2500]);
+    assert!(
+        cards
+            .keys()
+            .next()
+            .unwrap()
+            .ends_with(&w.masked[w.masked.len() - 4..])
+    );
+    // A second retry loads nothing twice.
+    r.retry_gift_card_activations().await.unwrap();
+    assert_eq!(shop.cards.lock().unwrap().values().sum::<i64>(), 2500);
 }

@@ -373,6 +373,8 @@ fn table() -> Vec<(&'static str, Class)> {
             "review_flagged_gift_card",
             p(P::EndOfDay, FORBIDDEN, false, Nothing, PastTheCheck),
         ),
+        // --- gift cards waiting to be loaded: a retry of what a sale already decided
+        ("retry_gift_card_activations", Class::Open),
     ]
 }
 

@@ -75,3 +75,26 @@ test('a cashier sees neither list nor a way to change the policy (ja)', async ({
   await expect(page.getByTestId('open-conflicts')).toHaveCount(0);
   await expect(page.getByTestId('open-shop-settings')).toHaveCount(0);
 });
+
+test('a gift card sold as the shop went away waits in the sync panel; "Try again" loads it once the shop is back', async ({ page }) => {
+  await login(page, 'es', '1234');
+  await page.evaluate(() => {
+    const reg = (window as unknown as { __fakeRegister: { giftCardsWaiting: unknown[]; setShopReachable(r: boolean): void } }).__fakeRegister;
+    reg.giftCardsWaiting.push({
+      masked: '****4242', amount: { minor: 2500, currency: 'EUR' }, topUp: false, receipt: 'T02-000007', attempts: 3,
+      lastError: 'the shop cannot be reached: connection refused',
+    });
+    reg.setShopReachable(false);
+  });
+  await page.getByTestId('sync').click();
+  const waiting = page.getByTestId('gift-cards-waiting');
+  await expect(waiting).toContainText('Tarjetas regalo pendientes de cargar');
+  await expect(page.getByTestId('gift-card-waiting')).toContainText('****4242');
+  await expect(page.getByTestId('gift-card-waiting')).toContainText('25,00 €');
+  await expect(page.getByTestId('gift-card-waiting')).toContainText('T02-000007');
+  await page.getByTestId('gift-cards-retry').click();
+  await expect(page.getByTestId('gift-card-waiting')).toContainText('4 intentos');
+  await fake(page, 'reg.setShopReachable(true);');
+  await page.getByTestId('gift-cards-retry').click();
+  await expect(waiting).toBeHidden();
+});

@@ -308,9 +308,19 @@ error: string | null, };
 
 export type SyncDetailsDto = { configured: boolean, online: boolean, 
 /**
- * Sales and hand-overs waiting to reach the shop.
+ * Everything waiting to reach the shop: sales, returns, hand-overs, Z reports, gift-card
+ * redemptions taken offline and gift cards waiting to be loaded.
  */
 queued: number, 
+/**
+ * Of those, gift-card redemptions taken offline.
+ */
+giftCardRedemptionsQueued: number, 
+/**
+ * Gift cards sold whose money is not on the card yet (the ledger refused or could not be
+ * reached); a manager can retry them.
+ */
+giftCardsWaiting: Array<GiftCardWaitingDto>, 
 /**
  * RFC 3339, UTC.
  */
@@ -360,7 +370,8 @@ export type StockConflictDto = { id: number, sku: string,
  */
 names: { [key in string]: string }, 
 /**
- * "INSUFFICIENT_STOCK" or "UNKNOWN_SKU".
+ * "INSUFFICIENT_STOCK", "UNKNOWN_SKU" or "RETURN_EXCEEDS_SALE" (returns of a line on several
+ * registers add up to more than it sold).
  */
 reason: string, 
 /**
@@ -855,6 +866,24 @@ shopBalance: MoneyDto | null,
  */
 takenAt: string, reviewedAt: string | null, reviewedBy: string | null, };
 
+export type GiftCardWaitingDto = { 
+/**
+ * Only the last four digits.
+ */
+masked: string, amount: MoneyDto, 
+/**
+ * A top-up of a card (else a new card).
+ */
+topUp: boolean, 
+/**
+ * The receipt of the sale that sold it.
+ */
+receipt: string | null, attempts: number, 
+/**
+ * Why the last attempt failed (English, for support).
+ */
+lastError: string | null, };
+
 /** Every command of the register. `Backend` implementations provide these. */
 export interface Commands {
   /** Store, terminal and version facts for the header and formatting. */
@@ -1053,6 +1082,8 @@ export interface Commands {
   flaggedGiftCards(includeReviewed: boolean): Promise<Array<FlaggedGiftCardDto>>;
   /** Marks a flagged redemption as looked at by the manager (EndOfDay). Kept in the list with `include_reviewed`. */
   reviewFlaggedGiftCard(id: number): Promise<Array<FlaggedGiftCardDto>>;
+  /** Tries again to put the money of gift cards sold onto their cards (the ledger refused or could not be reached before); the sync details after it. */
+  retryGiftCardActivations(): Promise<SyncDetailsDto>;
 }
 
 /** Command names as the Rust side knows them. */
@@ -1155,6 +1186,7 @@ export const COMMAND_NAMES = [
   "set_gift_card_offline_policy",
   "flagged_gift_cards",
   "review_flagged_gift_card",
+  "retry_gift_card_activations",
 ] as const;
 
 /** A `Commands` client over an invoke function (the Tauri one sends `api { cmd, args }`). */
@@ -1258,6 +1290,7 @@ export function commandsClient(call: (cmd: string, args: Record<string, unknown>
     setGiftCardOfflinePolicy: (allowOffline: boolean, limit: number) => call("set_gift_card_offline_policy", { allowOffline, limit }) as Promise<GiftCardOfflinePolicyDto>,
     flaggedGiftCards: (includeReviewed: boolean) => call("flagged_gift_cards", { includeReviewed }) as Promise<Array<FlaggedGiftCardDto>>,
     reviewFlaggedGiftCard: (id: number) => call("review_flagged_gift_card", { id }) as Promise<Array<FlaggedGiftCardDto>>,
+    retryGiftCardActivations: () => call("retry_gift_card_activations", {  }) as Promise<SyncDetailsDto>,
   };
 }
 

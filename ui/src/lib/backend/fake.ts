@@ -70,6 +70,7 @@ import type {
   // shop gift cards
   FlaggedGiftCardDto,
   GiftCardOfflinePolicyDto,
+  GiftCardWaitingDto,
   // staff
   AuditPageDto,
   AuditVerifyDto,
@@ -1067,8 +1068,24 @@ export class FakeRegister implements Backend {
         lastErrorKind: this.shop.lastError?.kind ?? null, lastError: this.shop.lastError?.text ?? null,
         lastErrorAt: this.shop.lastError?.at ?? null, conflicts: this.openConflicts(),
         pickups: this.pickupList.length, import: { ...this.shopImportState },
+        giftCardRedemptionsQueued: 0, giftCardsWaiting: structuredClone(this.giftCardsWaiting),
       };
     });
+  }
+
+  /**
+   * Gift cards sold whose money is not on the card yet (the shop went away as the sale was
+   * paid); tests push rows here. Mirrors `retry_gift_card_activations` in api/src/shop.rs.
+   */
+  readonly giftCardsWaiting: GiftCardWaitingDto[] = [];
+
+  retryGiftCardActivations(): Promise<SyncDetailsDto> {
+    return this.answer(() => {
+      this.requireSession();
+      if (this.statusState.sync.online) this.giftCardsWaiting.splice(0);
+      else for (const w of this.giftCardsWaiting) w.attempts += 1;
+      return undefined;
+    }).then(() => this.syncDetails());
   }
 
   pickups(): Promise<PickupDto[]> {

@@ -916,6 +916,13 @@ export const en = {
   'ret.offline_copy': 'The web shop cannot be reached: this is the copy kept on this register. Returns made elsewhere since then are not shown.',
   'ret.paid_online_hint': 'Paid online: the web shop’s payment is not refunded from the register. Refund in cash or to store credit.',
   'shop.conflicts.return_exceeds': 'returned more than was sold ({n} were still returnable)',
+  // --- gift cards waiting to be loaded (sync panel) ---
+  'shop.gc_waiting.title': 'Gift cards waiting to be loaded',
+  'shop.gc_waiting.hint': 'These cards were sold and paid for, but their money is not on the card yet. Try again once the web shop is reachable.',
+  'shop.gc_waiting.new': 'new card',
+  'shop.gc_waiting.top_up': 'top-up',
+  'shop.gc_waiting.attempts': '{n} attempts',
+  'shop.gc_waiting.retry': 'Try again',
 } as const satisfies Record<`error.${ErrorCode}`, string> & Record<string, string>;
 
 export type MessageKey = keyof typeof en;

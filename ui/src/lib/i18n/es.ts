@@ -912,4 +912,11 @@ export const es: Catalog = {
   'ret.offline_copy': 'Sin conexión con la tienda online: es la copia guardada en esta caja. No se muestran las devoluciones hechas en otras cajas desde entonces.',
   'ret.paid_online_hint': 'Pagado online: el pago de la tienda online no se reembolsa desde la caja. Reembolsa en efectivo o con un vale de compra.',
   'shop.conflicts.return_exceeds': 'devuelto más de lo vendido (quedaban {n} por devolver)',
+  // --- gift cards waiting to be loaded (sync panel) ---
+  'shop.gc_waiting.title': 'Tarjetas regalo pendientes de cargar',
+  'shop.gc_waiting.hint': 'Estas tarjetas se vendieron y se cobraron, pero su saldo aún no está en la tarjeta. Vuelve a intentarlo cuando haya conexión con la tienda online.',
+  'shop.gc_waiting.new': 'tarjeta nueva',
+  'shop.gc_waiting.top_up': 'recarga',
+  'shop.gc_waiting.attempts': '{n} intentos',
+  'shop.gc_waiting.retry': 'Reintentar',
 };

@@ -912,4 +912,11 @@ export const ja: Catalog = {
   'ret.offline_copy': 'Webショップに接続できません。このレジに保存された写しです。その後に他のレジで行われた返品は表示されません。',
   'ret.paid_online_hint': 'オンライン決済：Webショップの決済はレジからは返金できません。現金またはストアクレジットで返金してください。',
   'shop.conflicts.return_exceeds': '販売数を超えて返品（返品可能数は {n}）',
+  // --- gift cards waiting to be loaded (sync panel) ---
+  'shop.gc_waiting.title': '入金待ちのギフトカード',
+  'shop.gc_waiting.hint': 'これらのカードは販売・精算済みですが、まだ残高がカードに入っていません。Webショップに接続できるようになったら再試行してください。',
+  'shop.gc_waiting.new': '新規カード',
+  'shop.gc_waiting.top_up': 'チャージ',
+  'shop.gc_waiting.attempts': '{n} 回試行',
+  'shop.gc_waiting.retry': '再試行',
 };
