@@ -9,10 +9,13 @@
 //! more than is left. A paid web order placed through the storefront (Shop API) is found at T02
 //! by its code with the order's own figures, its online payment cannot be refunded at the
 //! register, cash with a manager's PIN can, and the shop lists the return under the order.
+//! With the shop down, both registers return the same sale (3 of 2 sold); when it is back both
+//! returns reach it once and the excess is flagged once for a manager.
 //!
-//! tests/sync/run.sh starts the shop and exports SHOP_URL, SHOP_IDENTIFIER, SHOP_PASSWORD and
-//! TEST_SHOP_DIR; run with `--features real-shop --test-threads=1`. SKUs used here (TS-00056-S,
-//! TS-00056-M) are used by no other test on the same shop. The receipt "T01-000001" is looked up
+//! tests/sync/run.sh starts the shop and exports SHOP_URL, SHOP_IDENTIFIER, SHOP_PASSWORD,
+//! TEST_SHOP_DIR, and SHOP_PORT / SHOP_RUN_DIR (the offline test stops the shop's server and
+//! starts it again on the same data); run with `--features real-shop --test-threads=1`. SKUs
+//! used here (TS-00056-S, TS-00056-M, TS-00058-M) are used by no other test on the same shop. The receipt "T01-000001" is looked up
 //! by number: the shop answers with the latest sale of that number, which is this test's (other
 //! tests' registers numbered T01 sold earlier).
 #![cfg(feature = "real-shop")]
@@ -105,6 +108,19 @@ impl Shop {
                 .to_owned(),
         }
     }
+    /// Stops (`stop.sh --server-only`) or starts again (`start.sh --keep-data`) the shop's
+    /// server on the same database, as tests/sync/run.sh set it up (SHOP_PORT, SHOP_RUN_DIR).
+    fn server(&self, script: &str, arg: &str) {
+        let st = std::process::Command::new("bash")
+            .arg(self.scripts.join(script))
+            .arg(arg)
+            .env("PORT", env("SHOP_PORT"))
+            .env("RUN_DIR", env("SHOP_RUN_DIR"))
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "{script} {arg}");
+    }
     /// An Admin API query as the superadmin (what the shop's back office shows).
     async fn admin(&self, query: &str, variables: Value) -> Value {
         let http = reqwest::Client::new();
@@ -195,15 +211,19 @@ fn undelivered(db: &Path, kind: Option<&str>) -> Vec<(String, Option<String>)> {
 }
 
 async fn delivered(db: &Path, kind: Option<&str>) {
+    delivered_within(db, kind, Duration::from_secs(20)).await;
+}
+
+async fn delivered_within(db: &Path, kind: Option<&str>, timeout: Duration) -> Duration {
     let t0 = Instant::now();
     loop {
         let left = undelivered(db, kind);
         if left.is_empty() {
-            return;
+            return t0.elapsed();
         }
         assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "{db:?}: still undelivered after 20 s: {left:?}"
+            t0.elapsed() < timeout,
+            "{db:?}: still undelivered after {timeout:?}: {left:?}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -214,6 +234,18 @@ fn conflicts(db: &Path) -> i64 {
     rusqlite::Connection::open(db)
         .unwrap()
         .query_row("SELECT count(*) FROM stock_conflict", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// The conflicts the shop reported to this register: (sku, reason, requested, available before).
+fn conflict_rows(db: &Path) -> Vec<(String, String, i64, Option<i64>)> {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let mut st = c
+        .prepare("SELECT sku, reason, requested, available_before FROM stock_conflict ORDER BY id")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
         .unwrap()
 }
 
@@ -561,5 +593,146 @@ async fn a_paid_web_order_is_returned_at_t02_in_cash_with_a_manager_never_to_its
     println!(
         "BENCH T02 web order return committed -> listed by the shop: {} ms",
         listed_after.as_millis()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_shop_down_both_registers_return_the_same_sale_and_the_shop_flags_the_excess_once()
+{
+    let shop = Shop::from_env();
+    let shop_side = shop.connector();
+    let dir = tempfile::tempdir().unwrap();
+    let second = shop.second_terminal().await;
+    let a = open_register(dir.path(), "T01", &shop, &shop.first_terminal()).await;
+    let b = open_register(dir.path(), "T02", &shop, &second).await;
+    let (db_a, db_b) = (db_path(dir.path(), "T01"), db_path(dir.path(), "T02"));
+    let sku = "TS-00058-M";
+
+    // T01 sells 2; T02 looks the receipt up once while the shop is there (it keeps a copy).
+    let hit = a
+        .search_products(sku.into(), 5)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.sku == sku)
+        .expect("the imported variant");
+    a.add_product(hit.variant_id.clone(), Some(2))
+        .await
+        .unwrap();
+    let total = a.current_sale().await.unwrap().total.minor;
+    let sold = a
+        .pay(TenderKindDto::Cash, total)
+        .await
+        .unwrap()
+        .completed
+        .expect("paid in full");
+    assert_eq!(sold.receipt_number, "T01-000001");
+    delivered(&db_a, None).await;
+    b.login("9999".into()).await.unwrap();
+    let seen = b.returns_find_receipt("T01-000001".into()).await.unwrap();
+    assert!(!seen.offline_copy);
+    let before = sellable(&shop_side, sku).await;
+
+    // The shop goes down (the store's internet line): both registers go on returning.
+    shop.server("stop.sh", "--server-only");
+    let t_offline = Instant::now();
+    let kept = b.returns_find_receipt("T01-000001".into()).await.unwrap();
+    let kept_took = t_offline.elapsed();
+    assert!(kept.offline_copy, "shown from T02's copy, flagged");
+    assert_eq!(kept.sale_id, sold.sale_id);
+    assert_eq!(
+        kept.lines.iter().map(|l| l.returnable).collect::<Vec<_>>(),
+        vec![2]
+    );
+    let t_unknown = Instant::now();
+    let e = b
+        .returns_find_receipt("T01-000002".into())
+        .await
+        .unwrap_err();
+    let unknown_took = t_unknown.elapsed();
+    assert_eq!(e.code, "returns.shop_offline");
+    // T02 takes both back; T01, not knowing, takes one back too: 3 of 2.
+    let at_b = b
+        .returns_commit(
+            request(&sold.sale_id, vec![line(1, 2)], RefundToDto::Original),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(at_b.number, "T02R-000001");
+    a.login("9999".into()).await.unwrap();
+    let own = a.returns_find_receipt("T01-000001".into()).await.unwrap();
+    assert_eq!(
+        own.lines.iter().map(|l| l.returnable).collect::<Vec<_>>(),
+        vec![2],
+        "T01 cannot know of T02's return"
+    );
+    let at_a = a
+        .returns_commit(
+            request(&sold.sale_id, vec![line(1, 1)], RefundToDto::Original),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(at_a.number, "T01R-000001");
+    assert_eq!(undelivered(&db_b, Some("return.completed")).len(), 1);
+    assert_eq!(undelivered(&db_a, Some("return.completed")).len(), 1);
+
+    // Back: both returns reach the shop, exactly once each; the excess is flagged once, for a
+    // manager, at the register whose return came second; the shop's stock counts the 3 units
+    // that came back.
+    let t_up = Instant::now();
+    shop.server("start.sh", "--keep-data");
+    let restarted = t_up.elapsed();
+    let (da, db) = tokio::join!(
+        delivered_within(&db_a, None, Duration::from_secs(90)),
+        delivered_within(&db_b, None, Duration::from_secs(90))
+    );
+    let in_shop = shop_side
+        .sale_for_return(&sold.sale_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut numbers: Vec<&str> = in_shop
+        .returns
+        .iter()
+        .map(|r| r.return_number.as_str())
+        .collect();
+    numbers.sort();
+    assert_eq!(numbers, vec!["T01R-000001", "T02R-000001"]);
+    let mut flagged = conflict_rows(&db_a);
+    flagged.extend(conflict_rows(&db_b));
+    assert_eq!(flagged.len(), 1, "{flagged:?}");
+    let (c_sku, reason, requested, available) = &flagged[0];
+    assert_eq!(
+        (c_sku.as_str(), reason.as_str()),
+        (sku, "RETURN_EXCEEDS_SALE")
+    );
+    // Whichever came second: T01's 1 when 0 were left, or T02's 2 when 1 was left.
+    assert!(
+        (*requested, *available) == (1, Some(0)) || (*requested, *available) == (2, Some(1)),
+        "{flagged:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sellable(&shop_side, sku).await, before + 3);
+    // Online again, T01 sees both returns and nothing left to return.
+    let after = a.returns_find_receipt("T01-000001".into()).await.unwrap();
+    assert_eq!(
+        after.lines.iter().map(|l| l.returnable).collect::<Vec<_>>(),
+        vec![0]
+    );
+    let mut earlier = after.earlier_returns.clone();
+    earlier.sort();
+    assert_eq!(earlier, vec!["T01R-000001", "T02R-000001"]);
+    println!(
+        "BENCH shop down: T02 finds its kept copy in {} ms, an unknown receipt is refused as offline in {} ms",
+        kept_took.as_millis(),
+        unknown_took.as_millis()
+    );
+    println!(
+        "BENCH shop back (start.sh --keep-data took {} ms): T01's return delivered {} ms, T02's {} ms after it answered again",
+        restarted.as_millis(),
+        da.as_millis(),
+        db.as_millis()
     );
 }
