@@ -313,5 +313,24 @@ for (const [lang, store] of [['es', ''], ['ja', 'store=jp']]) {
   await shoot(page, `browser-staff-audit-${lang}${suffix}`);
   await context.close();
 }
+// --- returns of other registers' sales and web orders, fetched from the shop, es and ja ---
+for (const [lang, store] of [['es', ''], ['ja', 'store=jp']]) {
+  const { context, page } = await loggedIn(lang, store, '9999');
+  await page.keyboard.press('Shift+F12');
+  await page.getByTestId('returns-code').fill('T01-000042');
+  await page.getByTestId('returns-code').press('Enter');
+  await page.getByTestId('returns-origin').waitFor();
+  await page.getByTestId('returns-plus').first().click();
+  await page.getByTestId('returns-refund').first().waitFor();
+  await shoot(page, `browser-returns-other-register-${lang}${suffix}`);
+  await page.keyboard.press('Escape');
+  await page.getByTestId('returns-code').fill('WQ7Z2K9D');
+  await page.getByTestId('returns-code').press('Enter');
+  await page.getByTestId('returns-paid-online').waitFor();
+  await page.getByTestId('returns-plus').first().click();
+  await page.getByTestId('returns-refund').first().waitFor();
+  await shoot(page, `browser-returns-web-order-${lang}${suffix}`);
+  await context.close();
+}
 await browser.close();
 await srv.close();
