@@ -5,7 +5,7 @@
 //! Invariants:
 //! - The POS never receives a card number: an [`Approval`] carries the brand and the last four
 //!   digits only.
-//! - Exactly once: before an authorization or refund is sent, a [`PendingPayment`] with the
+//! - Exactly once: before an authorization, refund or keyed reversal is sent, a [`PendingPayment`] with the
 //!   caller's `ref_id` is written to the [`PendingPaymentStore`]. A `ref_id` is sent to the
 //!   terminal at most once; calling again with the same `ref_id` returns the recorded outcome
 //!   (or resolves an unfinished one) and never charges again.
@@ -47,7 +47,8 @@ pub enum TerminalStatus {
 /// A successful card transaction (payment, refund or reversal) as the terminal reported it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Approval {
-    /// The caller's reference (the sale's tender id); for reversals, `reversal-<receipt>`.
+    /// The caller's reference (the sale's tender id); for a reversal the `ref_id` passed to
+    /// [`PaymentTerminal::reverse_keyed`] (`reverse` derives `reversal-of-<ref_id of the sale>`).
     pub ref_id: String,
     pub amount: Money,
     /// The terminal's receipt number (BMP 87); reversals refer to it.
@@ -192,7 +193,28 @@ pub trait PaymentTerminal: Send + Sync {
     /// charges twice (a repeat returns the recorded approval).
     async fn authorize(&self, amount: Money, ref_id: &str) -> Result<Approval, PaymentError>;
     /// Reverses (voids) an approved payment of today's batch by its receipt number.
+    ///
+    /// When the store knows the payment ([`PendingPaymentStore::approved_sale_with_receipt_no`])
+    /// this is [`PaymentTerminal::reverse_keyed`] with `ref_id` `reversal-of-<the sale's
+    /// ref_id>` and the sale's amount, so a repeat returns the recorded reversal. Otherwise the
+    /// reversal is sent without a pending record (not exactly-once): prefer `reverse_keyed`.
     async fn reverse(&self, receipt_no: u32) -> Result<Approval, PaymentError>;
+    /// Reverses (voids) the approved payment `original_receipt_no` of today's batch, exactly
+    /// once per `ref_id`, like [`PaymentTerminal::authorize`]: a [`PendingPayment`] of kind
+    /// [`PaymentKind::Reversal`] is written before the Reversal is sent; a repeat with the same
+    /// `ref_id` returns the recorded approval (settling an unfinished attempt first) and never
+    /// sends again. `amount` is the original payment's amount: recovery after a lost answer
+    /// uses it to recognise the reversal in the terminal's last transaction.
+    ///
+    /// A receipt that is already reversed or cannot be reversed (unknown, a refund) gives
+    /// [`PaymentError::Declined`] with the terminal's code (`0xB4`, `0xB5`);
+    /// [`PaymentError::ConnectionLost`] here means the terminal did *not* book the reversal.
+    async fn reverse_keyed(
+        &self,
+        ref_id: &str,
+        original_receipt_no: u32,
+        amount: Money,
+    ) -> Result<Approval, PaymentError>;
     /// Refunds `amount` to a card (a return). `original_receipt_no` is kept for the record.
     async fn refund(
         &self,
@@ -212,12 +234,17 @@ pub trait PaymentTerminal: Send + Sync {
     fn status(&self) -> watch::Receiver<TerminalStatus>;
 }
 
-/// Whether a pending record is a charge or a refund.
+/// Whether a pending record is a charge, a refund or a reversal. As JSON `"sale"`, `"refund"`
+/// (as written before reversals were recorded) or `{"reversal": {"original_receipt_no": 7}}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentKind {
     Sale,
     Refund,
+    /// Reversal (void) of the approved payment with this receipt number.
+    Reversal {
+        original_receipt_no: u32,
+    },
 }
 
 /// Where a pending payment stands.
@@ -279,12 +306,30 @@ pub trait PendingPaymentStore: Send + Sync {
     /// The last receipt number seen from the terminal (any transaction).
     fn last_receipt_no(&self) -> Result<Option<u32>, String>;
     fn set_last_receipt_no(&self, receipt_no: u32) -> Result<(), String>;
+    /// The most recent approved [`PaymentKind::Sale`] whose approval carries this receipt
+    /// number, so that [`PaymentTerminal::reverse`] can key its reversal. A store that cannot
+    /// look this up returns `None` (the default); `reverse` then sends without a record.
+    fn approved_sale_with_receipt_no(
+        &self,
+        receipt_no: u32,
+    ) -> Result<Option<PendingPayment>, String> {
+        let _ = receipt_no;
+        Ok(None)
+    }
 }
 
 /// A [`PendingPaymentStore`] in memory (tests, the demo).
 #[derive(Debug, Default)]
 pub struct InMemoryPendingStore {
-    inner: Mutex<(BTreeMap<String, PendingPayment>, Option<u32>)>,
+    inner: Mutex<Records>,
+}
+
+#[derive(Debug, Default)]
+struct Records {
+    by_ref: BTreeMap<String, PendingPayment>,
+    last_receipt_no: Option<u32>,
+    /// `ref_id`s in insertion order (the most recent approval of a receipt number wins).
+    order: Vec<String>,
 }
 
 impl InMemoryPendingStore {
@@ -296,7 +341,7 @@ impl InMemoryPendingStore {
     pub fn all(&self) -> Vec<PendingPayment> {
         self.inner
             .lock()
-            .map(|g| g.0.values().cloned().collect())
+            .map(|g| g.by_ref.values().cloned().collect())
             .unwrap_or_default()
     }
 }
@@ -304,30 +349,32 @@ impl InMemoryPendingStore {
 impl PendingPaymentStore for InMemoryPendingStore {
     fn insert_new(&self, record: &PendingPayment) -> Result<Option<PendingPayment>, String> {
         let mut g = self.inner.lock().map_err(|e| e.to_string())?;
-        if let Some(existing) = g.0.get(&record.ref_id) {
+        if let Some(existing) = g.by_ref.get(&record.ref_id) {
             return Ok(Some(existing.clone()));
         }
-        g.0.insert(record.ref_id.clone(), record.clone());
+        g.by_ref.insert(record.ref_id.clone(), record.clone());
+        g.order.push(record.ref_id.clone());
         Ok(None)
     }
 
     fn set_state(&self, ref_id: &str, state: &PendingState) -> Result<(), String> {
         let mut g = self.inner.lock().map_err(|e| e.to_string())?;
-        let r =
-            g.0.get_mut(ref_id)
-                .ok_or_else(|| format!("no pending payment {ref_id}"))?;
+        let r = g
+            .by_ref
+            .get_mut(ref_id)
+            .ok_or_else(|| format!("no pending payment {ref_id}"))?;
         r.state = state.clone();
         Ok(())
     }
 
     fn get(&self, ref_id: &str) -> Result<Option<PendingPayment>, String> {
         let g = self.inner.lock().map_err(|e| e.to_string())?;
-        Ok(g.0.get(ref_id).cloned())
+        Ok(g.by_ref.get(ref_id).cloned())
     }
 
     fn in_flight(&self) -> Result<Vec<PendingPayment>, String> {
         let g = self.inner.lock().map_err(|e| e.to_string())?;
-        Ok(g.0
+        Ok(g.by_ref
             .values()
             .filter(|r| !r.state.is_final())
             .cloned()
@@ -336,24 +383,59 @@ impl PendingPaymentStore for InMemoryPendingStore {
 
     fn receipt_is_attributed(&self, receipt_no: u32) -> Result<bool, String> {
         let g = self.inner.lock().map_err(|e| e.to_string())?;
-        Ok(g.0.values().any(|r| {
+        Ok(g.by_ref.values().any(|r| {
             matches!(&r.state, PendingState::Approved { approval } if approval.receipt_no == receipt_no)
         }))
     }
 
     fn last_receipt_no(&self) -> Result<Option<u32>, String> {
-        Ok(self.inner.lock().map_err(|e| e.to_string())?.1)
+        Ok(self
+            .inner
+            .lock()
+            .map_err(|e| e.to_string())?
+            .last_receipt_no)
     }
 
     fn set_last_receipt_no(&self, receipt_no: u32) -> Result<(), String> {
-        self.inner.lock().map_err(|e| e.to_string())?.1 = Some(receipt_no);
+        self.inner
+            .lock()
+            .map_err(|e| e.to_string())?
+            .last_receipt_no = Some(receipt_no);
         Ok(())
+    }
+
+    fn approved_sale_with_receipt_no(
+        &self,
+        receipt_no: u32,
+    ) -> Result<Option<PendingPayment>, String> {
+        let g = self.inner.lock().map_err(|e| e.to_string())?;
+        Ok(g.order.iter().rev().filter_map(|id| g.by_ref.get(id)).find(|r| {
+            r.kind == PaymentKind::Sale
+                && matches!(&r.state, PendingState::Approved { approval } if approval.receipt_no == receipt_no)
+        }).cloned())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::mask_card_numbers;
+    use super::{PaymentKind, mask_card_numbers};
+
+    #[test]
+    fn payment_kinds_written_before_reversals_still_read_and_reversals_round_trip() {
+        let old: PaymentKind = serde_json::from_str("\"sale\"").unwrap();
+        assert_eq!(old, PaymentKind::Sale);
+        let old: PaymentKind = serde_json::from_str("\"refund\"").unwrap();
+        assert_eq!(old, PaymentKind::Refund);
+        let reversal = PaymentKind::Reversal {
+            original_receipt_no: 7,
+        };
+        let json = serde_json::to_string(&reversal).unwrap();
+        assert_eq!(json, r#"{"reversal":{"original_receipt_no":7}}"#);
+        assert_eq!(
+            serde_json::from_str::<PaymentKind>(&json).unwrap(),
+            reversal
+        );
+    }
 
     #[test]
     fn full_card_numbers_are_masked_and_other_numbers_are_left_alone() {

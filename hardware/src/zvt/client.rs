@@ -2,7 +2,7 @@
 //! TCP or serial.
 //!
 //! Exactly-once design (the decision, written down):
-//! 1. Before an authorization (06 01) or refund (06 31) is sent, a [`PendingPayment`] with the
+//! 1. Before an authorization (06 01), refund (06 31) or keyed reversal (06 30) is sent, a [`PendingPayment`] with the
 //!    caller's `ref_id`, the amount and the terminal's last known receipt number (the
 //!    *baseline*) is inserted into the [`PendingPaymentStore`]. An existing record for the
 //!    `ref_id` is never sent again: an approved one is returned as it is, an unfinished one is
@@ -28,6 +28,18 @@
 //!    reversal or end of day starts while a record is `InFlight`: those are settled first,
 //!    and if that is not possible the new command is refused with the unresolved reference
 //!    ([`PaymentError::OutcomeUnknown`]) without reaching the terminal.
+//!
+//! 7. A keyed reversal ([`PaymentTerminal::reverse_keyed`]) follows 1–6 with the original
+//!    payment's amount; its baseline is the last known receipt number, or the original's
+//!    receipt number when none is known (a booked reversal always gets a new receipt number),
+//!    so point 4 never applies: a reversal is never "reversed". The terminal's last transaction
+//!    is taken as our reversal when its receipt number is neither the baseline nor the
+//!    original's, is not attributed to another record, its amount is the original's and it
+//!    succeeded; a result code other than 00 there settles it as declined; anything else
+//!    (same receipt as the baseline, nothing to repeat, another amount) means the terminal did
+//!    not book it (`NotCharged`, [`PaymentError::ConnectionLost`]: "not reversed", the register
+//!    may reverse again under a new `ref_id` or refund). A `ref_id` reused for another kind of
+//!    transaction or another amount gets [`PaymentError::AlreadyAttempted`].
 //!
 //! Timeouts: the terminal must acknowledge a command within `ack`; during a transaction it
 //! must send something (intermediate status is the keep-alive) at least every `idle`, and the
@@ -378,14 +390,29 @@ impl ZvtTerminal {
         let minor = self.validate(amount)?;
         let _op = self.op_lock.try_lock().map_err(|_| PaymentError::Busy)?;
         self.settle_in_flight_first(Some(ref_id)).await?;
+        let last_known = self.store.last_receipt_no().map_err(Self::store_err)?;
         let record = PendingPayment {
             ref_id: ref_id.to_string(),
             kind,
             amount,
-            baseline_receipt_no: self.store.last_receipt_no().map_err(Self::store_err)?,
+            baseline_receipt_no: match kind {
+                PaymentKind::Reversal {
+                    original_receipt_no,
+                } => last_known.or(Some(original_receipt_no)),
+                PaymentKind::Sale | PaymentKind::Refund => last_known,
+            },
             state: PendingState::InFlight,
         };
         if let Some(existing) = self.store.insert_new(&record).map_err(Self::store_err)? {
+            let is_reversal = |k: PaymentKind| matches!(k, PaymentKind::Reversal { .. });
+            if (is_reversal(kind) || is_reversal(existing.kind))
+                && (existing.kind != kind || existing.amount != amount)
+            {
+                tracing::warn!(ref_id, ?kind, existing = ?existing.kind, "ref_id reused for another transaction");
+                return Err(PaymentError::AlreadyAttempted {
+                    ref_id: ref_id.to_string(),
+                });
+            }
             return match existing.state {
                 PendingState::Approved { approval } => Ok(approval),
                 PendingState::InFlight => self.recover_one(&existing).await,
@@ -412,6 +439,12 @@ impl ZvtTerminal {
                 password: self.config.password,
                 amount: minor,
                 currency: self.cc(),
+            },
+            PaymentKind::Reversal {
+                original_receipt_no,
+            } => EcrCommand::Reversal {
+                password: self.config.password,
+                receipt_no: original_receipt_no,
             },
         };
         self.set_status(TerminalStatus::Processing);
@@ -504,6 +537,16 @@ impl ZvtTerminal {
         let repeat = Self::apdu(EcrCommand::RepeatReceipt {
             password: self.config.password,
         })?;
+        // A reversal's own receipt number is never the original's (module doc, point 7).
+        let (baseline, original) = match record.kind {
+            PaymentKind::Reversal {
+                original_receipt_no,
+            } => (
+                record.baseline_receipt_no.or(Some(original_receipt_no)),
+                Some(original_receipt_no),
+            ),
+            PaymentKind::Sale | PaymentKind::Refund => (record.baseline_receipt_no, None),
+        };
         loop {
             if Instant::now() >= deadline {
                 let message = format!("outcome of payment {ref_id} unknown");
@@ -538,7 +581,7 @@ impl ZvtTerminal {
             };
             let ours = match &last {
                 Some(s) => match s.receipt_no {
-                    Some(r) if Some(r) != record.baseline_receipt_no => {
+                    Some(r) if Some(r) != baseline && Some(r) != original => {
                         let attributed = self
                             .store
                             .receipt_is_attributed(r)
@@ -565,7 +608,7 @@ impl ZvtTerminal {
                 return self.declined(ref_id, s.result_code.unwrap_or(0xFF));
             }
             let receipt_no = s.receipt_no.unwrap_or_default();
-            if record.baseline_receipt_no.is_some() {
+            if baseline.is_some() {
                 let approval = self.approval_from(ref_id, &s, slip, true)?;
                 tracing::info!(ref_id, receipt_no, "recovery: payment was approved");
                 self.record(
@@ -753,6 +796,28 @@ impl PaymentTerminal for ZvtTerminal {
     }
 
     async fn reverse(&self, receipt_no: u32) -> Result<Approval, PaymentError> {
+        let sale = self
+            .store
+            .approved_sale_with_receipt_no(receipt_no)
+            .map_err(Self::store_err)?;
+        if let Some(PendingPayment {
+            ref_id,
+            state: PendingState::Approved { approval },
+            ..
+        }) = sale
+        {
+            return self
+                .reverse_keyed(
+                    &format!("reversal-of-{ref_id}"),
+                    receipt_no,
+                    approval.amount,
+                )
+                .await;
+        }
+        tracing::warn!(
+            receipt_no,
+            "reversal of a payment the store does not know: sent without a pending record"
+        );
         let _op = self.op_lock.try_lock().map_err(|_| PaymentError::Busy)?;
         self.settle_in_flight_first(None).await?;
         self.set_status(TerminalStatus::Processing);
@@ -777,6 +842,23 @@ impl PaymentTerminal for ZvtTerminal {
             .set_last_receipt_no(approval.receipt_no)
             .map_err(Self::store_err)?;
         Ok(approval)
+    }
+
+    async fn reverse_keyed(
+        &self,
+        ref_id: &str,
+        original_receipt_no: u32,
+        amount: Money,
+    ) -> Result<Approval, PaymentError> {
+        tracing::info!(ref_id, original_receipt_no, "reversal");
+        self.card_transaction(
+            PaymentKind::Reversal {
+                original_receipt_no,
+            },
+            amount,
+            ref_id,
+        )
+        .await
     }
 
     async fn refund(

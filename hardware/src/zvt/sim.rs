@@ -8,6 +8,13 @@
 //! after the acknowledgement but books the payment, `.05` waits 10 s for a card), or the
 //! default scenario.
 //!
+//! Reversals (06 30) take their scenario from a separate queue
+//! ([`Simulator::push_reversal_scenario`]); only `Busy`, `Decline`, `Timeout` and
+//! `DropAfterAck` (the answer is lost, the reversal is booked anyway) change them. A receipt is
+//! reversed at most once: a second reversal ends with `06 1E B4` (already reversed), and one of
+//! a receipt that is not a sale of the journal (unknown, a refund, a reversal) with `06 1E B5`
+//! (reversal not possible).
+//!
 //! Invariants:
 //! - The ledger only changes when the simulator books a transaction; tests assert "charged
 //!   exactly once" against it, independent of what the driver believes.
@@ -150,6 +157,7 @@ struct State {
     next_receipt: u32,
     next_trace: u32,
     scripted: VecDeque<Scenario>,
+    scripted_reversals: VecDeque<Scenario>,
     busy_until: Option<Instant>,
     in_transaction: bool,
     last: Option<(StatusInformation, Vec<String>)>,
@@ -196,6 +204,7 @@ impl Simulator {
                 next_receipt: 1,
                 next_trace: 1,
                 scripted: VecDeque::new(),
+                scripted_reversals: VecDeque::new(),
                 busy_until: None,
                 in_transaction: false,
                 last: None,
@@ -266,6 +275,21 @@ impl Simulator {
     /// Queues the scenario for the next authorization (first in, first used).
     pub fn push_scenario(&self, s: Scenario) {
         self.lock().scripted.push_back(s);
+    }
+
+    /// Queues the scenario for the next reversal (first in, first used); without one a
+    /// reversal is booked and answered normally.
+    pub fn push_reversal_scenario(&self, s: Scenario) {
+        self.lock().scripted_reversals.push_back(s);
+    }
+
+    /// Number of reversals (STORNO) booked.
+    pub fn reversals_count(&self) -> usize {
+        self.lock()
+            .ledger
+            .iter()
+            .filter(|e| e.kind == EntryKind::Reversal)
+            .count()
     }
 
     pub fn set_default_scenario(&self, s: Scenario) {
@@ -426,9 +450,14 @@ impl Simulator {
                     Flow::Continue
                 }
                 EcrCommand::Reversal { receipt_no, .. } => {
-                    send(link, &PtMessage::Ack).await?;
-                    self.reversal(link, receipt_no).await?;
-                    Flow::Continue
+                    let scenario = self.lock().scripted_reversals.pop_front();
+                    if scenario == Some(Scenario::Busy) {
+                        send(link, &PtMessage::Nak(NAK_BUSY)).await?;
+                        Flow::Continue
+                    } else {
+                        send(link, &PtMessage::Ack).await?;
+                        self.reversal(link, receipt_no, scenario).await?
+                    }
                 }
                 EcrCommand::EndOfDay { .. } => {
                     send(link, &PtMessage::Ack).await?;
@@ -568,7 +597,26 @@ impl Simulator {
         Ok(Flow::Continue)
     }
 
-    async fn reversal(&self, link: &mut Link, receipt_no: u32) -> Result<(), LinkError> {
+    async fn reversal(
+        &self,
+        link: &mut Link,
+        receipt_no: u32,
+        scenario: Option<Scenario>,
+    ) -> Result<Flow, LinkError> {
+        match scenario {
+            Some(Scenario::Decline { code }) => {
+                self.deliver(link, &PtMessage::Abort { code }).await?;
+                return Ok(Flow::Continue);
+            }
+            Some(Scenario::Timeout) => loop {
+                if let EcrCommand::Abort =
+                    EcrCommand::from_apdu(&self.recv(link).await?).unwrap_or(EcrCommand::Ack)
+                {
+                    return self.aborted(link).await;
+                }
+            },
+            _ => {}
+        }
         let found = {
             let mut s = self.lock();
             let entry = s
@@ -588,12 +636,23 @@ impl Simulator {
             Err(code) => {
                 self.deliver(link, &PtMessage::Abort { code }).await?;
             }
+            Ok((amount, currency)) if scenario == Some(Scenario::DropAfterAck) => {
+                // The answer is lost: the link drops, the reversal is booked a moment later.
+                let settle = self.lock().config.drop_duration;
+                self.lock().busy_until = Some(Instant::now() + settle);
+                let sim = self.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(settle / 2).await;
+                    sim.book(EntryKind::Reversal, amount, currency);
+                });
+                return Ok(Flow::Drop);
+            }
             Ok((amount, currency)) => {
                 let (status, slip) = self.book(EntryKind::Reversal, amount, currency);
                 self.finish(link, status, slip).await?;
             }
         }
-        Ok(())
+        Ok(Flow::Continue)
     }
 
     /// Books a transaction and returns its status information and slip.

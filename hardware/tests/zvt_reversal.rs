@@ -1,0 +1,507 @@
+//! Keyed reversals (`PaymentTerminal::reverse_keyed`) against the in-process terminal simulator,
+//! over TCP on 127.0.0.1 and over a socat serial pair: a receipt is reversed exactly once per
+//! `ref_id`, a lost answer is recovered from the terminal's last transaction, and the
+//! terminal's refusals come back as declines. Every money assertion is made against the
+//! simulator's own journal (its ledger), not against what the driver believes.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pos_core::{Currency, Money};
+use pos_hardware::payment::{
+    InMemoryPendingStore, PaymentError, PaymentKind, PaymentTerminal, PendingPayment,
+    PendingPaymentStore, PendingState,
+};
+use pos_hardware::zvt::sim::{EntryKind, Scenario, SimConfig, Simulator};
+use pos_hardware::zvt::{ZvtConfig, ZvtTerminal, ZvtTimeouts, ZvtTransport};
+
+fn eur(minor: i64) -> Money {
+    Money::new(minor, Currency::Eur)
+}
+
+fn fast() -> ZvtTimeouts {
+    ZvtTimeouts {
+        connect: Duration::from_secs(2),
+        ack: Duration::from_secs(2),
+        idle: Duration::from_millis(1500),
+        overall: Duration::from_secs(20),
+        abort_grace: Duration::from_secs(2),
+        recovery: Duration::from_secs(10),
+        retry_pause: Duration::from_millis(100),
+    }
+}
+
+struct Rig {
+    sim: Simulator,
+    terminal: ZvtTerminal,
+    store: Arc<InMemoryPendingStore>,
+}
+
+async fn rig(sim_config: SimConfig, timeouts: ZvtTimeouts) -> Rig {
+    let sim = Simulator::new(sim_config);
+    let addr = sim.listen_tcp("127.0.0.1:0").await.expect("listen");
+    let store = Arc::new(InMemoryPendingStore::new());
+    let mut config = ZvtConfig::new(ZvtTransport::tcp(addr.to_string()), Currency::Eur);
+    config.timeouts = timeouts;
+    let terminal = ZvtTerminal::new(config, store.clone());
+    Rig {
+        sim,
+        terminal,
+        store,
+    }
+}
+
+fn state_of(store: &InMemoryPendingStore, ref_id: &str) -> PendingState {
+    store.get(ref_id).unwrap().expect("record").state
+}
+
+/// Reversals in the simulator's journal, as (receipt number, amount).
+fn stornos(sim: &Simulator) -> Vec<(u32, i64)> {
+    sim.ledger()
+        .iter()
+        .filter(|e| e.kind == EntryKind::Reversal)
+        .map(|e| (e.receipt_no, e.amount))
+        .collect()
+}
+
+const REVERSAL: u16 = 0x0630;
+
+fn reversals_sent(sim: &Simulator) -> usize {
+    sim.commands_seen()
+        .iter()
+        .filter(|c| **c == REVERSAL)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reversal_is_booked_once_and_a_repeat_of_its_ref_id_returns_the_same_approval() {
+    let r = rig(SimConfig::default(), fast()).await;
+    r.terminal.register().await.expect("registration");
+    let sale = r.terminal.authorize(eur(1250), "s1/card").await.unwrap();
+
+    let started = Instant::now();
+    let rev = r
+        .terminal
+        .reverse_keyed("s1/void", sale.receipt_no, eur(1250))
+        .await
+        .expect("reversed");
+    let round_trip = started.elapsed();
+    println!(
+        "reversal round trip on the simulator (TCP): {:.1} ms",
+        round_trip.as_secs_f64() * 1000.0
+    );
+    assert_eq!(rev.ref_id, "s1/void");
+    assert_eq!(rev.amount, eur(1250));
+    assert_ne!(
+        rev.receipt_no, sale.receipt_no,
+        "a storno has its own receipt"
+    );
+    assert!(!rev.recovered);
+    assert!(rev.slip_lines.iter().any(|l| l == "STORNO"));
+    assert_eq!(stornos(&r.sim), vec![(rev.receipt_no, -1250)]);
+    assert_eq!(r.sim.net_charged(), 0, "the customer is not charged");
+    let PendingState::Approved { approval } = state_of(&r.store, "s1/void") else {
+        panic!("not recorded as approved")
+    };
+    assert_eq!(approval, rev);
+    assert_eq!(
+        r.store.get("s1/void").unwrap().unwrap().kind,
+        PaymentKind::Reversal {
+            original_receipt_no: sale.receipt_no
+        }
+    );
+
+    // The same ref_id again: the recorded approval, and nothing reaches the terminal.
+    let sent_before = r.sim.commands_seen().len();
+    let again = r
+        .terminal
+        .reverse_keyed("s1/void", sale.receipt_no, eur(1250))
+        .await
+        .expect("same approval");
+    assert_eq!(again, rev);
+    assert_eq!(r.sim.commands_seen().len(), sent_before);
+    assert_eq!(stornos(&r.sim).len(), 1, "one storno in the journal");
+
+    // The ref_id reused for another receipt or amount is refused, without reaching the terminal.
+    let other = r.terminal.authorize(eur(300), "s2/card").await.unwrap();
+    let e = r
+        .terminal
+        .reverse_keyed("s1/void", other.receipt_no, eur(300))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, PaymentError::AlreadyAttempted { .. }), "{e:?}");
+    assert_eq!(reversals_sent(&r.sim), 1);
+    assert_eq!(r.sim.net_charged(), 300);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_already_reversed_or_not_a_sale_is_declined_and_recorded_as_declined() {
+    let r = rig(SimConfig::default(), fast()).await;
+    let sale = r.terminal.authorize(eur(800), "s1/card").await.unwrap();
+    r.terminal
+        .reverse_keyed("void-a", sale.receipt_no, eur(800))
+        .await
+        .expect("first reversal");
+
+    // Another ref_id for the same receipt: the terminal refuses, "already reversed".
+    let e = r
+        .terminal
+        .reverse_keyed("void-b", sale.receipt_no, eur(800))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, PaymentError::Declined { code: 0xB4, ref text } if text == "already reversed"),
+        "{e:?}"
+    );
+    assert!(matches!(
+        state_of(&r.store, "void-b"),
+        PendingState::Declined { code: 0xB4, .. }
+    ));
+    // Its repeat does not reach the terminal again.
+    let sent = reversals_sent(&r.sim);
+    let e = r
+        .terminal
+        .reverse_keyed("void-b", sale.receipt_no, eur(800))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, PaymentError::AlreadyAttempted { .. }), "{e:?}");
+    assert_eq!(reversals_sent(&r.sim), sent);
+
+    // A refund cannot be reversed: "reversal not possible".
+    let refund = r
+        .terminal
+        .refund(eur(200), "ret-1/card", Some(sale.receipt_no))
+        .await
+        .expect("refund");
+    let e = r
+        .terminal
+        .reverse_keyed("void-c", refund.receipt_no, eur(200))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, PaymentError::Declined { code: 0xB5, .. }),
+        "{e:?}"
+    );
+    assert!(matches!(
+        state_of(&r.store, "void-c"),
+        PendingState::Declined { code: 0xB5, .. }
+    ));
+
+    // Nor can a receipt the terminal never issued.
+    let e = r
+        .terminal
+        .reverse_keyed("void-d", 4711, eur(100))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, PaymentError::Declined { code: 0xB5, .. }),
+        "{e:?}"
+    );
+
+    assert_eq!(
+        stornos(&r.sim).len(),
+        1,
+        "only the first reversal was booked"
+    );
+    assert_eq!(r.sim.net_charged(), -200, "sale reversed, refund paid out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reversal_whose_answer_is_lost_is_recovered_with_the_booked_receipt() {
+    let r = rig(SimConfig::default(), fast()).await;
+    let sale = r.terminal.authorize(eur(4200), "s1/card").await.unwrap();
+    r.sim.push_reversal_scenario(Scenario::DropAfterAck);
+
+    let rev = r
+        .terminal
+        .reverse_keyed("s1/void", sale.receipt_no, eur(4200))
+        .await
+        .expect("recovered as reversed");
+    assert!(rev.recovered);
+    let booked = stornos(&r.sim);
+    assert_eq!(booked.len(), 1);
+    assert_eq!(rev.receipt_no, booked[0].0, "the booked storno's receipt");
+    assert_eq!(rev.amount, eur(4200));
+    assert_eq!(reversals_sent(&r.sim), 1, "the reversal was not sent again");
+    assert!(matches!(
+        state_of(&r.store, "s1/void"),
+        PendingState::Approved { .. }
+    ));
+
+    // The cashier's retry of the same ref_id gets the recovered approval, nothing is sent.
+    let again = r
+        .terminal
+        .reverse_keyed("s1/void", sale.receipt_no, eur(4200))
+        .await
+        .unwrap();
+    assert_eq!(again, rev);
+    assert_eq!(reversals_sent(&r.sim), 1);
+    assert_eq!(stornos(&r.sim).len(), 1);
+    assert_eq!(r.sim.net_charged(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reversal_lost_while_the_terminal_stays_busy_is_settled_later_by_recover() {
+    // The terminal keeps working (answers busy) longer than the driver's recovery waits.
+    let sim_config = SimConfig {
+        drop_duration: Duration::from_millis(2500),
+        ..SimConfig::default()
+    };
+    let timeouts = ZvtTimeouts {
+        recovery: Duration::from_millis(800),
+        ..fast()
+    };
+    let r = rig(sim_config, timeouts).await;
+    let sale = r.terminal.authorize(eur(990), "s1/card").await.unwrap();
+    r.sim.push_reversal_scenario(Scenario::DropAfterAck);
+
+    let e = r
+        .terminal
+        .reverse_keyed("s1/void", sale.receipt_no, eur(990))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, PaymentError::OutcomeUnknown { ref_id } if ref_id == "s1/void"),
+        "{e:?}"
+    );
+    assert_eq!(state_of(&r.store, "s1/void"), PendingState::InFlight);
+    // While it is unresolved no new payment reaches the terminal.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let auths = r.sim.commands_seen().len();
+    let e = r.terminal.authorize(eur(100), "s2/card").await.unwrap_err();
+    assert!(matches!(e, PaymentError::OutcomeUnknown { .. }), "{e:?}");
+    assert_eq!(
+        r.sim
+            .commands_seen()
+            .iter()
+            .skip(auths)
+            .filter(|c| **c == 0x0601)
+            .count(),
+        0
+    );
+
+    tokio::time::sleep(Duration::from_millis(2600)).await;
+    let settled = r.terminal.recover().await.expect("recovered");
+    assert_eq!(settled.len(), 1);
+    let PendingState::Approved { approval } = &settled[0].state else {
+        panic!("not settled as reversed: {:?}", settled[0].state)
+    };
+    assert!(approval.recovered);
+    assert_eq!(approval.receipt_no, stornos(&r.sim)[0].0);
+    let again = r
+        .terminal
+        .reverse_keyed("s1/void", sale.receipt_no, eur(990))
+        .await
+        .unwrap();
+    assert_eq!(&again, approval);
+    assert_eq!(reversals_sent(&r.sim), 1);
+    assert_eq!(stornos(&r.sim).len(), 1);
+    assert_eq!(r.sim.net_charged(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reversal_left_in_flight_by_a_crash_is_settled_at_the_next_registration() {
+    let r = rig(SimConfig::default(), fast()).await;
+    let sale = r.terminal.authorize(eur(1500), "s1/card").await.unwrap();
+    let other = r.terminal.authorize(eur(700), "s2/card").await.unwrap();
+
+    // Crash after writing the record, with the reversal booked: the record is written as the
+    // driver writes it, and another driver with its own store books the reversal.
+    let record = PendingPayment {
+        ref_id: "s1/void".into(),
+        kind: PaymentKind::Reversal {
+            original_receipt_no: sale.receipt_no,
+        },
+        amount: eur(1500),
+        baseline_receipt_no: r.store.last_receipt_no().unwrap(),
+        state: PendingState::InFlight,
+    };
+    assert!(r.store.insert_new(&record).unwrap().is_none());
+    // A crash before the reversal was sent leaves the same record, and that one is "not done".
+    let never_sent = PendingPayment {
+        ref_id: "s2/void".into(),
+        kind: PaymentKind::Reversal {
+            original_receipt_no: other.receipt_no,
+        },
+        amount: eur(700),
+        ..record.clone()
+    };
+    let mut config = r.terminal.config().clone();
+    config.timeouts = fast();
+    let crashed = ZvtTerminal::new(config.clone(), Arc::new(InMemoryPendingStore::new()));
+    let booked = crashed
+        .reverse_keyed("s1/void", sale.receipt_no, eur(1500))
+        .await
+        .unwrap();
+    drop(crashed);
+    assert!(r.store.insert_new(&never_sent).unwrap().is_none());
+
+    let restarted = ZvtTerminal::new(config, r.store.clone());
+    restarted.register().await.expect("registration");
+    let PendingState::Approved { approval } = state_of(&r.store, "s1/void") else {
+        panic!("not settled: {:?}", state_of(&r.store, "s1/void"))
+    };
+    assert!(approval.recovered);
+    assert_eq!(approval.receipt_no, booked.receipt_no);
+    assert!(
+        matches!(
+            state_of(&r.store, "s2/void"),
+            PendingState::NotCharged { .. }
+        ),
+        "{:?}",
+        state_of(&r.store, "s2/void")
+    );
+    // "Not reversed" means it can be reversed now, under a new ref_id.
+    let rev = restarted
+        .reverse_keyed("s2/void-2", other.receipt_no, eur(700))
+        .await
+        .expect("reversed");
+    assert_eq!(rev.amount, eur(700));
+    assert_eq!(stornos(&r.sim).len(), 2);
+    assert_eq!(r.sim.net_charged(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reverse_by_receipt_keys_the_reversal_on_the_sale() {
+    let r = rig(SimConfig::default(), fast()).await;
+    let sale = r.terminal.authorize(eur(10), "test-1").await.unwrap();
+    let rev = r.terminal.reverse(sale.receipt_no).await.expect("reversed");
+    assert_eq!(rev.ref_id, "reversal-of-test-1");
+    assert_eq!(rev.amount, eur(10));
+    assert!(matches!(
+        state_of(&r.store, "reversal-of-test-1"),
+        PendingState::Approved { .. }
+    ));
+    let again = r.terminal.reverse(sale.receipt_no).await.unwrap();
+    assert_eq!(again, rev);
+    assert_eq!(reversals_sent(&r.sim), 1);
+    assert_eq!(r.sim.net_charged(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reversal_round_trip_against_the_simulator() {
+    let r = rig(
+        SimConfig {
+            step_delay: Duration::ZERO,
+            ..SimConfig::default()
+        },
+        fast(),
+    )
+    .await;
+    let mut times = Vec::new();
+    for i in 0..50 {
+        let amount = eur(1000 + 100 * i);
+        let sale = r
+            .terminal
+            .authorize(amount, &format!("rt-{i}"))
+            .await
+            .unwrap();
+        let t = Instant::now();
+        r.terminal
+            .reverse_keyed(&format!("rt-{i}/void"), sale.receipt_no, amount)
+            .await
+            .unwrap();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    let (median, p95) = (times[25], times[47]);
+    println!("tcp keyed reversal round trip: median {median:?}, p95 {p95:?}");
+    assert_eq!(stornos(&r.sim).len(), 50);
+    assert_eq!(r.sim.net_charged(), 0);
+    assert!(median < Duration::from_millis(200), "median {median:?}");
+}
+
+/// A virtual null-modem cable: two pty links, `ecr` and `terminal`, killed by its PID.
+struct SerialPair {
+    child: Child,
+    _dir: tempfile::TempDir,
+    ecr: PathBuf,
+    terminal: PathBuf,
+}
+
+impl SerialPair {
+    fn start() -> SerialPair {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ecr = dir.path().join("ttyECR");
+        let terminal = dir.path().join("ttyPT");
+        let child = Command::new("socat")
+            .arg(format!("pty,raw,echo=0,link={}", ecr.display()))
+            .arg(format!("pty,raw,echo=0,link={}", terminal.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("socat is required for the ZVT serial tests (apt-get install socat): {e}")
+            });
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !(ecr.exists() && terminal.exists()) {
+            assert!(
+                Instant::now() < deadline,
+                "socat did not create the pty links"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        SerialPair {
+            child,
+            _dir: dir,
+            ecr,
+            terminal,
+        }
+    }
+}
+
+impl Drop for SerialPair {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_serial_a_reversal_is_booked_once_and_a_lost_answer_is_recovered() {
+    let pair = SerialPair::start();
+    let sim = Simulator::new(SimConfig::default());
+    sim.serve_serial(pair.terminal.to_str().unwrap(), 9600)
+        .expect("simulator opens its end");
+    let mut config = ZvtConfig::new(
+        ZvtTransport::serial(pair.ecr.to_str().unwrap()),
+        Currency::Eur,
+    );
+    config.timeouts = fast();
+    let store = Arc::new(InMemoryPendingStore::new());
+    let terminal = ZvtTerminal::new(config, store.clone());
+
+    let first = terminal.authorize(eur(1999), "s1/card").await.unwrap();
+    let second = terminal.authorize(eur(500), "s2/card").await.unwrap();
+    let started = Instant::now();
+    let rev = terminal
+        .reverse_keyed("s1/void", first.receipt_no, eur(1999))
+        .await
+        .expect("reversed");
+    println!(
+        "reversal round trip on the simulator (serial 9600 Bd): {:.1} ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    assert_eq!(rev.amount, eur(1999));
+    let again = terminal
+        .reverse_keyed("s1/void", first.receipt_no, eur(1999))
+        .await
+        .unwrap();
+    assert_eq!(again, rev);
+
+    sim.push_reversal_scenario(Scenario::DropAfterAck);
+    let lost = terminal
+        .reverse_keyed("s2/void", second.receipt_no, eur(500))
+        .await
+        .expect("recovered");
+    assert!(lost.recovered);
+    assert_eq!(
+        stornos(&sim),
+        vec![(rev.receipt_no, -1999), (lost.receipt_no, -500)]
+    );
+    assert_eq!(reversals_sent(&sim), 2);
+    assert_eq!(sim.net_charged(), 0);
+    sim.shutdown();
+}
