@@ -10,14 +10,16 @@
 //! by its code with the order's own figures, its online payment cannot be refunded at the
 //! register, cash with a manager's PIN can, and the shop lists the return under the order.
 //! With the shop down, both registers return the same sale (3 of 2 sold); when it is back both
-//! returns reach it once and the excess is flagged once for a manager.
+//! returns reach it once and the excess is flagged once for a manager. A sale paid partly with
+//! one of the shop's gift cards at T01 is refunded at T02 onto that same card.
 //!
 //! tests/sync/run.sh starts the shop and exports SHOP_URL, SHOP_IDENTIFIER, SHOP_PASSWORD,
 //! TEST_SHOP_DIR, and SHOP_PORT / SHOP_RUN_DIR (the offline test stops the shop's server and
 //! starts it again on the same data); run with `--features real-shop --test-threads=1`. SKUs
-//! used here (TS-00056-S, TS-00056-M, TS-00058-M) are used by no other test on the same shop. The receipt "T01-000001" is looked up
-//! by number: the shop answers with the latest sale of that number, which is this test's (other
-//! tests' registers numbered T01 sold earlier).
+//! used here (TS-00056-S, TS-00056-M, TS-00058-M, TS-00059-M) are used by no other test on the
+//! same shop. Every test's T01 is a fresh register, so its receipt is "T01-000001" again: the
+//! shop answers a receipt number with the latest sale of that number, which is the test's own
+//! (the registers of earlier tests, here and in shop_real.rs, sold theirs before).
 #![cfg(feature = "real-shop")]
 
 use pos_api::Api;
@@ -734,5 +736,117 @@ async fn with_the_shop_down_both_registers_return_the_same_sale_and_the_shop_fla
         restarted.as_millis(),
         da.as_millis(),
         db.as_millis()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_paid_partly_with_a_shop_gift_card_at_t01_is_refunded_at_t02_onto_the_same_card() {
+    let shop = Shop::from_env();
+    let shop_side = shop.connector();
+    let dir = tempfile::tempdir().unwrap();
+    let second = shop.second_terminal().await;
+    let a = open_register(dir.path(), "T01", &shop, &shop.first_terminal()).await;
+    let b = open_register(dir.path(), "T02", &shop, &second).await;
+    let db_a = db_path(dir.path(), "T01");
+    let sku = "TS-00059-M";
+
+    // A card with 5.00 on it (sold online or at another register) pays part of T01's sale.
+    let issued = shop_side
+        .issue_gift_card(&uuid::Uuid::new_v4().to_string(), None, "USD", 500)
+        .await
+        .unwrap();
+    let number = issued.card.unwrap().code;
+    a.login("1234".into()).await.unwrap();
+    let hit = a
+        .search_products(sku.into(), 5)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.sku == sku)
+        .expect("the imported variant");
+    a.add_product(hit.variant_id, Some(1)).await.unwrap();
+    let total = a.current_sale().await.unwrap().total.minor;
+    assert!(total > 500, "the card pays only part: {total}");
+    a.pay_gift_card(number.clone(), 500).await.unwrap();
+    let sold = a
+        .pay(TenderKindDto::Cash, total - 500)
+        .await
+        .unwrap()
+        .completed
+        .expect("paid in full");
+    assert_eq!(sold.receipt_number, "T01-000001");
+    assert_eq!(
+        shop_side
+            .gift_card(&number)
+            .await
+            .unwrap()
+            .unwrap()
+            .balance_minor,
+        0
+    );
+    delivered(&db_a, Some("sale.completed")).await;
+
+    // At T02 the receipt is found with both tenders; the return goes back the way it was paid:
+    // the card's part onto the same card in the shop, the rest in cash from T02's drawer.
+    b.login("9999".into()).await.unwrap();
+    let sale = b.returns_find_receipt("T01-000001".into()).await.unwrap();
+    assert_eq!(
+        sale.tenders
+            .iter()
+            .map(|t| (t.kind, t.paid.minor, t.refundable.minor))
+            .collect::<Vec<_>>(),
+        vec![
+            (TenderKindDto::GiftCard, 500, 500),
+            (TenderKindDto::Cash, total - 500, total - 500)
+        ]
+    );
+    let back = b
+        .returns_commit(
+            request(&sale.sale_id, vec![line(1, 1)], RefundToDto::Original),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        back.refunds
+            .iter()
+            .map(|r| (r.kind, r.amount.minor))
+            .collect::<Vec<_>>(),
+        vec![
+            (TenderKindDto::GiftCard, 500),
+            (TenderKindDto::Cash, total - 500)
+        ]
+    );
+    assert_eq!(
+        shop_side
+            .gift_card(&number)
+            .await
+            .unwrap()
+            .unwrap()
+            .balance_minor,
+        500,
+        "the card has its 5.00 again, in the shop's ledger"
+    );
+    let entries = shop_side.gift_card_entries(&number).await.unwrap();
+    assert_eq!(
+        entries
+            .iter()
+            .map(|e| (e.kind.as_str(), e.amount_minor))
+            .collect::<Vec<_>>(),
+        vec![("ISSUE", 500), ("REDEEM", -500), ("TOP_UP", 500)],
+        "{entries:?}"
+    );
+    assert_eq!(entries[2].channel, second.identifier, "refunded by T02");
+    assert!(
+        entries[2].idempotency_key.starts_with(&back.return_id),
+        "keyed by the return: {}",
+        entries[2].idempotency_key
+    );
+    // And no second time: T01 finds nothing left to return.
+    delivered(&db_path(dir.path(), "T02"), None).await;
+    let own = a.returns_find_receipt("T01-000001".into()).await.unwrap();
+    assert_eq!(
+        own.lines.iter().map(|l| l.returnable).collect::<Vec<_>>(),
+        vec![0]
     );
 }

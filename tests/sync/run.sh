@@ -56,7 +56,8 @@ cargo test -p pos-api --features real-shop --test gift_card_shop_real -- --test-
 rc_register_gift=${PIPESTATUS[0]}
 [ "$rc" -eq 0 ] && rc=$rc_register_gift
 # Returns across registers: T01's sale returned at T02, a web order returned at T02, both
-# registers returning while the shop is down (stops and restarts the server; TS-00056-S/M, TS-00058-M).
+# registers returning while the shop is down (stops and restarts the server), a gift card refunded
+# across registers (TS-00056-S/M, TS-00058-M, TS-00059-M).
 echo "### returns across registers against the shop after $(( $(date +%s) - t0 )) s"
 cargo test -p pos-api --features real-shop --test remote_returns_real -- --test-threads=1 --nocapture 2>&1 | tee "$RUN_DIR/cargo-test-remote-returns.log"
 rc_remote_returns=${PIPESTATUS[0]}
