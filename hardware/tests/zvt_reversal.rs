@@ -413,6 +413,62 @@ async fn reversal_round_trip_against_the_simulator() {
     assert!(median < Duration::from_millis(200), "median {median:?}");
 }
 
+/// The `zvt-sim` program with `--reversal-scenario drop-after-ack`: the first reversal's answer
+/// is lost and recovered; the terminal then refuses the receipt as already reversed, so it was
+/// booked exactly once. The program is killed by its PID.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulator_binary_loses_a_reversal_answer_on_request() {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zvt-sim"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--reversal-scenario",
+            "drop-after-ack",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("zvt-sim starts");
+    // Kept open until the program is killed: it prints every booking.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("zvt-sim: listening on tcp ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    let mut config = ZvtConfig::new(ZvtTransport::tcp(addr), Currency::Eur);
+    config.timeouts = fast();
+    let terminal = ZvtTerminal::new(config, Arc::new(InMemoryPendingStore::new()));
+    let result = async {
+        terminal.register().await?;
+        let sale = terminal.authorize(eur(2000), "bin-1").await?;
+        let rev = terminal
+            .reverse_keyed("bin-1/void", sale.receipt_no, eur(2000))
+            .await?;
+        let second = terminal
+            .reverse_keyed("bin-1/void-2", sale.receipt_no, eur(2000))
+            .await;
+        Ok::<_, PaymentError>((rev, second))
+    }
+    .await;
+    // The program's log: one sale, one reversal.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let log: Vec<String> = stdout.lines().map_while(Result::ok).collect();
+    let reversals = log.iter().filter(|l| l.contains("booked Reversal")).count();
+    assert_eq!(reversals, 1, "{log:?}");
+    let (rev, second) = result.expect("reversed");
+    assert!(rev.recovered, "the answer was lost and recovered");
+    assert_eq!(rev.amount, eur(2000));
+    assert!(
+        matches!(second, Err(PaymentError::Declined { code: 0xB4, .. })),
+        "{second:?}"
+    );
+}
+
 /// A virtual null-modem cable: two pty links, `ecr` and `terminal`, killed by its PID.
 struct SerialPair {
     child: Child,

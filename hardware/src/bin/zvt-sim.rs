@@ -5,18 +5,21 @@
 //! cargo run -p pos-hardware --bin zvt-sim -- --serial /tmp/ttyPT [--baud 9600]
 //!     [--scenario approve|decline[:CODE]|busy|timeout|drop-after-ack|wait-for-card[:MS]]
 //!     [--no-magic-cents] [--terminal-id 52523535]
+//!     [--reversal-scenario approve|decline[:CODE]|busy|timeout|drop-after-ack]...
 //! ```
 //!
 //! Amounts ending in .01 decline, .02 busy, .03 time out, .04 drop the connection after the
 //! acknowledgement (the payment is still booked), .05 wait 10 s for a card, unless
-//! `--no-magic-cents`. Runs until killed.
+//! `--no-magic-cents`. Each `--reversal-scenario` applies to one reversal (06 30), in order:
+//! `drop-after-ack` books the reversal but loses its answer (the driver must recover it).
+//! Runs until killed.
 
 use std::process::ExitCode;
 
 use pos_hardware::zvt::sim::{Scenario, SimConfig, Simulator};
 
 const USAGE: &str = "usage: zvt-sim (--listen HOST:PORT | --serial PATH [--baud N]) \
-[--scenario NAME] [--no-magic-cents] [--terminal-id DIGITS]";
+[--scenario NAME] [--no-magic-cents] [--terminal-id DIGITS] [--reversal-scenario NAME]...";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -25,6 +28,7 @@ async fn main() -> ExitCode {
     let mut serial = None;
     let mut baud = 9600;
     let mut config = SimConfig::default();
+    let mut reversal_scenarios = Vec::new();
     while let Some(a) = args.next() {
         let mut value = || args.next();
         match a.as_str() {
@@ -37,6 +41,10 @@ async fn main() -> ExitCode {
             "--scenario" => match value().as_deref().and_then(Scenario::parse) {
                 Some(s) => config.default_scenario = s,
                 None => return fail("unknown --scenario"),
+            },
+            "--reversal-scenario" => match value().as_deref().and_then(Scenario::parse) {
+                Some(s) => reversal_scenarios.push(s),
+                None => return fail("unknown --reversal-scenario"),
             },
             "--no-magic-cents" => config.magic_cents = false,
             "--terminal-id" => match value() {
@@ -53,6 +61,9 @@ async fn main() -> ExitCode {
         }
     }
     let sim = Simulator::new(config);
+    for s in reversal_scenarios {
+        sim.push_reversal_scenario(s);
+    }
     match (listen, serial) {
         (Some(addr), None) => match sim.listen_tcp(&addr).await {
             Ok(a) => println!("zvt-sim: listening on tcp {a}"),
