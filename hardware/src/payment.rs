@@ -48,7 +48,8 @@ pub enum TerminalStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Approval {
     /// The caller's reference (the sale's tender id); for a reversal the `ref_id` passed to
-    /// [`PaymentTerminal::reverse_keyed`] (`reverse` derives `reversal-of-<ref_id of the sale>`).
+    /// [`PaymentTerminal::reverse_keyed`] (`reverse` derives `reversal-of-<ref_id of the sale>`,
+    /// or `reversal-<receipt>` for a payment the store does not know).
     pub ref_id: String,
     pub amount: Money,
     /// The terminal's receipt number (BMP 87); reversals refer to it.
@@ -307,8 +308,10 @@ pub trait PendingPaymentStore: Send + Sync {
     fn last_receipt_no(&self) -> Result<Option<u32>, String>;
     fn set_last_receipt_no(&self, receipt_no: u32) -> Result<(), String>;
     /// The most recent approved [`PaymentKind::Sale`] whose approval carries this receipt
-    /// number, so that [`PaymentTerminal::reverse`] can key its reversal. A store that cannot
-    /// look this up returns `None` (the default); `reverse` then sends without a record.
+    /// number, so that [`PaymentTerminal::reverse`] can key its reversal. Terminals reuse
+    /// receipt numbers (wrap at 9999, some restart them after the end of day): a store that
+    /// cannot tell which of several is the most recent must return `None`, as must one that
+    /// cannot look this up at all (the default); `reverse` then sends without a record.
     fn approved_sale_with_receipt_no(
         &self,
         receipt_no: u32,

@@ -209,6 +209,32 @@ async fn a_receipt_already_reversed_or_not_a_sale_is_declined_and_recorded_as_de
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_terminal_reverses_nothing_and_a_new_ref_id_then_reverses() {
+    let r = rig(SimConfig::default(), fast()).await;
+    let sale = r.terminal.authorize(eur(650), "s1/card").await.unwrap();
+    r.sim.push_reversal_scenario(Scenario::Busy);
+    let e = r
+        .terminal
+        .reverse_keyed("s1/void", sale.receipt_no, eur(650))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, PaymentError::Busy), "{e:?}");
+    assert!(matches!(
+        state_of(&r.store, "s1/void"),
+        PendingState::NotCharged { .. }
+    ));
+    assert_eq!(r.sim.net_charged(), 650, "nothing reversed");
+    let rev = r
+        .terminal
+        .reverse_keyed("s1/void-2", sale.receipt_no, eur(650))
+        .await
+        .expect("reversed");
+    assert!(!rev.recovered);
+    assert_eq!(stornos(&r.sim), vec![(rev.receipt_no, -650)]);
+    assert_eq!(r.sim.net_charged(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reversal_whose_answer_is_lost_is_recovered_with_the_booked_receipt() {
     let r = rig(SimConfig::default(), fast()).await;
     let sale = r.terminal.authorize(eur(4200), "s1/card").await.unwrap();
