@@ -421,8 +421,9 @@ impl Register {
             .authorize(amount, &ref_id)
             .await
             .map_err(crate::errors::payment_error)?;
+        // Keyed like the test payment, so a retried reversal never reverses twice.
         let reversal = terminal
-            .reverse(approval.receipt_no)
+            .reverse_keyed(&format!("{ref_id}/reversal"), approval.receipt_no, amount)
             .await
             .map_err(|e| crate::errors::test_payment_not_reversed(approval.receipt_no, e))?;
         Ok(TestPaymentDto {
