@@ -451,6 +451,24 @@ async fn t01s_receipt_is_returned_at_t02_the_shop_lists_it_restocks_2_and_t01_re
         (0, 0),
         "3 sold, 3 returned: nothing for a manager"
     );
+    // T02 again: it learns of T01's return from the shop; nothing is left to return anywhere.
+    let again = b.returns_find_receipt("T01-000001".into()).await.unwrap();
+    assert!(!again.offline_copy);
+    assert_eq!(
+        again.lines.iter().map(|l| l.returnable).collect::<Vec<_>>(),
+        vec![0]
+    );
+    let mut earlier = again.earlier_returns.clone();
+    earlier.sort();
+    assert_eq!(earlier, vec!["T01R-000001", "T02R-000001"]);
+    let e = b
+        .returns_commit(
+            request(&sold.sale_id, vec![line(1, 1)], RefundToDto::Original),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "returns.more_than_returnable");
     println!(
         "BENCH T02 returns_find_receipt of T01's sale (in the shop): {} ms (T02's first lookup, an unknown number, with the shop login: {} ms)",
         lookup.as_millis(),
@@ -731,6 +749,20 @@ async fn with_the_shop_down_both_registers_return_the_same_sale_and_the_shop_fla
         vec![0]
     );
     let mut earlier = after.earlier_returns.clone();
+    earlier.sort();
+    assert_eq!(earlier, vec!["T01R-000001", "T02R-000001"]);
+    // And T02, whose copy was shown offline, sees the same from the shop again.
+    let at_b_now = b.returns_find_receipt("T01-000001".into()).await.unwrap();
+    assert!(!at_b_now.offline_copy);
+    assert_eq!(
+        at_b_now
+            .lines
+            .iter()
+            .map(|l| l.returnable)
+            .collect::<Vec<_>>(),
+        vec![0]
+    );
+    let mut earlier = at_b_now.earlier_returns.clone();
     earlier.sort();
     assert_eq!(earlier, vec!["T01R-000001", "T02R-000001"]);
     println!(
