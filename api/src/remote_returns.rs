@@ -32,7 +32,7 @@ use crate::errors::store_error;
 use pos_core::cart::{Adjustment, Cart, Discount, ProductRef, Quantity};
 use pos_core::returns::CompletedReturn;
 use pos_core::sale::{Cashier, SaleContext, Tender};
-use pos_core::tax::{CashRounding, TaxRate};
+use pos_core::tax::{CashRounding, PriceMode, TaxRate};
 use pos_core::{CompletedSale, Money, ReceiptNumber, TenderKind};
 use pos_store::remote_sales::{RemoteSale, RemoteSource};
 use pos_sync::connector::{Connector, ShopSaleForReturn};
@@ -154,7 +154,16 @@ impl Register {
             .unwrap_or(Err(SyncError::Timeout));
         match found {
             Ok(Some(found)) => self.keep_remote(found, &code),
-            Ok(None) if local_error.code == "returns.bad_code" => Err(local_error),
+            // Nothing in the shop either: a garbled scan stays one; anything that could be a
+            // receipt or an order's code is unknown everywhere.
+            Ok(None)
+                if local_error.code == "returns.bad_code"
+                    && !code
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+            {
+                Err(local_error)
+            }
             Ok(None) => Err(ApiError::new(
                 "returns.unknown_anywhere",
                 format!("no sale or web order {code} on this terminal or in the shop"),
@@ -223,7 +232,7 @@ impl Register {
         let mut st = self.lock();
         st.require_user()?;
         let now = self.now();
-        let (sale, source) = match found.source {
+        let (sale, source, online_cards) = match found.source {
             SaleSource::Pos => {
                 let doc = found.document.as_deref().ok_or_else(|| {
                     ApiError::new(
@@ -238,7 +247,7 @@ impl Register {
                 let sale: CompletedSale = serde_json::from_str(doc).map_err(|e| {
                     ApiError::new("shop.malformed", format!("the shop's sale {code}: {e}"))
                 })?;
-                (sale, RemoteSource::Pos)
+                (sale, RemoteSource::Pos, BTreeMap::new())
             }
             SaleSource::Online => {
                 let order = found.order.as_ref().ok_or_else(|| {
@@ -247,7 +256,8 @@ impl Register {
                         format!("the shop's order {code} has no order"),
                     )
                 })?;
-                (online_sale(self, &st, order)?, RemoteSource::Online)
+                let (sale, cards) = online_sale(self, &st, order)?;
+                (sale, RemoteSource::Online, cards)
             }
         };
         if sale.currency() != st.settings.currency {
@@ -279,16 +289,7 @@ impl Register {
                 .iter()
                 .map(|g| (g.idempotency_key.clone(), g.code.clone()))
                 .collect(),
-            // A web order's gift-card payments are the sale's tenders in order (`online_sale`).
-            RemoteSource::Online => found
-                .order
-                .iter()
-                .flat_map(|o| settled(o).enumerate())
-                .filter_map(|(i, p)| {
-                    let code = p.gift_card_code.clone()?;
-                    Some((format!("{}-{}", sale.id(), i + 1), code))
-                })
-                .collect(),
+            RemoteSource::Online => online_cards,
         };
         let remote = RemoteSale {
             gift_cards,
@@ -343,7 +344,7 @@ fn online_sale(
     register: &Register,
     st: &State,
     order: &OnlineOrder,
-) -> Result<CompletedSale, ApiError> {
+) -> Result<(CompletedSale, BTreeMap<String, String>), ApiError> {
     if order.lines.is_empty() {
         return Err(ApiError::new(
             "returns.order_not_paid",
@@ -369,7 +370,11 @@ fn online_sale(
             format!("the shop's order {}: {why}", order.code),
         )
     };
-    let mut cart = Cart::new(cur, st.settings.tax_policy);
+    // The order's prices are taken with their tax (what the customer paid), whatever the
+    // store's own price mode: the tax is worked out of them.
+    let mut policy = st.settings.tax_policy;
+    policy.price_mode = PriceMode::TaxInclusive;
+    let mut cart = Cart::new(cur, policy);
     for l in &order.lines {
         if l.quantity <= 0 || l.line_price_with_tax_minor < 0 {
             return Err(malformed(format!("line {} is empty", l.line_no)));
@@ -419,34 +424,58 @@ fn online_sale(
         .map_err(crate::errors::cart_error)?
         .total
         .minor;
-    let mut tenders: Vec<Tender> = settled(order)
-        .map(|p| {
-            if p.gift_card_code.is_some() {
+    // Each payment as a tender, with the gift card's number when one of the shop's cards paid.
+    let mut tenders: Vec<(Tender, Option<String>)> = settled(order)
+        .map(|p| match &p.gift_card_code {
+            Some(code) => (
                 Tender {
                     kind: TenderKind::GiftCard,
                     amount: Money::new(p.amount_minor, cur),
-                    reference: p.gift_card_code.as_deref().map(mask_card),
-                }
-            } else {
+                    reference: Some(mask_card(code)),
+                },
+                Some(code.clone()),
+            ),
+            None => (
                 Tender {
                     kind: TenderKind::Card,
                     amount: Money::new(p.amount_minor, cur),
                     reference: Some(format!("{ONLINE_PAYMENT}{}", p.method)),
-                }
-            }
+                },
+                None,
+            ),
         })
         .collect();
-    // The payments add up to the order's total; the tax engine's total may differ by a cent of
-    // rounding: the last payment takes the difference, so the sale is exactly paid.
-    let paid: i64 = tenders.iter().map(|t| t.amount.minor).sum();
-    let last = tenders
-        .last_mut()
-        .ok_or_else(|| malformed("no settled payment".into()))?;
-    let adjusted = last.amount.minor + (total - paid);
-    if adjusted <= 0 || (total - paid).abs() > 100 {
-        return Err(malformed(format!("payments {paid} for a total of {total}")));
+    // The payments paid the goods and the shipping (and any surcharge), which are not returned
+    // at a register: what they paid beyond the goods comes off the online payments first (last
+    // first), then off gift cards. Rounding of a cent or so either way goes to the last payment.
+    let paid: i64 = tenders.iter().map(|(t, _)| t.amount.minor).sum();
+    if tenders.is_empty() || paid < total - 100 {
+        return Err(malformed(format!("payments {paid} for goods of {total}")));
     }
-    last.amount = Money::new(adjusted, cur);
+    let mut excess = paid - total;
+    if excess < 0 {
+        let (last, _) = tenders.last_mut().expect("not empty");
+        last.amount = Money::new(last.amount.minor - excess, cur);
+        excess = 0;
+    }
+    for gift_cards in [false, true] {
+        for (t, _) in tenders.iter_mut().rev() {
+            if excess > 0 && (t.kind == TenderKind::GiftCard) == gift_cards {
+                let off = t.amount.minor.min(excess);
+                t.amount = Money::new(t.amount.minor - off, cur);
+                excess -= off;
+            }
+        }
+    }
+    tenders.retain(|(t, _)| t.amount.minor > 0);
+    let id = online_sale_id(&order.code);
+    // A gift card's refund finds its card by the tender key `<sale id>-<position>`.
+    let gift_cards = tenders
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, code))| Some((format!("{id}-{}", i + 1), code.clone()?)))
+        .collect();
+    let tenders = tenders.into_iter().map(|(t, _)| t).collect();
     let at = order
         .order_placed_at
         .as_deref()
@@ -455,7 +484,7 @@ fn online_sale(
     cart.complete(
         tenders,
         SaleContext {
-            id: online_sale_id(&order.code),
+            id,
             receipt: online_receipt(&order.code),
             terminal_id: "web".into(),
             cashier: Cashier {
@@ -469,5 +498,6 @@ fn online_sale(
             cash_rounding: CashRounding::NONE,
         },
     )
+    .map(|sale| (sale, gift_cards))
     .map_err(|e| malformed(e.to_string()))
 }

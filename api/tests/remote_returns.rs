@@ -433,7 +433,7 @@ fn a_paid_web_order_is_refunded_in_cash_with_a_manager_or_to_its_gift_card_never
             order_placed_at: Some("2026-11-20T18:02:11Z".into()),
             currency_code: "EUR".into(),
             prices_include_tax: true,
-            total_with_tax_minor: l1 + l2,
+            total_with_tax_minor: l1 + l2 + 500,
             customer_email: Some("lucia@example.com".into()),
             customer_name: Some("Lucía Pérez".into()),
             lines: vec![
@@ -466,7 +466,8 @@ fn a_paid_web_order_is_refunded_in_cash_with_a_manager_or_to_its_gift_card_never
                 },
                 OnlinePayment {
                     method: "standard-payment".into(),
-                    amount_minor: l1,
+                    // The goods and 5,00 € of shipping (not returned at a register).
+                    amount_minor: l1 + 500,
                     state: "Settled".into(),
                     transaction_id: Some("pi_123".into()),
                     gift_card_code: None,
@@ -492,6 +493,12 @@ fn a_paid_web_order_is_refunded_in_cash_with_a_manager_or_to_its_gift_card_never
     rt.block_on(async {
         let r = &b.register;
         r.login("1234".into()).await.unwrap();
+        // A mistyped order code is unknown everywhere, not "not a receipt code".
+        let e = r
+            .returns_find_receipt("NOSUCHORDER1".into())
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, "returns.unknown_anywhere");
         let e = r.returns_find_receipt("UNPAID01".into()).await.unwrap_err();
         assert_eq!(e.code, "returns.order_not_paid");
         assert_eq!(e.params["state"], "ArrangingPayment");

@@ -20,7 +20,6 @@
 //! same shop. Every test's T01 is a fresh register, so its receipt is "T01-000001" again: the
 //! shop answers a receipt number with the latest sale of that number, which is the test's own
 //! (the registers of earlier tests, here and in shop_real.rs, sold theirs before).
-#![cfg(feature = "real-shop")]
 
 use pos_api::Api;
 use pos_api::dto::{RefundToDto, ReturnLineDto, ReturnRequestDto, TenderKindDto};
