@@ -370,13 +370,32 @@ fn online_sale(
             format!("the shop's order {}: {why}", order.code),
         )
     };
-    // The order's prices are taken with their tax (what the customer paid), whatever the
-    // store's own price mode: the tax is worked out of them.
+    // The order's prices in the order's own price mode: with tax where the shop's prices
+    // include it, else without (the tax engine adds it, as on the web shop's invoice). An
+    // older plugin gives prices with tax only: they are taken with their tax.
+    let net = !order.prices_include_tax
+        && order
+            .lines
+            .iter()
+            .all(|l| l.unit_price_minor.is_some() && l.line_price_minor.is_some());
     let mut policy = st.settings.tax_policy;
-    policy.price_mode = PriceMode::TaxInclusive;
+    policy.price_mode = if net {
+        PriceMode::TaxExclusive
+    } else {
+        PriceMode::TaxInclusive
+    };
+    let price = |l: &pos_sync::returns::OnlineOrderLine| match (
+        net,
+        l.unit_price_minor,
+        l.line_price_minor,
+    ) {
+        (true, Some(unit), Some(line)) => (unit, line),
+        _ => (l.unit_price_with_tax_minor, l.line_price_with_tax_minor),
+    };
     let mut cart = Cart::new(cur, policy);
     for l in &order.lines {
-        if l.quantity <= 0 || l.line_price_with_tax_minor < 0 {
+        let (unit, line_price) = price(l);
+        if l.quantity <= 0 || line_price < 0 || unit < 0 {
             return Err(malformed(format!("line {} is empty", l.line_no)));
         }
         // The catalog's own product when the register has it (its names, tax category and id,
@@ -388,7 +407,7 @@ fn online_sale(
             .map(|item| item.to_product_ref());
         let product = match known {
             Some(p) if p.tax.bps == l.tax_rate_bps && !p.by_weight => ProductRef {
-                unit_price: Money::new(l.unit_price_with_tax_minor, cur),
+                unit_price: Money::new(unit, cur),
                 ..p
             },
             _ => ProductRef {
@@ -396,7 +415,7 @@ fn online_sale(
                 sku: l.sku.clone(),
                 names: BTreeMap::from([("en".to_owned(), l.name.clone())]),
                 barcode: None,
-                unit_price: Money::new(l.unit_price_with_tax_minor, cur),
+                unit_price: Money::new(unit, cur),
                 tax: TaxRate::new(format!("WEB-{}", l.tax_rate_bps), l.tax_rate_bps, false),
                 by_weight: false,
             },
@@ -404,7 +423,7 @@ fn online_sale(
         let id = cart
             .add(product, Quantity::Units(l.quantity))
             .map_err(crate::errors::cart_error)?;
-        let off = l.unit_price_with_tax_minor * l.quantity - l.line_price_with_tax_minor;
+        let off = unit * l.quantity - line_price;
         if off > 0 {
             cart.set_line_discount(
                 id,

@@ -444,6 +444,8 @@ fn a_paid_web_order_is_refunded_in_cash_with_a_manager_or_to_its_gift_card_never
                     quantity: 2,
                     unit_price_with_tax_minor: p[2].3,
                     line_price_with_tax_minor: l1,
+                    unit_price_minor: None,
+                    line_price_minor: None,
                     tax_rate_bps: p[2].4,
                 },
                 OnlineOrderLine {
@@ -453,6 +455,8 @@ fn a_paid_web_order_is_refunded_in_cash_with_a_manager_or_to_its_gift_card_never
                     quantity: 1,
                     unit_price_with_tax_minor: p[3].3,
                     line_price_with_tax_minor: l2,
+                    unit_price_minor: None,
+                    line_price_minor: None,
                     tax_rate_bps: p[3].4,
                 },
             ],

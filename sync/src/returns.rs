@@ -86,6 +86,11 @@ pub struct OnlineOrderLine {
     pub unit_price_with_tax_minor: i64,
     /// After every discount (the order's promotions prorated onto the line).
     pub line_price_with_tax_minor: i64,
+    /// Without tax (what a store whose prices exclude tax shows); None from an older plugin.
+    #[serde(default)]
+    pub unit_price_minor: Option<i64>,
+    #[serde(default)]
+    pub line_price_minor: Option<i64>,
     pub tax_rate_bps: u32,
 }
 
@@ -167,7 +172,7 @@ impl VendureConnector {
         let q = format!(
             "query($c:String!){{ posSaleForReturn(code:$c){{ source saleId orderCode terminalId receiptNumber document \
              order {{ code state orderPlacedAt currencyCode pricesIncludeTax totalWithTaxMinor customerEmail customerName \
-             lines {{ lineNo sku name quantity unitPriceWithTaxMinor linePriceWithTaxMinor taxRateBps }} \
+             lines {{ lineNo sku name quantity unitPriceWithTaxMinor linePriceWithTaxMinor unitPriceMinor linePriceMinor taxRateBps }} \
              payments {{ method amountMinor state transactionId giftCardCode }} }} giftCardRedeems {{ idempotencyKey code }} \
              returns {{ returnId terminalId returnNumber occurredAt document lines {{ {RETURN_LINE} }} }} }} }}"
         );

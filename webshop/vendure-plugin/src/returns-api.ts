@@ -33,7 +33,18 @@ export const returnsAdminSchema = gql`
 
     type PosReturnLine { saleLineNo: Int!, sku: String!, quantity: Int!, soldQuantity: Int! }
     type PosReturnRecord { returnId: String!, terminalId: String!, returnNumber: String!, occurredAt: String!, lines: [PosReturnLine!]!, document: String! }
-    type PosOnlineOrderLine { lineNo: Int!, sku: String!, name: String!, quantity: Int!, unitPriceWithTaxMinor: Int!, linePriceWithTaxMinor: Int!, taxRateBps: Int! }
+    "Prices with and without tax; line prices are after the order's promotions (prorated)."
+    type PosOnlineOrderLine {
+        lineNo: Int!
+        sku: String!
+        name: String!
+        quantity: Int!
+        unitPriceWithTaxMinor: Int!
+        linePriceWithTaxMinor: Int!
+        unitPriceMinor: Int!
+        linePriceMinor: Int!
+        taxRateBps: Int!
+    }
     "giftCardCode: the card's number when one of the shop's gift cards paid (pos-gift-card)."
     type PosOnlinePayment { method: String!, amountMinor: Int!, state: String!, transactionId: String, giftCardCode: String }
     type PosGiftCardRedeem { idempotencyKey: String!, code: String! }

@@ -15,15 +15,16 @@
  * - Documents are opaque JSON text, stored and returned verbatim.
  */
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { CurrencyCode, Logger, Order, OrderLine, RequestContext, TransactionalConnection, UserInputError } from '@vendure/core';
+import { CurrencyCode, Logger, Order, OrderLine, RequestContext, StockLocationService, TransactionalConnection, UserInputError } from '@vendure/core';
 import { DEFAULT_CHANNEL_CODE } from '@vendure/common/lib/shared-constants';
 import { In, Like } from 'typeorm';
 
-import { PosStockConflict } from './entities';
+import { PosStockConflict, PosTerminal } from './entities';
 import { PosGiftCard, PosGiftCardEntry } from './gift-card-entities';
 import { PosReturn, PosSaleDocument } from './returns-entities';
 import { checkDocument } from './sale-document';
 import { ConflictView, conflictView, isUniqueViolation, StockLedger } from './stock';
+import { TerminalDirectory } from './terminals';
 
 export interface PosReturnLineInput {
     saleLineNo: number;
@@ -76,6 +77,9 @@ export interface OnlineOrderView {
         quantity: number;
         unitPriceWithTaxMinor: number;
         linePriceWithTaxMinor: number;
+        /** Without tax (for a store whose prices exclude tax). */
+        unitPriceMinor: number;
+        linePriceMinor: number;
         taxRateBps: number;
     }>;
     payments: Array<{ method: string; amountMinor: number; state: string; transactionId: string | null; giftCardCode: string | null }>;
@@ -204,7 +208,11 @@ export class ReturnLedger {
 /** Finds a sale to return by receipt number, POS sale UUID or order code (see `find`). */
 @Injectable()
 export class SaleForReturnLookup implements OnApplicationBootstrap {
-    constructor(private connection: TransactionalConnection) {}
+    constructor(
+        private connection: TransactionalConnection,
+        private terminals: TerminalDirectory,
+        private stockLocations: StockLocationService,
+    ) {}
 
     /**
      * A sale recorded without a document is found by the receipt number on its order, and every
@@ -232,11 +240,13 @@ export class SaleForReturnLookup implements OnApplicationBootstrap {
             const sale = await this.posSale(ctx, code.toLowerCase());
             if (sale) return sale;
         }
-        const doc = await this.connection.getRepository(ctx, PosSaleDocument).findOne({
+        const docs = await this.connection.getRepository(ctx, PosSaleDocument).find({
             where: { receiptNumber: code },
-            select: { id: true, saleId: true },
+            select: { id: true, saleId: true, terminalId: true },
             order: { id: 'DESC' },
+            take: 20,
         });
+        const doc = docs.length > 1 ? await this.sameStoreFirst(ctx, docs) : docs[0];
         if (doc) {
             const sale = await this.posSale(ctx, doc.saleId);
             if (sale) return sale;
@@ -255,6 +265,21 @@ export class SaleForReturnLookup implements OnApplicationBootstrap {
         });
         const saleId = (byReceipt?.customFields as any)?.posSaleId;
         return saleId ? this.posSale(ctx, String(saleId), byReceipt!) : null;
+    }
+
+    /**
+     * Receipt numbers repeat across stores (each has its "T01") and after a register is
+     * reinstalled: the asking terminal's own store (stock location) first, then the latest.
+     */
+    private async sameStoreFirst(ctx: RequestContext, docs: PosSaleDocument[]): Promise<PosSaleDocument> {
+        const here = String(await this.terminals.locationFor(ctx));
+        const terminals = await this.connection
+            .getRepository(ctx, PosTerminal)
+            .find({ where: { terminalId: In([...new Set(docs.map(d => d.terminalId))]) } });
+        const locationOf = new Map(terminals.map(t => [t.terminalId, t.stockLocationId]));
+        const defaultLocation = String((await this.stockLocations.defaultStockLocation(ctx)).id);
+        const storeOf = (d: PosSaleDocument) => String(locationOf.get(d.terminalId) ?? defaultLocation);
+        return docs.find(d => storeOf(d) === here) ?? docs[0];
     }
 
     private async posSale(ctx: RequestContext, saleId: string, known?: Order): Promise<SaleForReturnView | null> {
@@ -356,6 +381,8 @@ function onlineLine(ctx: RequestContext, l: OrderLine, lineNo: number): OnlineOr
         quantity: l.quantity,
         unitPriceWithTaxMinor: l.unitPriceWithTax,
         linePriceWithTaxMinor: l.proratedLinePriceWithTax,
+        unitPriceMinor: l.unitPrice,
+        linePriceMinor: l.proratedLinePrice,
         taxRateBps: Math.round(l.taxRate * 100),
     };
 }

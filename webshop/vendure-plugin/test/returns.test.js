@@ -18,7 +18,7 @@ const RETURN = `mutation($i: PosReturnInput!) { posRecordReturn(input: $i) {
 const FOR_RETURN = `query($c: String!) { posSaleForReturn(code: $c) {
   source saleId orderCode terminalId receiptNumber document
   order { code state orderPlacedAt currencyCode pricesIncludeTax totalWithTaxMinor customerEmail customerName
-    lines { lineNo sku name quantity unitPriceWithTaxMinor linePriceWithTaxMinor taxRateBps }
+    lines { lineNo sku name quantity unitPriceWithTaxMinor linePriceWithTaxMinor unitPriceMinor linePriceMinor taxRateBps }
     payments { method amountMinor state transactionId giftCardCode } }
   returns { returnId terminalId returnNumber occurredAt lines { saleLineNo sku quantity soldQuantity } document }
   giftCardRedeems { idempotencyKey code } } }`;
@@ -204,7 +204,7 @@ test('a paid web order is found by its code with its lines, taxes and payment; i
   assert.equal(placed.state, 'PaymentSettled');
   const { orders } = await c.superadmin(`query($c:String!){ orders(options:{filter:{code:{eq:$c}}}) { items {
       totalWithTax currencyCode customer { emailAddress }
-      lines { quantity unitPriceWithTax proratedLinePriceWithTax taxRate productVariant { sku name } } } } }`, { c: placed.code });
+      lines { quantity unitPrice unitPriceWithTax proratedLinePrice proratedLinePriceWithTax taxRate productVariant { sku name } } } } }`, { c: placed.code });
   const expected = orders.items[0];
   const found = await forReturn(placed.code);
   assert.equal(found.source, 'ONLINE');
@@ -222,7 +222,8 @@ test('a paid web order is found by its code with its lines, taxes and payment; i
   const unit = expected.lines[0].unitPriceWithTax;
   assert.deepEqual(o.lines, [{
     lineNo: 1, sku: webSku, name: expected.lines[0].productVariant.name, quantity: 2,
-    unitPriceWithTaxMinor: unit, linePriceWithTaxMinor: expected.lines[0].proratedLinePriceWithTax, taxRateBps: 2100,
+    unitPriceWithTaxMinor: unit, linePriceWithTaxMinor: expected.lines[0].proratedLinePriceWithTax,
+    unitPriceMinor: expected.lines[0].unitPrice, linePriceMinor: expected.lines[0].proratedLinePrice, taxRateBps: 2100,
   }], 'product 50 is in the standard 21 % category');
   assert.equal(expected.lines[0].taxRate, 21);
   assert.ok(Math.abs(expected.lines[0].proratedLinePriceWithTax - 2 * unit) <= 1, 'the line with tax, rounded once (no promotion)');
@@ -263,6 +264,23 @@ test('a POS sale paid with one of the shop\'s gift cards names the card by its r
   await c.terminal(SALE, { i: { ...input, payments: [{ method: 'gift_card', amountMinor: 1392 }], document: JSON.stringify({ id: input.saleId }) } });
   const found = await forReturn(input.receiptNumber);
   assert.deepEqual(found.giftCardRedeems, [{ idempotencyKey: `${input.saleId}-1`, code: issued.card.code }]);
+});
+
+test('a receipt number used in two stores finds the asking register\'s own store first', async () => {
+  const { createStockLocation } = await c.superadmin('mutation{ createStockLocation(input:{name:"Store Osaka", description:""}) { id } }');
+  const { createTerminal } = require('../../test-shop/create-terminal');
+  const cred = await createTerminal({ baseUrl: shop.baseUrl, adminUser: 'superadmin', adminPassword: 'superadmin', terminalId: 'osaka-1', locationId: createStockLocation.id });
+  const { adminLogin, gql } = require('../../test-shop/gql');
+  const osaka = (q, v) => adminLogin(shop.baseUrl, cred.identifier, cred.password).then(tok => gql(`${shop.baseUrl}/admin-api`, q, v, tok));
+  const receipt = `T01-${String((Date.now() + 7) % 1e6).padStart(6, '0')}`;
+  // This store's T01 sold first; the Osaka store's own T01 printed the same number later.
+  const here = saleInput([{ sku: sku(52), quantity: 1, unitPriceMinor: 1392 }], { receiptNumber: receipt });
+  await c.terminal(SALE, { i: { ...here, document: JSON.stringify({ store: 'here' }) } });
+  const there = saleInput([{ sku: sku(52), quantity: 1, unitPriceMinor: 1392 }], { receiptNumber: receipt, terminalId: 'osaka-1' });
+  await osaka(SALE, { i: { ...there, document: JSON.stringify({ store: 'osaka' }) } });
+  assert.equal((await forReturn(receipt)).saleId, here.saleId, 'this store\'s sale, though Osaka\'s is newer');
+  const fromOsaka = (await osaka(FOR_RETURN, { c: receipt })).posSaleForReturn;
+  assert.equal(fromOsaka.saleId, there.saleId, 'and Osaka finds its own');
 });
 
 test('bad input is refused with a clear message; a terminal credential is needed', async () => {
