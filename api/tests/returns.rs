@@ -7,109 +7,42 @@
 //! the shop's outbox with exact deltas; the documents in Spanish and Japanese; a return whose
 //! commit failed after the card was refunded is committed exactly once, never refunded twice.
 
+mod support;
+
 use pos_api::Api;
 use pos_api::dto::{
     RefundToDto, ReturnLineDto, ReturnRequestDto, ReturnSearchDto, TenderKindDto,
     UnreceiptedLineDto,
 };
 use pos_api::events::NoEvents;
-use pos_api::register::{Clock, Register, RegisterConfig};
-use std::path::{Path, PathBuf};
+use pos_api::register::{Register, RegisterConfig};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use time::OffsetDateTime;
+use support::{
+    FixedClock, GIFT_50, LUCIA, PABLO, RegisterOnDisk, demo_config, on_hand, printed, products,
+    query, runtime, start_register_on, wait_for_terminal,
+};
 
-struct FixedClock(Mutex<OffsetDateTime>);
-impl Clock for FixedClock {
-    fn now(&self) -> OffsetDateTime {
-        *self.0.lock().unwrap()
-    }
-}
+type Fixture = RegisterOnDisk;
 
-/// 50,00 € on it in the Spanish demo.
-const GIFT_50: &str = "6006490000000017";
-/// Lucía: 15,00 € store credit.
-const LUCIA: &str = "c-0001";
-/// Pablo: no credit.
-const PABLO: &str = "c-0002";
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    db: PathBuf,
-    register: Arc<Register>,
-    rt: tokio::runtime::Runtime,
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
+/// Terminal T01 of a Spanish or Japanese store with 300 demo products, at 2026-11-22 10:30 UTC.
 fn start(rt: &tokio::runtime::Runtime, db: &Path, country: pos_store::Country) -> Arc<Register> {
-    let clock = Arc::new(FixedClock(Mutex::new(
-        time::macros::datetime!(2026-11-22 10:30 UTC),
-    )));
-    let config = RegisterConfig {
-        db_path: db.to_path_buf(),
-        terminal_id: "T01".into(),
-        location_id: "main".into(),
-        demo_products: Some(300),
-        demo_country: country,
-        devices: Default::default(),
-    };
-    let _inside = rt.enter();
-    let r = Arc::new(Register::open(config, Arc::new(NoEvents), clock).unwrap());
-    r.start();
-    r
+    start_register_on(
+        rt,
+        demo_config(db, "T01", 300, country),
+        Arc::new(NoEvents),
+        FixedClock::at(time::macros::datetime!(2026-11-22 10:30 UTC)),
+    )
 }
 
 fn open(country: pos_store::Country) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("register.db");
-    let rt = runtime();
-    let register = start(&rt, &db, country);
-    Fixture {
-        _dir: dir,
-        db,
-        register,
-        rt,
-    }
-}
-
-fn query<T: rusqlite::types::FromSql>(db: &Path, sql: &str) -> T {
-    rusqlite::Connection::open(db)
-        .unwrap()
-        .query_row(sql, [], |r| r.get(0))
-        .unwrap()
-}
-
-/// Barcodes of unit-priced demo products with their variant ids.
-fn products(db: &Path) -> Vec<(String, String)> {
-    let c = rusqlite::Connection::open(db).unwrap();
-    let mut st = c
-        .prepare(
-            "SELECT b.code, v.id FROM barcode b JOIN variant v ON v.id = b.variant_id \
-             JOIN product p ON p.id = v.product_id WHERE p.by_weight = 0 ORDER BY b.code LIMIT 10",
-        )
-        .unwrap();
-    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
-
-fn on_hand(db: &Path, variant: &str) -> i64 {
-    rusqlite::Connection::open(db)
-        .unwrap()
-        .query_row(
-            "SELECT on_hand FROM stock WHERE variant_id = ?1 AND location_id = 'main'",
-            [variant],
-            |r| r.get(0),
-        )
-        .unwrap()
+    RegisterOnDisk::open(
+        300,
+        country,
+        Arc::new(NoEvents),
+        FixedClock::at(time::macros::datetime!(2026-11-22 10:30 UTC)),
+    )
 }
 
 fn line(no: u32, q: i64, write_off: Option<&str>) -> ReturnLineDto {
@@ -129,34 +62,7 @@ fn with_receipt(sale_id: &str, lines: Vec<ReturnLineDto>) -> ReturnRequestDto {
     }
 }
 
-async fn wait_for_terminal(r: &Register) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    r.login("0000".into()).await.unwrap();
-    while r.test_device("payment_terminal".into()).await.is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the payment terminal never answered"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Waits until the printer has printed `n` documents; returns them.
-async fn printed(r: &Register, n: usize) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while r.printed_receipts().len() < n && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let p = r.printed_receipts();
-    assert!(p.len() >= n, "only {} printed: {p:?}", p.len());
-    p
-}
-
 impl Fixture {
-    fn block<F: std::future::Future>(&self, f: F) -> F::Output {
-        self.rt.block_on(f)
-    }
-
     /// Ana sells `items` (barcode, quantity) and pays with `kind` the whole total; returns
     /// (sale id, receipt number, total).
     fn sell(&self, items: &[(&str, i64)], kind: TenderKindDto) -> (String, String, i64) {
@@ -899,7 +805,7 @@ fn an_exchange_pays_the_new_sale_with_the_returned_goods_and_survives_a_restart(
     // The other way round: the returned goods are worth more; the rest comes back in cash.
     let (dear_sale, _, _) = {
         let f = Fixture {
-            _dir: tempfile::tempdir().unwrap(),
+            dir: tempfile::tempdir().unwrap(),
             db: db.clone(),
             register: r.clone(),
             rt: rt2,
@@ -954,23 +860,15 @@ fn a_card_refund_the_terminal_cannot_take_moves_nothing_and_goes_to_cash_with_a_
     let mut devices = DeviceConfig::default();
     devices.payment_terminal.connection = Connection::None;
     let rt2 = runtime();
-    let r = {
-        let _inside = rt2.enter();
-        let config = RegisterConfig {
-            db_path: db.clone(),
-            terminal_id: "T01".into(),
-            location_id: "main".into(),
-            demo_products: Some(300),
-            demo_country: pos_store::Country::Es,
+    let r = start_register_on(
+        &rt2,
+        RegisterConfig {
             devices,
-        };
-        let clock = Arc::new(FixedClock(Mutex::new(
-            time::macros::datetime!(2026-11-23 10:30 UTC),
-        )));
-        let r = Arc::new(Register::open(config, Arc::new(NoEvents), clock).unwrap());
-        r.start();
-        r
-    };
+            ..demo_config(&db, "T01", 300, pos_store::Country::Es)
+        },
+        Arc::new(NoEvents),
+        FixedClock::at(time::macros::datetime!(2026-11-23 10:30 UTC)),
+    );
     rt2.block_on(async {
         r.login("1234".into()).await.unwrap();
         let req = with_receipt(&sale_id, vec![line(1, 1, None)]);
@@ -1011,23 +909,12 @@ fn while_the_returns_screen_is_open_a_scanner_devices_scans_are_not_sold() {
     let db = dir.path().join("register.db");
     let rt = runtime();
     let seen = Arc::new(Scans::default());
-    let r = {
-        let _inside = rt.enter();
-        let config = RegisterConfig {
-            db_path: db.clone(),
-            terminal_id: "T01".into(),
-            location_id: "main".into(),
-            demo_products: Some(300),
-            demo_country: pos_store::Country::Es,
-            devices: Default::default(),
-        };
-        let clock = Arc::new(FixedClock(Mutex::new(
-            time::macros::datetime!(2026-11-22 10:30 UTC),
-        )));
-        let r = Arc::new(Register::open(config, seen.clone(), clock).unwrap());
-        r.start();
-        r
-    };
+    let r = start_register_on(
+        &rt,
+        demo_config(&db, "T01", 300, pos_store::Country::Es),
+        seen.clone(),
+        FixedClock::at(time::macros::datetime!(2026-11-22 10:30 UTC)),
+    );
     let code = products(&db)[0].0.clone();
     rt.block_on(async {
         r.login("1234".into()).await.unwrap();
