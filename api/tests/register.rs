@@ -1,27 +1,16 @@
 //! The register as a cashier uses it, on a real SQLite file with the demo catalog: log in,
 //! scan, change quantities, pay cash, and find the sale on disk exactly once.
 
+mod support;
+
 use pos_api::Api;
 use pos_api::dto::{SaleDto, TenderKindDto};
-use pos_api::events::{Event, EventSink};
-use pos_api::register::{Clock, Register, RegisterConfig};
-use std::sync::{Arc, Mutex};
-use time::OffsetDateTime;
-
-struct FixedClock(Mutex<OffsetDateTime>);
-impl Clock for FixedClock {
-    fn now(&self) -> OffsetDateTime {
-        *self.0.lock().unwrap()
-    }
-}
-
-#[derive(Default)]
-struct Recorded(Mutex<Vec<Event>>);
-impl EventSink for Recorded {
-    fn emit(&self, e: Event) {
-        self.0.lock().unwrap().push(e);
-    }
-}
+use pos_api::events::Event;
+use pos_api::register::Register;
+use std::sync::Arc;
+use support::{
+    FixedClock, Recorded, RegisterOnDisk, barcode_at_rate, demo_config, runtime, two_barcodes,
+};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -37,35 +26,24 @@ fn open(country: pos_store::Country) -> Fixture {
 
 /// A register whose store rounds cash totals to `cash_increment` minor units.
 fn open_rounding(country: pos_store::Country, cash_increment: i64) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("register.db");
-    if cash_increment != 1 {
-        let mut store = pos_store::Store::open(&db).unwrap();
-        store.set_cash_rounding_increment(cash_increment).unwrap();
-    }
     let events = Arc::new(Recorded::default());
-    let clock = Arc::new(FixedClock(Mutex::new(
-        time::macros::datetime!(2026-11-22 10:30 UTC),
-    )));
-    let config = RegisterConfig {
-        db_path: db.clone(),
-        terminal_id: "T01".into(),
-        location_id: "main".into(),
-        demo_products: Some(300),
-        demo_country: country,
-        devices: Default::default(),
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let register = {
-        let _inside = rt.enter();
-        let r = Arc::new(Register::open(config, events.clone(), clock).unwrap());
-        r.start();
-        r
-    };
+    let RegisterOnDisk {
+        dir,
+        db,
+        register,
+        rt,
+    } = RegisterOnDisk::open_in(
+        tempfile::tempdir().unwrap(),
+        |db| {
+            if cash_increment != 1 {
+                let mut store = pos_store::Store::open(db).unwrap();
+                store.set_cash_rounding_increment(cash_increment).unwrap();
+            }
+            demo_config(db, "T01", 300, country)
+        },
+        events.clone(),
+        FixedClock::at(time::macros::datetime!(2026-11-22 10:30 UTC)),
+    );
     Fixture {
         _dir: dir,
         db,
@@ -76,16 +54,6 @@ fn open_rounding(country: pos_store::Country, cash_increment: i64) -> Fixture {
 }
 
 /// Two products of the demo catalog with different tax rates, by barcode.
-fn two_barcodes(db: &std::path::Path) -> (String, String) {
-    let c = rusqlite::Connection::open(db).unwrap();
-    let q = "SELECT b.code FROM barcode b JOIN variant v ON v.id = b.variant_id \
-             JOIN product p ON p.id = v.product_id JOIN tax_category t ON t.code = p.tax_code \
-             WHERE p.by_weight = 0 AND t.rate_bps = ?1 ORDER BY b.code LIMIT 1";
-    let hi: String = c.query_row(q, [2100], |r| r.get(0)).unwrap();
-    let lo: String = c.query_row(q, [400], |r| r.get(0)).unwrap();
-    (hi, lo)
-}
-
 impl Fixture {
     fn block<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
@@ -368,12 +336,8 @@ fn a_cash_sale_prints_its_receipt_opens_the_drawer_and_paper_out_holds_the_next_
 /// Rings up one standard-rate and one reduced-rate item, pays exact cash, returns the preview
 /// (the receipt's ESC/POS bytes decoded back to text).
 fn receipt_of_two_rates(f: &Fixture, hi_bps: i64, lo_bps: i64) -> (Vec<String>, i64) {
-    let c = rusqlite::Connection::open(&f.db).unwrap();
-    let q = "SELECT b.code FROM barcode b JOIN variant v ON v.id = b.variant_id \
-             JOIN product p ON p.id = v.product_id JOIN tax_category t ON t.code = p.tax_code \
-             WHERE p.by_weight = 0 AND t.rate_bps = ?1 ORDER BY b.code LIMIT 1";
-    let hi: String = c.query_row(q, [hi_bps], |r| r.get(0)).unwrap();
-    let lo: String = c.query_row(q, [lo_bps], |r| r.get(0)).unwrap();
+    let hi = barcode_at_rate(&f.db, hi_bps);
+    let lo = barcode_at_rate(&f.db, lo_bps);
     f.block(async {
         let r = &f.register;
         r.login("1234".into()).await.unwrap();
@@ -537,26 +501,12 @@ fn a_crash_brings_back_the_sale_in_progress_with_what_was_already_paid() {
     } = f;
     std::mem::forget(register);
     drop(rt);
-    let events = Arc::new(Recorded::default());
-    let clock = Arc::new(FixedClock(Mutex::new(
-        time::macros::datetime!(2026-11-22 10:35 UTC),
-    )));
-    let config = RegisterConfig {
-        db_path: db.clone(),
-        terminal_id: "T01".into(),
-        location_id: "main".into(),
-        demo_products: Some(300),
-        demo_country: pos_store::Country::Es,
-        devices: Default::default(),
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let config = demo_config(&db, "T01", 300, pos_store::Country::Es);
+    let clock = FixedClock::at(time::macros::datetime!(2026-11-22 10:35 UTC));
+    let rt = runtime();
     let register = {
         let _inside = rt.enter();
-        Arc::new(Register::open(config, events, clock).unwrap())
+        Arc::new(Register::open(config, Arc::new(Recorded::default()), clock).unwrap())
     };
     rt.block_on(async {
         register.login("1234".into()).await.unwrap();
