@@ -4,57 +4,36 @@
 //! toward the lockout and are recorded; each action writes exactly the audit rows expected and
 //! the chain verifies; voids, parking (across a restart) and reprints work as a cashier needs.
 
+mod support;
+
 use pos_api::Api;
 use pos_api::dto::{DiscountDto, ReasonDto, SaleDto, TenderKindDto};
-use pos_api::events::{Event, EventSink};
-use pos_api::register::{Clock, Register, RegisterConfig};
+use pos_api::register::Register;
 use pos_store::{AuditRecord, Store};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use time::OffsetDateTime;
+use support::{
+    FixedClock, Recorded, RegisterOnDisk, demo_config, reason, start_register_on, two_barcodes,
+};
 
-struct FixedClock;
-impl Clock for FixedClock {
-    fn now(&self) -> OffsetDateTime {
-        time::macros::datetime!(2026-11-22 10:30 UTC)
-    }
-}
+type Fixture = RegisterOnDisk;
 
-#[derive(Default)]
-struct Recorded(Mutex<Vec<Event>>);
-impl EventSink for Recorded {
-    fn emit(&self, e: Event) {
-        self.0.lock().unwrap().push(e);
-    }
-}
+/// What the registers' clock always reads.
+const NOW: time::OffsetDateTime = time::macros::datetime!(2026-11-22 10:30 UTC);
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    db: PathBuf,
-    register: Arc<Register>,
-    rt: tokio::runtime::Runtime,
+/// T01 of a store in `country` with 100 demo products, always at `NOW`.
+fn start_in(rt: &tokio::runtime::Runtime, db: &Path, country: pos_store::Country) -> Arc<Register> {
+    start_register_on(
+        rt,
+        demo_config(db, "T01", 100, country),
+        Arc::new(Recorded::default()),
+        FixedClock::at(NOW),
+    )
 }
 
 fn start(rt: &tokio::runtime::Runtime, db: &Path) -> Arc<Register> {
     start_in(rt, db, pos_store::Country::Es)
-}
-
-fn start_in(rt: &tokio::runtime::Runtime, db: &Path, country: pos_store::Country) -> Arc<Register> {
-    let config = RegisterConfig {
-        db_path: db.to_owned(),
-        terminal_id: "T01".into(),
-        location_id: "main".into(),
-        demo_products: Some(100),
-        demo_country: country,
-        devices: Default::default(),
-    };
-    let _inside = rt.enter();
-    let r = Arc::new(
-        Register::open(config, Arc::new(Recorded::default()), Arc::new(FixedClock)).unwrap(),
-    );
-    r.start();
-    r
 }
 
 fn open() -> Fixture {
@@ -62,27 +41,15 @@ fn open() -> Fixture {
 }
 
 fn open_in(country: pos_store::Country) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("register.db");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let register = start_in(&rt, &db, country);
-    Fixture {
-        _dir: dir,
-        db,
-        register,
-        rt,
-    }
+    RegisterOnDisk::open(
+        100,
+        country,
+        Arc::new(Recorded::default()),
+        FixedClock::at(NOW),
+    )
 }
 
 impl Fixture {
-    fn block<F: std::future::Future>(&self, f: F) -> F::Output {
-        self.rt.block_on(f)
-    }
-
     /// The audit trail as another program reads it.
     fn audit(&self) -> Vec<AuditRecord> {
         Store::open(&self.db)
@@ -94,24 +61,6 @@ impl Fixture {
     fn actions(&self) -> Vec<String> {
         self.audit().into_iter().map(|r| r.action).collect()
     }
-}
-
-/// A unit-priced product with 21 % IVA and one with 4 %, by barcode.
-fn two_barcodes(db: &Path) -> (String, String) {
-    let c = rusqlite::Connection::open(db).unwrap();
-    let q = "SELECT b.code FROM barcode b JOIN variant v ON v.id = b.variant_id \
-             JOIN product p ON p.id = v.product_id JOIN tax_category t ON t.code = p.tax_code \
-             WHERE p.by_weight = 0 AND t.rate_bps = ?1 ORDER BY b.code LIMIT 1";
-    let hi: String = c.query_row(q, [2100], |r| r.get(0)).unwrap();
-    let lo: String = c.query_row(q, [400], |r| r.get(0)).unwrap();
-    (hi, lo)
-}
-
-fn reason(code: &str) -> Option<ReasonDto> {
-    Some(ReasonDto {
-        code: code.into(),
-        note: None,
-    })
 }
 
 const TEN_PERCENT: Option<DiscountDto> = Some(DiscountDto::Percent { bps: 1000 });
@@ -251,7 +200,7 @@ fn a_managers_pin_approves_on_the_spot_and_the_approval_is_recorded() {
     for a in &audit {
         assert_eq!(a.user_id.as_deref(), Some("u-ana"), "who asked");
         assert_eq!(a.terminal_id, "T01");
-        assert_eq!(a.at, FixedClock.now());
+        assert_eq!(a.at, NOW);
     }
     assert_eq!(audit[0].approver_id.as_deref(), Some("u-marta"));
     assert_eq!(audit[1].approver_id.as_deref(), Some("u-marta"));
@@ -415,7 +364,7 @@ fn parked_sales_survive_a_restart_and_resume_swaps_with_the_sale_in_progress() {
         (first.total.minor, second.total.minor)
     });
     let Fixture {
-        _dir,
+        dir: _dir,
         db,
         register,
         rt,
