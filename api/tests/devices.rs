@@ -2,52 +2,19 @@
 //! configuration and the next start uses it; cashiers are refused; bad JSON is reported; the
 //! printer test prints a page on the (simulated) printer; diagnose lists the devices.
 
+mod support;
+
 use pos_api::Api;
-use pos_api::events::{Event, EventSink};
-use pos_api::register::{Clock, Register, RegisterConfig};
+use pos_api::register::{Register, RegisterConfig};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use time::OffsetDateTime;
+use support::{FixedClock, Recorded, demo_config, first_barcode, runtime, start_register_on};
 
-struct FixedClock;
-impl Clock for FixedClock {
-    fn now(&self) -> OffsetDateTime {
-        time::macros::datetime!(2026-11-22 10:30 UTC)
-    }
-}
-
-#[derive(Default)]
-struct Recorded(Mutex<Vec<Event>>);
-impl EventSink for Recorded {
-    fn emit(&self, e: Event) {
-        self.0.lock().unwrap().push(e);
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
+/// T01 of a store in `country` with 50 demo products and the simulated devices, always at
+/// 2026-11-22 10:30 UTC.
 fn open(rt: &tokio::runtime::Runtime, db: &Path, country: pos_store::Country) -> Arc<Register> {
-    let config = RegisterConfig {
-        db_path: db.to_owned(),
-        terminal_id: "T01".into(),
-        location_id: "main".into(),
-        demo_products: Some(50),
-        demo_country: country,
-        devices: Default::default(),
-    };
-    let _inside = rt.enter();
-    let r = Arc::new(
-        Register::open(config, Arc::new(Recorded::default()), Arc::new(FixedClock)).unwrap(),
-    );
-    r.start();
-    r
+    open_with(rt, db, country, Default::default())
 }
 
 const NO_DRAWER: &str = r#"{"drawer": {"connection": "none"}}"#;
@@ -216,37 +183,22 @@ fn diagnose_lists_the_simulated_devices_as_answering_and_a_japanese_store_tests_
 use pos_api::dto::TenderKindDto;
 use pos_hardware::config::{Connection, DeviceConfig, PaymentTerminalConfig};
 
+/// As `open`, with `devices`.
 fn open_with(
     rt: &tokio::runtime::Runtime,
     db: &Path,
     country: pos_store::Country,
     devices: DeviceConfig,
 ) -> Arc<Register> {
-    let config = RegisterConfig {
-        db_path: db.to_owned(),
-        terminal_id: "T01".into(),
-        location_id: "main".into(),
-        demo_products: Some(50),
-        demo_country: country,
-        devices,
-    };
-    let _inside = rt.enter();
-    let r = Arc::new(
-        Register::open(config, Arc::new(Recorded::default()), Arc::new(FixedClock)).unwrap(),
-    );
-    r.start();
-    r
-}
-
-fn a_barcode(db: &Path) -> String {
-    let c = rusqlite::Connection::open(db).unwrap();
-    c.query_row(
-        "SELECT b.code FROM barcode b JOIN variant v ON v.id = b.variant_id \
-         JOIN product p ON p.id = v.product_id WHERE p.by_weight = 0 ORDER BY b.code LIMIT 1",
-        [],
-        |r| r.get(0),
+    start_register_on(
+        rt,
+        RegisterConfig {
+            devices,
+            ..demo_config(db, "T01", 50, country)
+        },
+        Arc::new(Recorded::default()),
+        FixedClock::at(time::macros::datetime!(2026-11-22 10:30 UTC)),
     )
-    .unwrap()
 }
 
 /// An ESC/POS printer on TCP (like port 9100) that answers DLE EOT like a real one: with paper
@@ -322,7 +274,7 @@ fn a_receipt_held_by_paper_out_survives_a_restart_and_prints_once_after_the_pape
 
     let receipt_number = {
         let r = open_with(&rt, &db, pos_store::Country::Es, devices.clone());
-        let code = a_barcode(&db);
+        let code = first_barcode(&db);
         rt.block_on(async {
             r.login("1234".into()).await.unwrap();
             let sale = r.scan(code).await.unwrap();
@@ -411,7 +363,7 @@ fn a_card_payment_whose_outcome_was_lost_is_recovered_after_a_restart_without_a_
     };
     let code = {
         let r = open_with(&rt, &db, pos_store::Country::Es, devices.clone());
-        let code = a_barcode(&db);
+        let code = first_barcode(&db);
         rt.block_on(async {
             wait_for_terminal(&r).await;
             r.login("1234".into()).await.unwrap();
@@ -489,16 +441,9 @@ fn a_card_payment_whose_outcome_was_lost_is_recovered_after_a_restart_without_a_
     let _ = code;
 }
 
+/// Waits until the payment terminal answers (as Admin), then logs out.
 async fn wait_for_terminal(r: &Register) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    r.login("0000".into()).await.unwrap();
-    while r.test_device("payment_terminal".into()).await.is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the payment terminal never answered"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::wait_for_terminal(r).await;
     r.logout().await.unwrap();
 }
 
@@ -519,7 +464,7 @@ fn the_terminal_slip_prints_after_the_tenders_in_every_language_with_only_the_ma
         let db = dir.path().join("register.db");
         let rt = runtime();
         let r = open(&rt, &db, country);
-        let code = a_barcode(&db);
+        let code = first_barcode(&db);
         rt.block_on(async {
             wait_for_terminal(&r).await;
             r.login("1234".into()).await.unwrap();
@@ -570,7 +515,7 @@ fn scan_something_now_shows_the_code_and_its_check_digit_without_touching_the_sa
     let db = dir.path().join("register.db");
     let rt = runtime();
     let r = open(&rt, &db, pos_store::Country::Es);
-    let code = a_barcode(&db);
+    let code = first_barcode(&db);
     rt.block_on(async {
         r.login("1234".into()).await.unwrap();
         let e = r.device_scan_test(500).await.unwrap_err();
@@ -652,7 +597,7 @@ fn the_developer_panel_makes_the_next_payment_decline_busy_time_out_or_lose_the_
     let db = dir.path().join("register.db");
     let rt = runtime();
     let r = open(&rt, &db, pos_store::Country::Es);
-    let code = a_barcode(&db);
+    let code = first_barcode(&db);
     rt.block_on(async {
         wait_for_terminal(&r).await;
         let sim = r
@@ -730,7 +675,7 @@ fn a_silent_terminal_times_out_and_nothing_is_charged() {
     let db = dir.path().join("register.db");
     let rt = runtime();
     let r = open(&rt, &db, pos_store::Country::Es);
-    let code = a_barcode(&db);
+    let code = first_barcode(&db);
     rt.block_on(async {
         wait_for_terminal(&r).await;
         let sim = r.payment_simulator().unwrap();
@@ -776,7 +721,7 @@ fn a_58_mm_printer_chosen_in_the_settings_gets_receipts_laid_out_for_58_mm_after
         });
     }
     let r = open(&rt, &db, pos_store::Country::Es);
-    let code = a_barcode(&db);
+    let code = first_barcode(&db);
     rt.block_on(async {
         r.login("1234".into()).await.unwrap();
         let sale = r.scan(code).await.unwrap();
