@@ -2,67 +2,32 @@
 //! (partial redemption, not more than the balance), store credit, the customer account (within
 //! the limit), splits, a retried debit after a crash, and cancelling a pending card payment.
 
+mod support;
+
 use pos_api::Api;
 use pos_api::dto::{PayResultDto, TenderKindDto};
-use pos_api::events::{Event, EventSink, NoEvents};
-use pos_api::register::{Clock, Register, RegisterConfig};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use time::OffsetDateTime;
+use pos_api::events::{Event, NoEvents};
+use std::path::Path;
+use std::sync::Arc;
+use support::{
+    FixedClock, GIFT_50, LUCIA, PABLO, Recorded, RegisterOnDisk, demo_config, runtime,
+    start_register_on,
+};
 
-struct FixedClock(Mutex<OffsetDateTime>);
-impl Clock for FixedClock {
-    fn now(&self) -> OffsetDateTime {
-        *self.0.lock().unwrap()
-    }
-}
-
-/// 50,00 € on it in the Spanish demo.
-const GIFT_50: &str = "6006490000000017";
 /// 5,00 €.
 const GIFT_5: &str = "6006490000000024";
-/// Lucía: 15,00 € store credit, account limit 200,00 €.
-const LUCIA: &str = "c-0001";
-/// Pablo: no credit, no account.
-const PABLO: &str = "c-0002";
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    db: PathBuf,
-    register: Arc<Register>,
-    rt: tokio::runtime::Runtime,
-}
+type Fixture = RegisterOnDisk;
 
+/// T01 of a Spanish store with 300 demo products on `register.db` in `dir` (new or kept from
+/// an earlier register), at 2026-11-22 10:30 UTC.
 fn open_at(dir: tempfile::TempDir) -> Fixture {
-    let db = dir.path().join("register.db");
-    let clock = Arc::new(FixedClock(Mutex::new(
-        time::macros::datetime!(2026-11-22 10:30 UTC),
-    )));
-    let config = RegisterConfig {
-        db_path: db.clone(),
-        terminal_id: "T01".into(),
-        location_id: "main".into(),
-        demo_products: Some(300),
-        demo_country: pos_store::Country::Es,
-        devices: Default::default(),
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let register = {
-        let _inside = rt.enter();
-        let r = Arc::new(Register::open(config, Arc::new(NoEvents), clock).unwrap());
-        r.start();
-        r
-    };
-    Fixture {
-        _dir: dir,
-        db,
-        register,
-        rt,
-    }
+    RegisterOnDisk::open_in(
+        dir,
+        |db| demo_config(db, "T01", 300, pos_store::Country::Es),
+        Arc::new(NoEvents),
+        FixedClock::at(time::macros::datetime!(2026-11-22 10:30 UTC)),
+    )
 }
 
 fn open() -> Fixture {
@@ -70,10 +35,6 @@ fn open() -> Fixture {
 }
 
 impl Fixture {
-    fn block<F: std::future::Future>(&self, f: F) -> F::Output {
-        self.rt.block_on(f)
-    }
-
     /// Logs Ana in and rings up products (by barcode) until the total is at least `min`.
     fn sale_of_at_least(&self, min: i64) -> i64 {
         let codes = barcodes(&self.db);
@@ -268,7 +229,7 @@ fn crash_after_the_debit() -> (Fixture, i64) {
     });
     assert_eq!(f.gift_balance(GIFT_50), 3_000);
     let Fixture {
-        _dir, db, register, ..
+        dir, db, register, ..
     } = f;
     drop(register);
     let c = rusqlite::Connection::open(&db).unwrap();
@@ -278,7 +239,7 @@ fn crash_after_the_debit() -> (Fixture, i64) {
     )
     .unwrap();
     drop(c);
-    (open_at(_dir), total)
+    (open_at(dir), total)
 }
 
 #[test]
@@ -377,40 +338,22 @@ fn quick_cash_keys_are_the_currencys_notes() {
     assert!(info.tenders.contains(&TenderKindDto::Account));
 }
 
-#[derive(Default)]
-struct Recorded(Mutex<Vec<Event>>);
-impl EventSink for Recorded {
-    fn emit(&self, e: Event) {
-        self.0.lock().unwrap().push(e);
-    }
-}
-
 #[test]
 fn a_gift_card_swiped_on_the_reader_reaches_the_screen_and_a_bank_card_does_not() {
     let dir = tempfile::tempdir().unwrap();
     let events = Arc::new(Recorded::default());
-    let config = RegisterConfig {
-        db_path: dir.path().join("register.db"),
-        terminal_id: "T01".into(),
-        location_id: "main".into(),
-        demo_products: Some(30),
-        demo_country: pos_store::Country::Es,
-        devices: Default::default(),
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let clock = Arc::new(FixedClock(Mutex::new(
-        time::macros::datetime!(2026-11-22 10:30 UTC),
-    )));
-    let register = {
-        let _inside = rt.enter();
-        let r = Arc::new(Register::open(config, events.clone(), clock).unwrap());
-        r.start();
-        r
-    };
+    let rt = runtime();
+    let register = start_register_on(
+        &rt,
+        demo_config(
+            &dir.path().join("register.db"),
+            "T01",
+            30,
+            pos_store::Country::Es,
+        ),
+        events.clone(),
+        FixedClock::at(time::macros::datetime!(2026-11-22 10:30 UTC)),
+    );
     let seen = |pred: &dyn Fn(&Event) -> bool| {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         loop {
