@@ -4,96 +4,44 @@
 //! from the printer's bytes) in Spanish and in Japanese; and the store setting that makes sales
 //! wait for a counted float.
 
+mod support;
+
 use pos_api::Api;
-use pos_api::dto::{
-    CashDirectionDto, CashReportDto, DenominationCountDto, ReasonDto, TenderKindDto,
+use pos_api::dto::{CashDirectionDto, CashReportDto, DenominationCountDto, TenderKindDto};
+use pos_api::register::{Register, RegisterConfig};
+use std::sync::Arc;
+use support::{
+    ADMIN, CASHIER, MANAGER, Recorded, RegisterOnDisk, StepClock, barcode_at_rate, demo_config,
+    reason,
 };
-use pos_api::events::{Event, EventSink};
-use pos_api::register::{Clock, Register, RegisterConfig};
-use std::sync::{Arc, Mutex};
-use time::OffsetDateTime;
 
-struct StepClock(Mutex<OffsetDateTime>);
-impl Clock for StepClock {
-    fn now(&self) -> OffsetDateTime {
-        let mut t = self.0.lock().unwrap();
-        *t += time::Duration::minutes(1);
-        *t
-    }
-}
-
-#[derive(Default)]
-struct Recorded(Mutex<Vec<Event>>);
-impl EventSink for Recorded {
-    fn emit(&self, e: Event) {
-        self.0.lock().unwrap().push(e);
-    }
-}
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    db: std::path::PathBuf,
-    register: Arc<Register>,
-    rt: tokio::runtime::Runtime,
-}
-
-const CASHIER: &str = "1234";
-const MANAGER: &str = "9999";
-const ADMIN: &str = "0000";
+type Fixture = RegisterOnDisk;
 
 fn open(country: pos_store::Country) -> Fixture {
     open_with(country, Default::default())
 }
 
+/// T01 of a store in `country` with 300 demo products and `devices`, on a clock that starts at
+/// 2026-11-22 08:00 UTC and moves a minute a reading.
 fn open_with(country: pos_store::Country, devices: pos_hardware::config::DeviceConfig) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("register.db");
-    let config = RegisterConfig {
-        db_path: db.clone(),
-        terminal_id: "T01".into(),
-        location_id: "main".into(),
-        demo_products: Some(300),
-        demo_country: country,
-        devices,
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let clock = Arc::new(StepClock(Mutex::new(
-        time::macros::datetime!(2026-11-22 08:00 UTC),
-    )));
-    let register = {
-        let _inside = rt.enter();
-        let r = Arc::new(Register::open(config, Arc::new(Recorded::default()), clock).unwrap());
-        r.start();
-        r
-    };
-    Fixture {
-        _dir: dir,
-        db,
-        register,
-        rt,
-    }
+    RegisterOnDisk::open_in(
+        tempfile::tempdir().unwrap(),
+        |db| RegisterConfig {
+            devices,
+            ..demo_config(db, "T01", 300, country)
+        },
+        Arc::new(Recorded::default()),
+        StepClock::new(
+            time::macros::datetime!(2026-11-22 08:00 UTC),
+            time::Duration::minutes(1),
+        ),
+    )
 }
 
 impl Fixture {
-    fn block<F: std::future::Future>(&self, f: F) -> F::Output {
-        self.rt.block_on(f)
-    }
-
     /// A product of the demo catalog at `bps`, by barcode.
     fn barcode(&self, bps: i64) -> String {
-        let c = rusqlite::Connection::open(&self.db).unwrap();
-        c.query_row(
-            "SELECT b.code FROM barcode b JOIN variant v ON v.id = b.variant_id \
-             JOIN product p ON p.id = v.product_id JOIN tax_category t ON t.code = p.tax_code \
-             WHERE p.by_weight = 0 AND t.rate_bps = ?1 ORDER BY b.code LIMIT 1",
-            [bps],
-            |r| r.get(0),
-        )
-        .unwrap()
+        barcode_at_rate(&self.db, bps)
     }
 
     /// The printed jobs (decoded) once `n` have printed.
@@ -108,13 +56,6 @@ impl Fixture {
 
 fn count(value: i64, quantity: i64) -> DenominationCountDto {
     DenominationCountDto { value, quantity }
-}
-
-fn reason(code: &str) -> Option<ReasonDto> {
-    Some(ReasonDto {
-        code: code.into(),
-        note: None,
-    })
 }
 
 /// Pays by card on the demo's simulated terminal (it starts in the background).
