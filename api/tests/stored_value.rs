@@ -6,75 +6,34 @@
 //! customer's statement with running balances, printed in es/ja/en; an account payment lowers
 //! the balance and raises the drawer's expected cash; changing a limit needs the permission.
 
+mod support;
+
 use pos_api::Api;
 use pos_api::dto::{AccountTenderDto, PayResultDto, ReasonDto, SaleDto, TenderKindDto};
-use pos_api::events::{Event, EventSink};
-use pos_api::register::{Clock, Register, RegisterConfig};
-use std::sync::{Arc, Mutex};
+use pos_api::events::NoEvents;
+use pos_api::register::Register;
+use std::sync::Arc;
+use support::{CASHIER, MANAGER, RegisterOnDisk, StepClock, barcode_at_rate, first_barcode};
 use time::OffsetDateTime;
 
-struct StepClock(Mutex<OffsetDateTime>);
-impl Clock for StepClock {
-    fn now(&self) -> OffsetDateTime {
-        let mut t = self.0.lock().unwrap();
-        *t += time::Duration::minutes(1);
-        *t
-    }
+type Fixture = RegisterOnDisk;
+
+/// A clock that starts at `start` and moves a minute a reading.
+fn minute_clock(start: OffsetDateTime) -> Arc<StepClock> {
+    StepClock::new(start, time::Duration::minutes(1))
 }
 
-struct Quiet;
-impl EventSink for Quiet {
-    fn emit(&self, _: Event) {}
-}
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    db: std::path::PathBuf,
-    register: Arc<Register>,
-    rt: tokio::runtime::Runtime,
-}
-
-const CASHIER: &str = "1234";
-const MANAGER: &str = "9999";
-
+/// T01 of a store in `country` with 300 demo products, from 2026-11-22 08:00 UTC.
 fn open(country: pos_store::Country) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("register.db");
-    let config = RegisterConfig {
-        db_path: db.clone(),
-        terminal_id: "T01".into(),
-        location_id: "main".into(),
-        demo_products: Some(300),
-        demo_country: country,
-        devices: Default::default(),
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let clock = Arc::new(StepClock(Mutex::new(
-        time::macros::datetime!(2026-11-22 08:00 UTC),
-    )));
-    let register = {
-        let _inside = rt.enter();
-        let r = Arc::new(Register::open(config, Arc::new(Quiet), clock).unwrap());
-        r.start();
-        r
-    };
-    Fixture {
-        _dir: dir,
-        db,
-        register,
-        rt,
-    }
+    RegisterOnDisk::open(
+        300,
+        country,
+        Arc::new(NoEvents),
+        minute_clock(time::macros::datetime!(2026-11-22 08:00 UTC)),
+    )
 }
 
 impl Fixture {
-    fn block<F: std::future::Future>(&self, f: F) -> F::Output {
-        self.rt.block_on(f)
-    }
-
     fn sql<T: rusqlite::types::FromSql>(&self, q: &str) -> T {
         let c = rusqlite::Connection::open(&self.db).unwrap();
         c.query_row(q, [], |r| r.get(0)).unwrap()
@@ -82,23 +41,12 @@ impl Fixture {
 
     /// A product of the demo catalog at `bps`, by barcode.
     fn barcode(&self, bps: i64) -> String {
-        let c = rusqlite::Connection::open(&self.db).unwrap();
-        c.query_row(
-            "SELECT b.code FROM barcode b JOIN variant v ON v.id = b.variant_id \
-             JOIN product p ON p.id = v.product_id JOIN tax_category t ON t.code = p.tax_code \
-             WHERE p.by_weight = 0 AND t.rate_bps = ?1 ORDER BY b.code LIMIT 1",
-            [bps],
-            |r| r.get(0),
-        )
-        .unwrap()
+        barcode_at_rate(&self.db, bps)
     }
 
     /// Some product of the demo catalog sold by the unit.
     fn any_barcode(&self) -> String {
-        self.sql(
-            "SELECT b.code FROM barcode b JOIN variant v ON v.id = b.variant_id \
-             JOIN product p ON p.id = v.product_id WHERE p.by_weight = 0 ORDER BY b.code LIMIT 1",
-        )
+        first_barcode(&self.db)
     }
 
     fn on_hand(&self, barcode: &str) -> i64 {
@@ -733,12 +681,10 @@ fn a_card_sold_while_the_ledger_is_unreachable_is_activated_once_it_answers() {
     let customers = Arc::new(pos_api::register::tenders::LocalLedger::open(&db).unwrap());
     // The same terminal with the shop's ledger down.
     let config = f.register.config().clone();
-    let clock = Arc::new(StepClock(Mutex::new(
-        time::macros::datetime!(2026-11-22 12:00 UTC),
-    )));
+    let clock = minute_clock(time::macros::datetime!(2026-11-22 12:00 UTC));
     let r = {
         let _inside = f.rt.enter();
-        let r = Register::open(config, Arc::new(Quiet), clock)
+        let r = Register::open(config, Arc::new(NoEvents), clock)
             .unwrap()
             .with_ledgers(pos_api::register::tenders::Ledgers {
                 gift_cards: ledger.clone(),
