@@ -6,72 +6,37 @@
 //! correction, and the audit viewer: every staff and settings change is a row with before and
 //! after, and "Verify" finds a row edited in the file.
 
+mod support;
+
 use pos_api::Api;
-use pos_api::dto::{DiscountDto, ReasonDto, SaleDto};
-use pos_api::events::{Event, EventSink};
-use pos_api::register::{Clock, Register, RegisterConfig};
-use std::sync::{Arc, Mutex};
-use time::OffsetDateTime;
-
-/// A clock the test moves by hand (1 minute per read, plus jumps).
-struct HandClock(Mutex<OffsetDateTime>);
-impl HandClock {
-    fn jump(&self, d: time::Duration) {
-        *self.0.lock().unwrap() += d;
-    }
-}
-impl Clock for HandClock {
-    fn now(&self) -> OffsetDateTime {
-        let mut t = self.0.lock().unwrap();
-        *t += time::Duration::seconds(1);
-        *t
-    }
-}
-
-#[derive(Default)]
-struct Quiet;
-impl EventSink for Quiet {
-    fn emit(&self, _: Event) {}
-}
+use pos_api::dto::{DiscountDto, SaleDto};
+use pos_api::events::NoEvents;
+use pos_api::register::Register;
+use std::sync::Arc;
+use support::{ADMIN, CASHIER, MANAGER, RegisterOnDisk, StepClock, first_barcode, reason};
 
 struct Fixture {
     _dir: tempfile::TempDir,
     db: std::path::PathBuf,
     register: Arc<Register>,
-    clock: Arc<HandClock>,
+    /// Moves a second a reading; the test jumps it forward (a shift, a break).
+    clock: Arc<StepClock>,
     rt: tokio::runtime::Runtime,
 }
 
-const CASHIER: &str = "1234";
-const MANAGER: &str = "9999";
-const ADMIN: &str = "0000";
-
+/// T01 of a store in `country` with 50 demo products.
 fn open(country: pos_store::Country) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("register.db");
-    let config = RegisterConfig {
-        db_path: db.clone(),
-        terminal_id: "T01".into(),
-        location_id: "main".into(),
-        demo_products: Some(50),
-        demo_country: country,
-        devices: Default::default(),
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
     // 08:00 in Madrid (CET) / 16:00 in Tokyo.
-    let clock = Arc::new(HandClock(Mutex::new(
+    let clock = StepClock::new(
         time::macros::datetime!(2026-11-23 07:00 UTC),
-    )));
-    let register = {
-        let _inside = rt.enter();
-        let r = Arc::new(Register::open(config, Arc::new(Quiet), clock.clone()).unwrap());
-        r.start();
-        r
-    };
+        time::Duration::seconds(1),
+    );
+    let RegisterOnDisk {
+        dir,
+        db,
+        register,
+        rt,
+    } = RegisterOnDisk::open(50, country, Arc::new(NoEvents), clock.clone());
     Fixture {
         _dir: dir,
         db,
@@ -95,22 +60,8 @@ impl Fixture {
     }
 
     fn barcode(&self) -> String {
-        let c = rusqlite::Connection::open(&self.db).unwrap();
-        c.query_row(
-            "SELECT b.code FROM barcode b JOIN variant v ON v.id = b.variant_id \
-             JOIN product p ON p.id = v.product_id WHERE p.by_weight = 0 ORDER BY b.code LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
+        first_barcode(&self.db)
     }
-}
-
-fn reason(code: &str) -> Option<ReasonDto> {
-    Some(ReasonDto {
-        code: code.into(),
-        note: None,
-    })
 }
 
 const TEN_PERCENT: Option<DiscountDto> = Some(DiscountDto::Percent { bps: 1000 });
