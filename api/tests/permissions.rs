@@ -11,31 +11,17 @@
 //! The table must name every command in `commands.rs`: a new command fails this test until it
 //! is classified here.
 
+mod support;
+
 use pos_api::dispatch;
-use pos_api::events::{Event, EventSink};
-use pos_api::register::{Clock, Register, RegisterConfig};
+use pos_api::events::NoEvents;
 use pos_api::{Api, ApiError};
 use pos_core::auth::Permission;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
-use time::OffsetDateTime;
+use std::sync::Arc;
+use support::{ADMIN, RegisterOnDisk, StepClock};
 
-struct StepClock(Mutex<OffsetDateTime>);
-impl Clock for StepClock {
-    fn now(&self) -> OffsetDateTime {
-        let mut t = self.0.lock().unwrap();
-        *t += time::Duration::seconds(20);
-        *t
-    }
-}
-
-struct Quiet;
-impl EventSink for Quiet {
-    fn emit(&self, _: Event) {}
-}
-
-const ADMIN: &str = "0000";
 const WITHOUT_PIN: &str = "7001";
 const ONLY_PIN: &str = "7002";
 
@@ -454,44 +440,20 @@ fn args(name: &str, made: &Made, approver: Option<&str>) -> Value {
     a
 }
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    db: std::path::PathBuf,
-    register: Arc<Register>,
-    rt: tokio::runtime::Runtime,
-}
+type Fixture = RegisterOnDisk;
 
+/// T01 of a Spanish store with 20 demo products, on a clock that starts at 2026-11-23 08:00 UTC
+/// and moves 20 seconds a reading.
 fn open() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("register.db");
-    let config = RegisterConfig {
-        db_path: db.clone(),
-        terminal_id: "T01".into(),
-        location_id: "main".into(),
-        demo_products: Some(20),
-        demo_country: pos_store::Country::Es,
-        devices: Default::default(),
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let clock = Arc::new(StepClock(Mutex::new(
-        time::macros::datetime!(2026-11-23 08:00 UTC),
-    )));
-    let register = {
-        let _inside = rt.enter();
-        let r = Arc::new(Register::open(config, Arc::new(Quiet), clock).unwrap());
-        r.start();
-        r
-    };
-    Fixture {
-        _dir: dir,
-        db,
-        register,
-        rt,
-    }
+    RegisterOnDisk::open(
+        20,
+        pos_store::Country::Es,
+        Arc::new(NoEvents),
+        StepClock::new(
+            time::macros::datetime!(2026-11-23 08:00 UTC),
+            time::Duration::seconds(20),
+        ),
+    )
 }
 
 impl Fixture {
