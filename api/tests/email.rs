@@ -5,27 +5,21 @@
 //! attachment with the receipt drawn in it. While the server is down the e-mail waits in the
 //! queue and goes once the server is up.
 
+mod support;
+
 use base64::Engine;
 use pos_api::Api;
 use pos_api::dto::TenderKindDto;
 use pos_api::events::NoEvents;
+use pos_api::register::Register;
 use pos_api::register::email::SmtpConfig;
-use pos_api::register::{Clock, Register, RegisterConfig};
 use std::io::Read;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use time::OffsetDateTime;
-
-/// A clock the test moves forward (to make a retry due).
-struct TestClock(Mutex<OffsetDateTime>);
-impl Clock for TestClock {
-    fn now(&self) -> OffsetDateTime {
-        *self.0.lock().unwrap()
-    }
-}
+use support::{FixedClock, RegisterOnDisk};
 
 /// The aiosmtpd process; stopped by its PID when dropped.
 struct SmtpServer {
@@ -126,35 +120,20 @@ struct Till {
     _dir: tempfile::TempDir,
     db: PathBuf,
     register: Arc<Register>,
-    clock: Arc<TestClock>,
+    /// The test moves it forward (to make a retry due).
+    clock: Arc<FixedClock>,
     rt: tokio::runtime::Runtime,
 }
 
+/// T01 of a store in `country` with 60 demo products, at 2026-11-22 10:30 UTC until moved.
 fn open(country: pos_store::Country) -> Till {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("register.db");
-    let clock = Arc::new(TestClock(Mutex::new(
-        time::macros::datetime!(2026-11-22 10:30 UTC),
-    )));
-    let config = RegisterConfig {
-        db_path: db.clone(),
-        terminal_id: "T01".into(),
-        location_id: "main".into(),
-        demo_products: Some(60),
-        demo_country: country,
-        devices: Default::default(),
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let register = {
-        let _inside = rt.enter();
-        let r = Arc::new(Register::open(config, Arc::new(NoEvents), clock.clone()).unwrap());
-        r.start();
-        r
-    };
+    let clock = FixedClock::at(time::macros::datetime!(2026-11-22 10:30 UTC));
+    let RegisterOnDisk {
+        dir,
+        db,
+        register,
+        rt,
+    } = RegisterOnDisk::open(60, country, Arc::new(NoEvents), clock.clone());
     Till {
         _dir: dir,
         db,
