@@ -8,11 +8,11 @@
 //! is short, listed for a manager and never dropped; a release before delivery never reaches
 //! the shop; the policy through the register's commands (who may change it, audited).
 
+mod support;
+
 use pos_api::Api;
-use pos_api::events::NoEvents;
 use pos_api::register::gift_card_shop::{GiftCardShop, OfflinePolicy, ShopFuture, ShopGiftCards};
 use pos_api::register::tenders::{GiftCardLedger, LocalLedger};
-use pos_api::register::{Register, RegisterConfig, SystemClock};
 use pos_core::{Currency, Money};
 use pos_store::Store;
 use pos_store::gift_cards::LedgerError;
@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use support::small_spanish_register;
 use time::OffsetDateTime;
 
 /// A shop ledger in memory: balance per card, the first outcome per key.
@@ -512,25 +513,11 @@ fn without_a_shop_the_terminal_ledger_is_used() {
     assert!(queued_rows(&f.db).is_empty());
 }
 
-fn register(db: &Path) -> Arc<Register> {
-    let config = RegisterConfig {
-        db_path: db.to_owned(),
-        terminal_id: "T01".into(),
-        location_id: "main".into(),
-        demo_products: Some(20),
-        demo_country: pos_store::Country::Es,
-        devices: Default::default(),
-    };
-    let r = Arc::new(Register::open(config, Arc::new(NoEvents), Arc::new(SystemClock)).unwrap());
-    r.start();
-    r
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_offline_policy_is_an_audited_store_setting_only_an_admin_changes() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("register.db");
-    let r = register(&db);
+    let r = small_spanish_register(&db);
     r.login("1234".into()).await.unwrap(); // Ana, cashier
     let p = r.gift_card_offline_policy().await.unwrap();
     assert!(!p.allow_offline && !p.can_edit && !p.shop_keeps_cards);
@@ -610,7 +597,7 @@ async fn the_offline_policy_is_an_audited_store_setting_only_an_admin_changes() 
     assert_eq!(audit.rows.len(), 1);
     drop(r);
     // A restart keeps it.
-    let r = register(&db);
+    let r = small_spanish_register(&db);
     r.login("1234".into()).await.unwrap();
     let p = r.gift_card_offline_policy().await.unwrap();
     assert!(p.allow_offline);
@@ -623,7 +610,7 @@ async fn the_offline_policy_is_an_audited_store_setting_only_an_admin_changes() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gift_card_sold_as_the_shop_goes_away_waits_in_the_sync_panel_and_loads_on_retry() {
     let dir = tempfile::tempdir().unwrap();
-    let r = register(&dir.path().join("register.db"));
+    let r = small_spanish_register(&dir.path().join("register.db"));
     let shop = Arc::new(FakeShop::default());
     r.use_gift_card_shop(Some(Arc::new(Shared(shop.clone()))));
     r.login("1234".into()).await.unwrap();

@@ -5,29 +5,14 @@
 //! once, and that a reviewed conflict is kept. (tests/shop_real.rs does the same against the real
 //! Vendure shop.)
 
+mod support;
+
 use pos_api::Api;
-use pos_api::events::NoEvents;
-use pos_api::register::{Register, RegisterConfig, SystemClock};
 use pos_store::Store;
 use pos_store::shop::{PickupLine, PickupOrder};
 use pos_store::sync_state::StockConflictRecord;
-use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn register(db: &Path) -> Arc<Register> {
-    let config = RegisterConfig {
-        db_path: db.to_owned(),
-        terminal_id: "T01".into(),
-        location_id: "main".into(),
-        demo_products: Some(20),
-        demo_country: pos_store::Country::Es,
-        devices: Default::default(),
-    };
-    let r = Arc::new(Register::open(config, Arc::new(NoEvents), Arc::new(SystemClock)).unwrap());
-    r.start();
-    r
-}
+use support::small_spanish_register;
 
 /// A port on 127.0.0.1 with nothing listening.
 fn closed_port_url() -> String {
@@ -41,7 +26,7 @@ fn closed_port_url() -> String {
 async fn only_an_admin_saves_insecure_addresses_are_refused_and_the_password_is_sealed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("register.db");
-    let r = register(&db);
+    let r = small_spanish_register(&db);
     let url = closed_port_url();
 
     r.login("1234".into()).await.unwrap(); // Ana, cashier
@@ -206,7 +191,7 @@ fn pickup(code: &str) -> PickupOrder {
 async fn a_cashier_hands_a_pickup_over_once_and_it_waits_in_the_queue_for_the_shop() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("register.db");
-    let r = register(&db);
+    let r = small_spanish_register(&db);
     Store::open(&db)
         .unwrap()
         .apply_pickups(
@@ -253,7 +238,7 @@ async fn a_cashier_hands_a_pickup_over_once_and_it_waits_in_the_queue_for_the_sh
 async fn a_manager_reviews_a_stock_conflict_and_it_is_kept() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("register.db");
-    let r = register(&db);
+    let r = small_spanish_register(&db);
     let sku: String = rusqlite::Connection::open(&db)
         .unwrap()
         .query_row("SELECT sku FROM variant ORDER BY sku LIMIT 1", [], |row| {

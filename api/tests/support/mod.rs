@@ -136,6 +136,16 @@ pub fn start_register_on(
     start_register(config, events, clock)
 }
 
+/// A started register T01 on `db` in a Spanish store with 20 demo products, on the system clock,
+/// with nobody listening to its events; its background tasks go to the current runtime.
+pub fn small_spanish_register(db: &Path) -> Arc<Register> {
+    start_register(
+        demo_config(db, "T01", 20, pos_store::Country::Es),
+        Arc::new(pos_api::events::NoEvents),
+        Arc::new(pos_api::register::SystemClock),
+    )
+}
+
 /// A started register on `register.db` in its own temporary directory, with its runtime.
 pub struct RegisterOnDisk {
     pub dir: tempfile::TempDir,
