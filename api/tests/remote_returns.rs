@@ -11,12 +11,14 @@
 //! its online payment cannot be refunded at the register (cash with a manager, or store
 //! credit), its gift-card part goes back onto the card.
 
+mod support;
+
 use pos_api::Api;
-use pos_api::dto::{RefundToDto, ReturnLineDto, ReturnRequestDto, TenderKindDto};
+use pos_api::dto::{RefundToDto, TenderKindDto};
 use pos_api::events::NoEvents;
+use pos_api::register::Register;
 use pos_api::register::gift_card_shop::ShopFuture;
 use pos_api::register::remote_returns::SaleFinder;
-use pos_api::register::{Clock, Register, RegisterConfig};
 use pos_sync::SyncError;
 use pos_sync::connector::ShopSaleForReturn;
 use pos_sync::returns::{
@@ -26,17 +28,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use time::OffsetDateTime;
-
-/// 50,00 € on it in the Spanish demo.
-const GIFT_50: &str = "6006490000000017";
-
-struct FixedClock(Mutex<OffsetDateTime>);
-impl Clock for FixedClock {
-    fn now(&self) -> OffsetDateTime {
-        *self.0.lock().unwrap()
-    }
-}
+use support::{
+    FixedClock, GIFT_50, demo_config, on_hand, query, return_line, return_request, runtime,
+    start_register_on,
+};
 
 /// What the shop keeps of the registers' queued documents.
 #[derive(Default)]
@@ -162,39 +157,18 @@ struct Till {
     register: Arc<Register>,
 }
 
+/// Register `terminal` of a Spanish store with 300 demo products on `<terminal>.db` in `dir`,
+/// at 2026-11-22 10:30 UTC, finding other registers' sales in `shop`.
 fn open_till(rt: &tokio::runtime::Runtime, dir: &Path, terminal: &str, shop: &Arc<Shop>) -> Till {
     let db = dir.join(format!("{terminal}.db"));
-    let config = RegisterConfig {
-        db_path: db.clone(),
-        terminal_id: terminal.into(),
-        location_id: "main".into(),
-        demo_products: Some(300),
-        demo_country: pos_store::Country::Es,
-        devices: Default::default(),
-    };
-    let clock = Arc::new(FixedClock(Mutex::new(
-        time::macros::datetime!(2026-11-22 10:30 UTC),
-    )));
-    let _inside = rt.enter();
-    let register = Arc::new(Register::open(config, Arc::new(NoEvents), clock).unwrap());
-    register.start();
+    let register = start_register_on(
+        rt,
+        demo_config(&db, terminal, 300, pos_store::Country::Es),
+        Arc::new(NoEvents),
+        FixedClock::at(time::macros::datetime!(2026-11-22 10:30 UTC)),
+    );
     register.use_sale_finder(Some(Arc::new(Finder(shop.clone()))));
     Till { db, register }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn query<T: rusqlite::types::FromSql>(db: &Path, sql: &str) -> T {
-    rusqlite::Connection::open(db)
-        .unwrap()
-        .query_row(sql, [], |r| r.get(0))
-        .unwrap()
 }
 
 /// Barcode, variant id, sku, price and tax rate of unit-priced demo products.
@@ -214,32 +188,6 @@ fn products(db: &Path) -> Vec<(String, String, String, i64, u32)> {
     .unwrap()
     .collect::<Result<_, _>>()
     .unwrap()
-}
-
-fn on_hand(db: &Path, variant: &str) -> i64 {
-    query(
-        db,
-        &format!(
-            "SELECT on_hand FROM stock WHERE variant_id = '{variant}' AND location_id = 'main'"
-        ),
-    )
-}
-
-fn line(no: u32, q: i64) -> ReturnLineDto {
-    ReturnLineDto {
-        line_no: no,
-        quantity: q,
-        write_off: None,
-    }
-}
-
-fn request(sale_id: &str, lines: Vec<ReturnLineDto>, to: RefundToDto) -> ReturnRequestDto {
-    ReturnRequestDto {
-        sale_id: Some(sale_id.to_owned()),
-        lines,
-        items: Vec::new(),
-        refund_to: to,
-    }
 }
 
 #[test]
@@ -291,7 +239,7 @@ fn another_registers_sale_is_returned_here_and_neither_register_returns_more_tha
         // Two of the three back, in cash from T02's drawer.
         let done = r
             .returns_commit(
-                request(&sale_id, vec![line(1, 2)], RefundToDto::Original),
+                return_request(&sale_id, vec![return_line(1, 2)], RefundToDto::Original),
                 None,
             )
             .await
@@ -344,7 +292,7 @@ fn another_registers_sale_is_returned_here_and_neither_register_returns_more_tha
         assert_eq!(sale.earlier_returns, vec!["T02R-000001".to_owned()]);
         let e = r
             .returns_commit(
-                request(&sale_id, vec![line(1, 2)], RefundToDto::Original),
+                return_request(&sale_id, vec![return_line(1, 2)], RefundToDto::Original),
                 None,
             )
             .await
@@ -354,9 +302,9 @@ fn another_registers_sale_is_returned_here_and_neither_register_returns_more_tha
         // The rest at T01: the two returns refund exactly the sale.
         let rest = r
             .returns_commit(
-                request(
+                return_request(
                     &sale_id,
-                    vec![line(1, 1), line(2, 1)],
+                    vec![return_line(1, 1), return_line(2, 1)],
                     RefundToDto::Original,
                 ),
                 None,
@@ -381,7 +329,7 @@ fn another_registers_sale_is_returned_here_and_neither_register_returns_more_tha
         assert_eq!(numbers, vec!["T01R-000001", "T02R-000001"]);
         let e = r
             .returns_commit(
-                request(&sale_id, vec![line(2, 1)], RefundToDto::Original),
+                return_request(&sale_id, vec![return_line(2, 1)], RefundToDto::Original),
                 None,
             )
             .await
@@ -528,16 +476,16 @@ fn a_paid_web_order_is_refunded_in_cash_with_a_manager_or_to_its_gift_card_never
 
         // To the original payments: the online one cannot be refunded here.
         let e = r
-            .returns_preview(request(
+            .returns_preview(return_request(
                 &sale.sale_id,
-                vec![line(1, 2)],
+                vec![return_line(1, 2)],
                 RefundToDto::Original,
             ))
             .await
             .unwrap_err();
         assert_eq!(e.code, "returns.paid_online");
         // In cash: a cashier needs a manager.
-        let cash = request(&sale.sale_id, vec![line(1, 1)], RefundToDto::Cash);
+        let cash = return_request(&sale.sale_id, vec![return_line(1, 1)], RefundToDto::Cash);
         assert!(
             r.returns_preview(cash.clone())
                 .await
@@ -569,7 +517,11 @@ fn a_paid_web_order_is_refunded_in_cash_with_a_manager_or_to_its_gift_card_never
             .minor;
         let back = r
             .returns_commit(
-                request(&sale.sale_id, vec![line(2, 1)], RefundToDto::Original),
+                return_request(
+                    &sale.sale_id,
+                    vec![return_line(2, 1)],
+                    RefundToDto::Original,
+                ),
                 None,
             )
             .await

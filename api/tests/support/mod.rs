@@ -13,7 +13,7 @@
 pub mod shop;
 
 use pos_api::Api;
-use pos_api::dto::ReasonDto;
+use pos_api::dto::{ReasonDto, RefundToDto, ReturnLineDto, ReturnRequestDto};
 use pos_api::events::{Event, EventSink};
 use pos_api::register::{Clock, Register, RegisterConfig};
 use std::path::{Path, PathBuf};
@@ -256,6 +256,29 @@ pub fn on_hand(db: &Path, variant: &str) -> i64 {
             |r| r.get(0),
         )
         .unwrap()
+}
+
+/// Line `line_no` of a sale, `quantity` of it returned to the shelf.
+pub fn return_line(line_no: u32, quantity: i64) -> ReturnLineDto {
+    ReturnLineDto {
+        line_no,
+        quantity,
+        write_off: None,
+    }
+}
+
+/// A return of `lines` of sale `sale_id`, refunded to `to`.
+pub fn return_request(
+    sale_id: &str,
+    lines: Vec<ReturnLineDto>,
+    to: RefundToDto,
+) -> ReturnRequestDto {
+    ReturnRequestDto {
+        sale_id: Some(sale_id.to_owned()),
+        lines,
+        items: Vec::new(),
+        refund_to: to,
+    }
 }
 
 /// A reason with `code` and no note.
