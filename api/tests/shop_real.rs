@@ -6,30 +6,19 @@
 //! SKUs used here (TS-00057-S, TS-00058-S, TS-00059-S) are not used by pos-sync's tests on the
 //! same shop.
 
+mod support;
+
 use pos_api::Api;
 use pos_api::dto::{ShopImportDto, TenderKindDto};
-use pos_api::events::{Event, EventSink};
-use pos_api::register::{Register, RegisterConfig, SystemClock};
-use pos_sync::connector::Connector;
-use pos_sync::{Secret, ShopConfig, VendureConnector};
+use pos_api::events::Event;
+use pos_api::register::Register;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::Recorded;
+use support::shop::{Shop, first_import, open_us_register, sellable, wait_for};
 
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run these tests through tests/sync/run.sh, which starts the Vendure test shop")
-    })
-}
-
-#[derive(Default)]
-struct Recorded(Mutex<Vec<Event>>);
-impl EventSink for Recorded {
-    fn emit(&self, e: Event) {
-        self.0.lock().unwrap().push(e);
-    }
-}
 impl Recorded {
     fn imports(&self) -> Vec<ShopImportDto> {
         self.0
@@ -44,42 +33,7 @@ impl Recorded {
     }
 }
 
-struct Shop {
-    url: String,
-    identifier: String,
-    password: String,
-    scripts: PathBuf,
-}
-
 impl Shop {
-    fn from_env() -> Shop {
-        Shop {
-            url: env("SHOP_URL"),
-            identifier: env("SHOP_IDENTIFIER"),
-            password: env("SHOP_PASSWORD"),
-            scripts: PathBuf::from(env("TEST_SHOP_DIR")),
-        }
-    }
-    /// The terminal's own connection, to read the shop's side (stock, an order's state).
-    fn connector(&self) -> VendureConnector {
-        let c = ShopConfig::new(&self.url, &self.identifier, Secret::new(&self.password)).unwrap();
-        VendureConnector::new(&c).unwrap()
-    }
-    fn script(&self, args: &[&str]) -> Value {
-        let out = std::process::Command::new("node")
-            .arg(self.scripts.join(args[0]))
-            .args(&args[1..])
-            .args(["--url", &self.url])
-            .output()
-            .expect("node (Node 20) must be installed for the test shop scripts");
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout);
-        serde_json::from_str(text.lines().last().unwrap_or("null")).unwrap_or(Value::Null)
-    }
     /// Orders with the POS source and this sale id, as the superadmin sees them.
     async fn pos_orders(&self, sale_id: &str) -> u64 {
         let http = reqwest::Client::new();
@@ -112,32 +66,7 @@ impl Shop {
 /// A register on a real SQLite file in a US store (the test shop sells in USD, tax on top), with
 /// the demo users and no shop settings: as after installation.
 fn open_register(db: &Path, events: Arc<Recorded>) -> Arc<Register> {
-    let config = RegisterConfig {
-        db_path: db.to_owned(),
-        terminal_id: "T01".into(),
-        location_id: "main".into(),
-        demo_products: Some(5),
-        demo_country: pos_store::Country::Us,
-        devices: Default::default(),
-    };
-    let r = Arc::new(Register::open(config, events, Arc::new(SystemClock)).unwrap());
-    r.start();
-    r
-}
-
-async fn wait_for<F: AsyncFnMut() -> bool>(what: &str, timeout: Duration, mut ok: F) -> Duration {
-    let t0 = Instant::now();
-    loop {
-        if ok().await {
-            return t0.elapsed();
-        }
-        assert!(t0.elapsed() < timeout, "{what}: not within {timeout:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn sellable(c: &VendureConnector, sku: &str) -> i64 {
-    c.stock(&[sku.to_owned()]).await.unwrap()[0].sellable
+    open_us_register(db, "T01", events)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -222,11 +151,7 @@ async fn configured_through_settings_the_register_imports_sells_once_and_hands_o
     );
 
     // The first import starts by itself; then "Import catalog" runs it again, with progress.
-    wait_for("first import", Duration::from_secs(60), async || {
-        let d = r.sync_details().await.unwrap();
-        d.import.finished_at.is_some() && !d.import.running
-    })
-    .await;
+    first_import(&r, Duration::from_secs(60), Duration::from_millis(20)).await;
     wait_for(
         "earlier pickup listed",
         Duration::from_secs(10),
@@ -458,11 +383,7 @@ async fn a_return_restocks_the_shop_by_exactly_its_quantity_and_a_write_off_nets
     )
     .await
     .unwrap();
-    wait_for("first import", Duration::from_secs(60), async || {
-        let d = r.sync_details().await.unwrap();
-        d.import.finished_at.is_some() && !d.import.running
-    })
-    .await;
+    first_import(&r, Duration::from_secs(60), Duration::from_millis(20)).await;
     let sku = "TS-00052-M";
     let hit = r
         .search_products(sku.into(), 5)
