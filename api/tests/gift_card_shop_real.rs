@@ -5,28 +5,16 @@
 //! shop and exports SHOP_URL, SHOP_IDENTIFIER, SHOP_PASSWORD; run with `--test-threads=1`.
 //! SKU used here: TS-00055-S (no other test's).
 
+mod support;
+
 use pos_api::Api;
 use pos_api::dto::TenderKindDto;
 use pos_api::events::NoEvents;
-use pos_api::register::{Register, RegisterConfig, SystemClock};
 use pos_sync::connector::Connector;
 use pos_sync::{Secret, ShopConfig, VendureConnector};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run these tests through tests/sync/run.sh, which starts the Vendure test shop")
-    })
-}
-
-async fn wait_for<F: AsyncFnMut() -> bool>(what: &str, timeout: Duration, mut ok: F) {
-    let t0 = Instant::now();
-    while !ok().await {
-        assert!(t0.elapsed() < timeout, "{what}: not within {timeout:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use support::shop::{env, first_import, open_us_register};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_card_issued_at_the_shop_pays_at_the_register_from_the_same_balance() {
@@ -38,16 +26,7 @@ async fn a_card_issued_at_the_shop_pays_at_the_register_from_the_same_balance() 
     let shop = VendureConnector::new(&ShopConfig::new(&url, &id, Secret::new(&password)).unwrap())
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = RegisterConfig {
-        db_path: dir.path().join("register.db"),
-        terminal_id: "T01".into(),
-        location_id: "main".into(),
-        demo_products: Some(5),
-        demo_country: pos_store::Country::Us,
-        devices: Default::default(),
-    };
-    let r = Arc::new(Register::open(config, Arc::new(NoEvents), Arc::new(SystemClock)).unwrap());
-    r.start();
+    let r = open_us_register(&dir.path().join("register.db"), "T01", Arc::new(NoEvents));
     r.login("0000".into()).await.unwrap();
     assert!(!r.gift_card_offline_policy().await.unwrap().shop_keeps_cards);
     r.save_shop_settings(url.clone(), id.clone(), Some(password.clone()))
@@ -57,11 +36,7 @@ async fn a_card_issued_at_the_shop_pays_at_the_register_from_the_same_balance() 
         r.gift_card_offline_policy().await.unwrap().shop_keeps_cards,
         "saving the shop moves the gift cards to it at once"
     );
-    wait_for("first import", Duration::from_secs(90), async || {
-        let d = r.sync_details().await.unwrap();
-        d.import.finished_at.is_some() && !d.import.running
-    })
-    .await;
+    first_import(&r, Duration::from_secs(90), Duration::from_millis(50)).await;
 
     // A card sold online (or at another register): 5.00 on it.
     let issued = shop
