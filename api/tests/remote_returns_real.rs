@@ -21,30 +21,20 @@
 //! shop answers a receipt number with the latest sale of that number, which is the test's own
 //! (the registers of earlier tests, here and in shop_real.rs, sold theirs before).
 
+mod support;
+
 use pos_api::Api;
-use pos_api::dto::{RefundToDto, ReturnLineDto, ReturnRequestDto, TenderKindDto};
+use pos_api::dto::{RefundToDto, TenderKindDto};
 use pos_api::events::NoEvents;
-use pos_api::register::{Register, RegisterConfig, SystemClock};
+use pos_api::register::Register;
 use pos_sync::connector::Connector;
 use pos_sync::returns::ReturnLineRecord;
-use pos_sync::{Secret, ShopConfig, VendureConnector};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run these tests through tests/sync/run.sh, which starts the Vendure test shop")
-    })
-}
-
-struct Shop {
-    url: String,
-    identifier: String,
-    password: String,
-    scripts: PathBuf,
-}
+use support::shop::{Shop, env, first_import, open_us_register, sellable, wait_for};
+use support::{return_line, return_request};
 
 /// A terminal credential in the shop.
 struct Terminal {
@@ -53,39 +43,11 @@ struct Terminal {
 }
 
 impl Shop {
-    fn from_env() -> Shop {
-        Shop {
-            url: env("SHOP_URL"),
-            identifier: env("SHOP_IDENTIFIER"),
-            password: env("SHOP_PASSWORD"),
-            scripts: PathBuf::from(env("TEST_SHOP_DIR")),
-        }
-    }
-    /// T01's credential (the one start.sh created): reads the shop's side.
-    fn connector(&self) -> VendureConnector {
-        let c = ShopConfig::new(&self.url, &self.identifier, Secret::new(&self.password)).unwrap();
-        VendureConnector::new(&c).unwrap()
-    }
     fn first_terminal(&self) -> Terminal {
         Terminal {
             identifier: self.identifier.clone(),
             password: self.password.clone(),
         }
-    }
-    fn script(&self, args: &[&str]) -> Value {
-        let out = std::process::Command::new("node")
-            .arg(self.scripts.join(args[0]))
-            .args(&args[1..])
-            .args(["--url", &self.url])
-            .output()
-            .expect("node (Node 20) must be installed for the test shop scripts");
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout);
-        serde_json::from_str(text.lines().last().unwrap_or("null")).unwrap_or(Value::Null)
     }
     /// Another register's credential, at the same stock location as T01's.
     async fn second_terminal(&self) -> Terminal {
@@ -154,16 +116,7 @@ impl Shop {
 /// the demo users, configured for `terminal` through Settings → Web shop by the admin (0000),
 /// after its first import.
 async fn open_register(dir: &Path, terminal_id: &str, shop: &Shop, t: &Terminal) -> Arc<Register> {
-    let config = RegisterConfig {
-        db_path: db_path(dir, terminal_id),
-        terminal_id: terminal_id.into(),
-        location_id: "main".into(),
-        demo_products: Some(5),
-        demo_country: pos_store::Country::Us,
-        devices: Default::default(),
-    };
-    let r = Arc::new(Register::open(config, Arc::new(NoEvents), Arc::new(SystemClock)).unwrap());
-    r.start();
+    let r = open_us_register(&db_path(dir, terminal_id), terminal_id, Arc::new(NoEvents));
     r.login("0000".into()).await.unwrap();
     r.save_shop_settings(
         shop.url.clone(),
@@ -172,27 +125,12 @@ async fn open_register(dir: &Path, terminal_id: &str, shop: &Shop, t: &Terminal)
     )
     .await
     .unwrap();
-    wait_for("first import", Duration::from_secs(60), async || {
-        let d = r.sync_details().await.unwrap();
-        d.import.finished_at.is_some() && !d.import.running
-    })
-    .await;
+    first_import(&r, Duration::from_secs(60), Duration::from_millis(20)).await;
     r
 }
 
 fn db_path(dir: &Path, terminal_id: &str) -> PathBuf {
     dir.join(format!("{terminal_id}.db"))
-}
-
-async fn wait_for<F: AsyncFnMut() -> bool>(what: &str, timeout: Duration, mut ok: F) -> Duration {
-    let t0 = Instant::now();
-    loop {
-        if ok().await {
-            return t0.elapsed();
-        }
-        assert!(t0.elapsed() < timeout, "{what}: not within {timeout:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// Rows of the register's outbox not delivered yet (of `kind`, or of any kind), with their
@@ -248,27 +186,6 @@ fn conflict_rows(db: &Path) -> Vec<(String, String, i64, Option<i64>)> {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap()
-}
-
-async fn sellable(c: &VendureConnector, sku: &str) -> i64 {
-    c.stock(&[sku.to_owned()]).await.unwrap()[0].sellable
-}
-
-fn line(no: u32, q: i64) -> ReturnLineDto {
-    ReturnLineDto {
-        line_no: no,
-        quantity: q,
-        write_off: None,
-    }
-}
-
-fn request(sale_id: &str, lines: Vec<ReturnLineDto>, to: RefundToDto) -> ReturnRequestDto {
-    ReturnRequestDto {
-        sale_id: Some(sale_id.to_owned()),
-        lines,
-        items: Vec::new(),
-        refund_to: to,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -342,7 +259,11 @@ async fn t01s_receipt_is_returned_at_t02_the_shop_lists_it_restocks_2_and_t01_re
     // Two back, in cash from T02's drawer.
     let back = b
         .returns_commit(
-            request(&sale.sale_id, vec![line(1, 2)], RefundToDto::Original),
+            return_request(
+                &sale.sale_id,
+                vec![return_line(1, 2)],
+                RefundToDto::Original,
+            ),
             None,
         )
         .await
@@ -412,7 +333,11 @@ async fn t01s_receipt_is_returned_at_t02_the_shop_lists_it_restocks_2_and_t01_re
     assert_eq!(own.earlier_returns, vec!["T02R-000001".to_owned()]);
     let e = a
         .returns_commit(
-            request(&sold.sale_id, vec![line(1, 2)], RefundToDto::Original),
+            return_request(
+                &sold.sale_id,
+                vec![return_line(1, 2)],
+                RefundToDto::Original,
+            ),
             None,
         )
         .await
@@ -421,7 +346,11 @@ async fn t01s_receipt_is_returned_at_t02_the_shop_lists_it_restocks_2_and_t01_re
     assert_eq!(e.params["remaining"], "1");
     let rest = a
         .returns_commit(
-            request(&sold.sale_id, vec![line(1, 1)], RefundToDto::Original),
+            return_request(
+                &sold.sale_id,
+                vec![return_line(1, 1)],
+                RefundToDto::Original,
+            ),
             None,
         )
         .await
@@ -462,7 +391,11 @@ async fn t01s_receipt_is_returned_at_t02_the_shop_lists_it_restocks_2_and_t01_re
     assert_eq!(earlier, vec!["T01R-000001", "T02R-000001"]);
     let e = b
         .returns_commit(
-            request(&sold.sale_id, vec![line(1, 1)], RefundToDto::Original),
+            return_request(
+                &sold.sale_id,
+                vec![return_line(1, 1)],
+                RefundToDto::Original,
+            ),
             None,
         )
         .await
@@ -546,16 +479,16 @@ async fn a_paid_web_order_is_returned_at_t02_in_cash_with_a_manager_never_to_its
 
     // To the original payment: the card was charged by the web shop's provider, not here.
     let e = b
-        .returns_preview(request(
+        .returns_preview(return_request(
             &sale.sale_id,
-            vec![line(1, 2)],
+            vec![return_line(1, 2)],
             RefundToDto::Original,
         ))
         .await
         .unwrap_err();
     assert_eq!(e.code, "returns.paid_online");
     // In cash: the cashier needs a manager's PIN.
-    let cash = request(&sale.sale_id, vec![line(1, 2)], RefundToDto::Cash);
+    let cash = return_request(&sale.sale_id, vec![return_line(1, 2)], RefundToDto::Cash);
     let e = b.returns_commit(cash.clone(), None).await.unwrap_err();
     assert_eq!(e.code, "auth.approval_required");
     let done = b.returns_commit(cash, Some("9999".into())).await.unwrap();
@@ -680,7 +613,11 @@ async fn with_the_shop_down_both_registers_return_the_same_sale_and_the_shop_fla
     // T02 takes both back; T01, not knowing, takes one back too: 3 of 2.
     let at_b = b
         .returns_commit(
-            request(&sold.sale_id, vec![line(1, 2)], RefundToDto::Original),
+            return_request(
+                &sold.sale_id,
+                vec![return_line(1, 2)],
+                RefundToDto::Original,
+            ),
             None,
         )
         .await
@@ -695,7 +632,11 @@ async fn with_the_shop_down_both_registers_return_the_same_sale_and_the_shop_fla
     );
     let at_a = a
         .returns_commit(
-            request(&sold.sale_id, vec![line(1, 1)], RefundToDto::Original),
+            return_request(
+                &sold.sale_id,
+                vec![return_line(1, 1)],
+                RefundToDto::Original,
+            ),
             None,
         )
         .await
@@ -840,7 +781,11 @@ async fn a_sale_paid_partly_with_a_shop_gift_card_at_t01_is_refunded_at_t02_onto
     );
     let back = b
         .returns_commit(
-            request(&sale.sale_id, vec![line(1, 1)], RefundToDto::Original),
+            return_request(
+                &sale.sale_id,
+                vec![return_line(1, 1)],
+                RefundToDto::Original,
+            ),
             None,
         )
         .await
