@@ -14,7 +14,7 @@ use pos_sync::connector::Connector;
 use pos_sync::{Secret, ShopConfig, VendureConnector};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::shop::{env, first_import, open_us_register};
+use support::shop::{env, first_import, imported, open_us_register};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_card_issued_at_the_shop_pays_at_the_register_from_the_same_balance() {
@@ -50,13 +50,7 @@ async fn a_card_issued_at_the_shop_pays_at_the_register_from_the_same_balance() 
     assert_eq!(seen.balance.minor, 500, "the shop's balance");
     assert_eq!(seen.masked, format!("****{}", &number[number.len() - 4..]));
     let sku = "TS-00055-S";
-    let hit = r
-        .search_products(sku.into(), 5)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|p| p.sku == sku)
-        .expect("the imported variant");
+    let hit = imported(&r, sku, "the imported variant").await;
     r.add_product(hit.variant_id, Some(1)).await.unwrap();
     let total = r.current_sale().await.unwrap().total.minor;
     assert!(total > 500, "the card pays only part: {total}");

@@ -29,11 +29,11 @@ use pos_api::events::NoEvents;
 use pos_api::register::Register;
 use pos_sync::connector::Connector;
 use pos_sync::returns::ReturnLineRecord;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::shop::{Shop, env, first_import, open_us_register, sellable, wait_for};
+use support::shop::{Shop, env, first_import, imported, open_us_register, sellable, wait_for};
 use support::{return_line, return_request};
 
 /// A terminal credential in the shop.
@@ -83,32 +83,6 @@ impl Shop {
             .status()
             .unwrap();
         assert!(st.success(), "{script} {arg}");
-    }
-    /// An Admin API query as the superadmin (what the shop's back office shows).
-    async fn admin(&self, query: &str, variables: Value) -> Value {
-        let http = reqwest::Client::new();
-        let login = http
-            .post(format!("{}/admin-api", self.url))
-            .json(&json!({"query":"mutation{ login(username:\"superadmin\",password:\"superadmin\"){ __typename } }"}))
-            .send()
-            .await
-            .unwrap();
-        let token = login.headers()["vendure-auth-token"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let v: Value = http
-            .post(format!("{}/admin-api", self.url))
-            .bearer_auth(&token)
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert!(v["errors"].is_null(), "{v}");
-        v["data"].clone()
     }
 }
 
@@ -201,13 +175,7 @@ async fn t01s_receipt_is_returned_at_t02_the_shop_lists_it_restocks_2_and_t01_re
     let sku = "TS-00056-S";
 
     // T01 sells 3 in cash; its outbox delivers the sale (with its document).
-    let hit = a
-        .search_products(sku.into(), 5)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|p| p.sku == sku)
-        .expect("the imported variant");
+    let hit = imported(&a, sku, "the imported variant").await;
     a.add_product(hit.variant_id.clone(), Some(3))
         .await
         .unwrap();
@@ -568,13 +536,7 @@ async fn with_the_shop_down_both_registers_return_the_same_sale_and_the_shop_fla
     let sku = "TS-00058-M";
 
     // T01 sells 2; T02 looks the receipt up once while the shop is there (it keeps a copy).
-    let hit = a
-        .search_products(sku.into(), 5)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|p| p.sku == sku)
-        .expect("the imported variant");
+    let hit = imported(&a, sku, "the imported variant").await;
     a.add_product(hit.variant_id.clone(), Some(2))
         .await
         .unwrap();
@@ -736,13 +698,7 @@ async fn a_sale_paid_partly_with_a_shop_gift_card_at_t01_is_refunded_at_t02_onto
         .unwrap();
     let number = issued.card.unwrap().code;
     a.login("1234".into()).await.unwrap();
-    let hit = a
-        .search_products(sku.into(), 5)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|p| p.sku == sku)
-        .expect("the imported variant");
+    let hit = imported(&a, sku, "the imported variant").await;
     a.add_product(hit.variant_id, Some(1)).await.unwrap();
     let total = a.current_sale().await.unwrap().total.minor;
     assert!(total > 500, "the card pays only part: {total}");

@@ -12,12 +12,12 @@ use pos_api::Api;
 use pos_api::dto::{ShopImportDto, TenderKindDto};
 use pos_api::events::Event;
 use pos_api::register::Register;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::Recorded;
-use support::shop::{Shop, first_import, open_us_register, sellable, wait_for};
+use support::shop::{Shop, first_import, imported, open_us_register, sellable, wait_for};
 
 impl Recorded {
     fn imports(&self) -> Vec<ShopImportDto> {
@@ -36,27 +36,12 @@ impl Recorded {
 impl Shop {
     /// Orders with the POS source and this sale id, as the superadmin sees them.
     async fn pos_orders(&self, sale_id: &str) -> u64 {
-        let http = reqwest::Client::new();
-        let login = http
-            .post(format!("{}/admin-api", self.url))
-            .json(&json!({"query":"mutation{ login(username:\"superadmin\",password:\"superadmin\"){ __typename } }"}))
-            .send()
-            .await
-            .unwrap();
-        let token = login.headers()["vendure-auth-token"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let v: Value = http
-            .post(format!("{}/admin-api", self.url))
-            .bearer_auth(&token)
-            .json(&json!({"query":"query($i:[String!]!){ orders(options:{filter:{posSaleId:{in:$i}, source:{eq:\"pos\"}}, take:0}){ totalItems } }","variables":{"i":[sale_id]}}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = self
+            .admin_answer(
+                "query($i:[String!]!){ orders(options:{filter:{posSaleId:{in:$i}, source:{eq:\"pos\"}}, take:0}){ totalItems } }",
+                json!({"i":[sale_id]}),
+            )
+            .await;
         v["data"]["orders"]["totalItems"]
             .as_u64()
             .unwrap_or_else(|| panic!("{v}"))
@@ -163,13 +148,7 @@ async fn configured_through_settings_the_register_imports_sells_once_and_hands_o
     // "Import catalog", and paid as soon as the import runs (it lowers the shop's stock by
     // exactly its quantity, once).
     let sku = "TS-00057-S";
-    let hit = r
-        .search_products(sku.into(), 5)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|p| p.sku == sku)
-        .expect("the imported variant is sellable at the register");
+    let hit = imported(&r, sku, "the imported variant is sellable at the register").await;
     let before = sellable(&shop_side, sku).await;
     r.add_product(hit.variant_id.clone(), Some(2))
         .await
@@ -385,13 +364,7 @@ async fn a_return_restocks_the_shop_by_exactly_its_quantity_and_a_write_off_nets
     .unwrap();
     first_import(&r, Duration::from_secs(60), Duration::from_millis(20)).await;
     let sku = "TS-00052-M";
-    let hit = r
-        .search_products(sku.into(), 5)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|p| p.sku == sku)
-        .expect("the imported variant");
+    let hit = imported(&r, sku, "the imported variant").await;
     let before = sellable(&shop_side, sku).await;
     r.add_product(hit.variant_id.clone(), Some(3))
         .await

@@ -6,10 +6,11 @@
 
 use super::{demo_config, start_register};
 use pos_api::Api;
+use pos_api::dto::ProductDto;
 use pos_api::events::EventSink;
 use pos_api::register::{Register, SystemClock};
 use pos_sync::{Secret, ShopConfig, VendureConnector};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,6 +65,38 @@ impl Shop {
         let text = String::from_utf8_lossy(&out.stdout);
         serde_json::from_str(text.lines().last().unwrap_or("null")).unwrap_or(Value::Null)
     }
+
+    /// The answer (data and errors) to an Admin API `query` with `variables`, asked as the
+    /// superadmin (what the shop's back office shows).
+    pub async fn admin_answer(&self, query: &str, variables: Value) -> Value {
+        let http = reqwest::Client::new();
+        let login = http
+            .post(format!("{}/admin-api", self.url))
+            .json(&json!({"query":"mutation{ login(username:\"superadmin\",password:\"superadmin\"){ __typename } }"}))
+            .send()
+            .await
+            .unwrap();
+        let token = login.headers()["vendure-auth-token"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        http.post(format!("{}/admin-api", self.url))
+            .bearer_auth(&token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The data of an Admin API `query` as the superadmin; panics on errors.
+    pub async fn admin(&self, query: &str, variables: Value) -> Value {
+        let v = self.admin_answer(query, variables).await;
+        assert!(v["errors"].is_null(), "{v}");
+        v["data"].clone()
+    }
 }
 
 /// A started register `terminal_id` on `db` in a US store with 5 demo products, the demo users
@@ -105,6 +138,17 @@ pub async fn first_import(r: &Register, timeout: Duration, every: Duration) {
         d.import.finished_at.is_some() && !d.import.running
     })
     .await;
+}
+
+/// The product `sku` as the register found it after importing the shop's catalog; panics with
+/// `missing` when the register does not have it.
+pub async fn imported(r: &Register, sku: &str, missing: &str) -> ProductDto {
+    r.search_products(sku.into(), 5)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.sku == sku)
+        .expect(missing)
 }
 
 /// What the shop can sell of `sku` now.
