@@ -8,11 +8,11 @@ mod support;
 
 use pos_api::Api;
 use pos_api::dto::{CashDirectionDto, CashReportDto, DenominationCountDto, TenderKindDto};
-use pos_api::register::{Register, RegisterConfig};
+use pos_api::register::RegisterConfig;
 use std::sync::Arc;
 use support::{
     ADMIN, CASHIER, MANAGER, Recorded, RegisterOnDisk, StepClock, barcode_at_rate, demo_config,
-    reason,
+    pay_card, reason,
 };
 
 type Fixture = RegisterOnDisk;
@@ -43,34 +43,10 @@ impl Fixture {
     fn barcode(&self, bps: i64) -> String {
         barcode_at_rate(&self.db, bps)
     }
-
-    /// The printed jobs (decoded) once `n` have printed.
-    fn printed(&self, n: usize) -> Vec<String> {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while self.register.printed_receipts().len() < n && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        self.register.printed_receipts()
-    }
 }
 
 fn count(value: i64, quantity: i64) -> DenominationCountDto {
     DenominationCountDto { value, quantity }
-}
-
-/// Pays by card on the demo's simulated terminal (it starts in the background).
-async fn pay_card(r: &Register, amount: i64) -> pos_api::dto::PayResultDto {
-    for _ in 0..1000 {
-        match r.pay(TenderKindDto::Card, amount).await {
-            Ok(p) => return p,
-            // Not up yet, or still busy registering at start.
-            Err(e) if e.code == "pay.terminal_unavailable" || e.code == "pay.terminal_busy" => {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await
-            }
-            Err(e) => panic!("card payment failed: {e:?}"),
-        }
-    }
-    panic!("the payment terminal never came up")
 }
 
 #[test]

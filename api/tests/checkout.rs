@@ -14,7 +14,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{
-    FixedClock, Recorded, RegisterOnDisk, demo_config, reason, start_register_on, two_barcodes,
+    FixedClock, Recorded, RegisterOnDisk, TEN_PERCENT, demo_config, reason, start_register_on,
+    two_barcodes,
 };
 
 type Fixture = RegisterOnDisk;
@@ -62,8 +63,6 @@ impl Fixture {
         self.audit().into_iter().map(|r| r.action).collect()
     }
 }
-
-const TEN_PERCENT: Option<DiscountDto> = Some(DiscountDto::Percent { bps: 1000 });
 
 /// Ana rings up two lines; returns the sale.
 async fn two_lines(r: &Register, db: &Path) -> SaleDto {

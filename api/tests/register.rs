@@ -9,7 +9,8 @@ use pos_api::events::Event;
 use pos_api::register::Register;
 use std::sync::Arc;
 use support::{
-    FixedClock, Recorded, RegisterOnDisk, barcode_at_rate, demo_config, runtime, two_barcodes,
+    FixedClock, Recorded, RegisterOnDisk, barcode_at_rate, demo_config, pay_card, runtime,
+    two_barcodes,
 };
 
 struct Fixture {
@@ -423,20 +424,7 @@ fn a_split_card_and_cash_sale_goes_through_the_payment_terminal() {
         let total = r.scan(b).await.unwrap().total.minor;
         let card_part = total / 2;
         // The demo terminal (a ZVT simulator in-process) starts in the background.
-        let mut paid = None;
-        for _ in 0..1000 {
-            match r.pay(TenderKindDto::Card, card_part).await {
-                Ok(p) => {
-                    paid = Some(p);
-                    break;
-                }
-                Err(e) if e.code == "pay.terminal_unavailable" || e.code == "pay.terminal_busy" => {
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await
-                }
-                Err(e) => panic!("card payment failed: {e:?}"),
-            }
-        }
-        let paid = paid.expect("the terminal came up");
+        let paid = pay_card(r, card_part).await;
         assert!(paid.completed.is_none(), "half paid by card");
         assert_eq!(paid.sale.payment.remaining.minor, total - card_part);
         let card = &paid.sale.payment.tenders[0];

@@ -9,11 +9,14 @@
 mod support;
 
 use pos_api::Api;
-use pos_api::dto::{DiscountDto, SaleDto};
+use pos_api::dto::SaleDto;
 use pos_api::events::NoEvents;
 use pos_api::register::Register;
 use std::sync::Arc;
-use support::{ADMIN, CASHIER, MANAGER, RegisterOnDisk, StepClock, first_barcode, reason};
+use support::{
+    ADMIN, CASHIER, MANAGER, RegisterOnDisk, StepClock, TEN_PERCENT, first_barcode,
+    printed_blocking, reason,
+};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -52,19 +55,13 @@ impl Fixture {
     }
 
     fn printed(&self, n: usize) -> Vec<String> {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while self.register.printed_receipts().len() < n && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        self.register.printed_receipts()
+        printed_blocking(&self.register, n)
     }
 
     fn barcode(&self) -> String {
         first_barcode(&self.db)
     }
 }
-
-const TEN_PERCENT: Option<DiscountDto> = Some(DiscountDto::Percent { bps: 1000 });
 
 async fn one_line(f: &Fixture) -> SaleDto {
     f.register.scan(f.barcode()).await.unwrap()

@@ -13,7 +13,9 @@ use pos_api::dto::{AccountTenderDto, PayResultDto, ReasonDto, SaleDto, TenderKin
 use pos_api::events::NoEvents;
 use pos_api::register::Register;
 use std::sync::Arc;
-use support::{CASHIER, MANAGER, RegisterOnDisk, StepClock, barcode_at_rate, first_barcode};
+use support::{
+    CASHIER, MANAGER, RegisterOnDisk, StepClock, barcode_at_rate, first_barcode, receipt_text,
+};
 use time::OffsetDateTime;
 
 type Fixture = RegisterOnDisk;
@@ -59,19 +61,6 @@ impl Fixture {
         )
         .unwrap()
     }
-
-    /// The printed jobs (decoded) once `n` have printed.
-    fn printed(&self, n: usize) -> Vec<String> {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while self.register.printed_receipts().len() < n && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        self.register.printed_receipts()
-    }
-}
-
-fn receipt(p: &PayResultDto) -> String {
-    p.completed.as_ref().unwrap().receipt.lines.join("\n")
 }
 
 /// The number in the receipt's CODE128 barcode of the gift card slip.
@@ -122,7 +111,7 @@ fn a_sold_card_is_active_with_exactly_its_amount_after_the_sale_and_not_before()
         assert_eq!(refused.code, "cart.voucher_fixed");
         pay_cash(r, &sale).await
     });
-    let text = receipt(&paid);
+    let text = receipt_text(&paid);
     let number = barcode_number(&text);
     assert_eq!(number.len(), 19);
     assert!(number.starts_with("96"));
@@ -222,7 +211,7 @@ fn a_card_issued_is_redeemed_then_topped_up() {
         let sale = r.sell_gift_card(Some(number.into()), 2_000).await.unwrap();
         let paid = pay_cash(r, &sale).await;
         assert!(
-            !receipt(&paid).contains("[CODE128"),
+            !receipt_text(&paid).contains("[CODE128"),
             "a physical card is not printed"
         );
         assert_eq!(
@@ -283,7 +272,7 @@ fn a_card_issued_is_redeemed_then_topped_up() {
             "not before the top-up's sale completes"
         );
         let paid = pay_cash(r, &sale).await;
-        assert!(receipt(&paid).contains("Recarga tarjeta regalo ****0009"));
+        assert!(receipt_text(&paid).contains("Recarga tarjeta regalo ****0009"));
         let card = r.check_gift_card(number.into()).await.unwrap();
         assert_eq!(card.balance.minor, 2_000 - part + 1_500);
         let kinds: Vec<&str> = card.entries.iter().map(|e| e.kind.as_str()).collect();
@@ -313,7 +302,7 @@ fn a_japanese_receipt_taxes_the_goods_in_yen_and_not_the_card() {
         assert_eq!(goods_gross, goods.total.minor);
         pay_cash(r, &sale).await
     });
-    let text = receipt(&paid);
+    let text = receipt_text(&paid);
     let number = barcode_number(&text);
     assert!(text.contains("ギフトカード ****"), "{text}");
     assert!(text.contains("8%対象"), "{text}");
@@ -593,7 +582,7 @@ fn customers_are_created_edited_and_attached_to_a_sale() {
         let sale = r.attach_customer(Some(c.id.clone())).await.unwrap();
         assert_eq!(sale.customer.as_ref().unwrap().name, "Ana Gil Pérez");
         let paid = pay_cash(r, &sale).await;
-        assert!(receipt(&paid).contains("Ana Gil Pérez"));
+        assert!(receipt_text(&paid).contains("Ana Gil Pérez"));
         assert_eq!(
             f.sql::<String>("SELECT customer_id FROM sale_customer"),
             c.id

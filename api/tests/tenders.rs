@@ -5,13 +5,13 @@
 mod support;
 
 use pos_api::Api;
-use pos_api::dto::{PayResultDto, TenderKindDto};
+use pos_api::dto::TenderKindDto;
 use pos_api::events::{Event, NoEvents};
 use std::path::Path;
 use std::sync::Arc;
 use support::{
-    FixedClock, GIFT_50, LUCIA, PABLO, Recorded, RegisterOnDisk, demo_config, runtime,
-    start_register_on,
+    FixedClock, GIFT_50, LUCIA, PABLO, Recorded, RegisterOnDisk, demo_config, receipt_text,
+    runtime, start_register_on,
 };
 
 /// 5,00 €.
@@ -98,10 +98,6 @@ fn barcodes(db: &Path) -> Vec<String> {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap()
-}
-
-fn receipt_text(p: &PayResultDto) -> String {
-    p.completed.as_ref().unwrap().receipt.lines.join("\n")
 }
 
 #[test]

@@ -13,7 +13,10 @@
 pub mod shop;
 
 use pos_api::Api;
-use pos_api::dto::{ReasonDto, RefundToDto, ReturnLineDto, ReturnRequestDto};
+use pos_api::dto::{
+    DiscountDto, PayResultDto, ReasonDto, RefundToDto, ReturnLineDto, ReturnRequestDto,
+    TenderKindDto,
+};
 use pos_api::events::{Event, EventSink};
 use pos_api::register::{Clock, Register, RegisterConfig};
 use std::path::{Path, PathBuf};
@@ -32,6 +35,9 @@ pub const GIFT_50: &str = "6006490000000017";
 pub const LUCIA: &str = "c-0001";
 /// Demo customer Pablo: no credit, no account.
 pub const PABLO: &str = "c-0002";
+
+/// A 10 % discount (on a line or on the order).
+pub const TEN_PERCENT: Option<DiscountDto> = Some(DiscountDto::Percent { bps: 1000 });
 
 /// A clock that reads the instant it holds; a test may move it through `.0`.
 pub struct FixedClock(pub Mutex<OffsetDateTime>);
@@ -193,6 +199,11 @@ impl RegisterOnDisk {
     pub fn block<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
     }
+
+    /// The printed jobs (decoded) once `n` have printed, or all there are after 10 s.
+    pub fn printed(&self, n: usize) -> Vec<String> {
+        printed_blocking(&self.register, n)
+    }
 }
 
 /// The first value of the first row of `sql` on the database file `db`.
@@ -312,4 +323,34 @@ pub async fn printed(r: &Register, n: usize) -> Vec<String> {
     let p = r.printed_receipts();
     assert!(p.len() >= n, "only {} printed: {p:?}", p.len());
     p
+}
+
+/// The printed jobs (decoded) once `n` have printed, or all there are after 10 s; blocks the
+/// thread (for tests outside the runtime).
+pub fn printed_blocking(r: &Register, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while r.printed_receipts().len() < n && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    r.printed_receipts()
+}
+
+/// The receipt of a completed sale, its lines joined by newlines.
+pub fn receipt_text(p: &PayResultDto) -> String {
+    p.completed.as_ref().unwrap().receipt.lines.join("\n")
+}
+
+/// Pays `amount` by card on the demo's simulated terminal, retrying while it is still starting
+/// in the background (not up yet, or busy registering); panics when it never comes up.
+pub async fn pay_card(r: &Register, amount: i64) -> PayResultDto {
+    for _ in 0..1000 {
+        match r.pay(TenderKindDto::Card, amount).await {
+            Ok(p) => return p,
+            Err(e) if e.code == "pay.terminal_unavailable" || e.code == "pay.terminal_busy" => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            Err(e) => panic!("card payment failed: {e:?}"),
+        }
+    }
+    panic!("the payment terminal never came up")
 }
