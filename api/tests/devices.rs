@@ -62,10 +62,7 @@ fn an_admin_saves_the_device_settings_and_the_next_start_uses_them() {
 
 #[test]
 fn a_cashier_may_not_change_devices_and_bad_json_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("register.db");
-    let rt = runtime();
-    let r = open(&rt, &db, pos_store::Country::Es);
+    let (_dir, _db, rt, r) = open_fresh(pos_store::Country::Es);
     rt.block_on(async {
         r.login("1234".into()).await.unwrap();
         let e = r.save_device_settings(NO_DRAWER.into()).await.unwrap_err();
@@ -106,10 +103,7 @@ fn a_cashier_may_not_change_devices_and_bad_json_is_refused() {
 
 #[test]
 fn the_printer_test_prints_a_page_in_the_store_language() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("register.db");
-    let rt = runtime();
-    let r = open(&rt, &db, pos_store::Country::Es);
+    let (_dir, _db, rt, r) = open_fresh(pos_store::Country::Es);
     rt.block_on(async {
         let e = r.test_device("printer".into()).await.unwrap_err();
         assert_eq!(e.code, "auth.required");
@@ -144,10 +138,7 @@ fn the_printer_test_prints_a_page_in_the_store_language() {
 
 #[test]
 fn diagnose_lists_the_simulated_devices_as_answering_and_a_japanese_store_tests_in_japanese() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("register.db");
-    let rt = runtime();
-    let r = open(&rt, &db, pos_store::Country::Jp);
+    let (_dir, _db, rt, r) = open_fresh(pos_store::Country::Jp);
     rt.block_on(async {
         r.login("0000".into()).await.unwrap();
         wait_for_terminal(&r).await;
@@ -182,6 +173,23 @@ fn diagnose_lists_the_simulated_devices_as_answering_and_a_japanese_store_tests_
 
 use pos_api::dto::TenderKindDto;
 use pos_hardware::config::{Connection, DeviceConfig, PaymentTerminalConfig};
+
+/// A register as `open` on `register.db` in a new temporary directory, with its own runtime:
+/// (directory, database file, runtime, register).
+fn open_fresh(
+    country: pos_store::Country,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    tokio::runtime::Runtime,
+    Arc<Register>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("register.db");
+    let rt = runtime();
+    let r = open(&rt, &db, country);
+    (dir, db, rt, r)
+}
 
 /// As `open`, with `devices`.
 fn open_with(
@@ -460,10 +468,7 @@ fn the_terminal_slip_prints_after_the_tenders_in_every_language_with_only_the_ma
         (pos_store::Country::Jp, "カード利用控え", "クレジット"),
         (pos_store::Country::Us, "Card terminal slip", "Card"),
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("register.db");
-        let rt = runtime();
-        let r = open(&rt, &db, country);
+        let (_dir, db, rt, r) = open_fresh(country);
         let code = first_barcode(&db);
         rt.block_on(async {
             wait_for_terminal(&r).await;
@@ -511,10 +516,7 @@ fn the_terminal_slip_prints_after_the_tenders_in_every_language_with_only_the_ma
 
 #[test]
 fn scan_something_now_shows_the_code_and_its_check_digit_without_touching_the_sale() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("register.db");
-    let rt = runtime();
-    let r = open(&rt, &db, pos_store::Country::Es);
+    let (_dir, db, rt, r) = open_fresh(pos_store::Country::Es);
     let code = first_barcode(&db);
     rt.block_on(async {
         r.login("1234".into()).await.unwrap();
@@ -562,10 +564,7 @@ fn scan_something_now_shows_the_code_and_its_check_digit_without_touching_the_sa
 
 #[test]
 fn swipe_a_card_shows_a_masked_gift_card_and_refuses_a_bank_card() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("register.db");
-    let rt = runtime();
-    let r = open(&rt, &db, pos_store::Country::Es);
+    let (_dir, _db, rt, r) = open_fresh(pos_store::Country::Es);
     rt.block_on(async {
         r.login("9999".into()).await.unwrap();
         let swipe_soon = |what: &'static str| {
@@ -593,10 +592,7 @@ fn swipe_a_card_shows_a_masked_gift_card_and_refuses_a_bank_card() {
 
 #[test]
 fn the_developer_panel_makes_the_next_payment_decline_busy_time_out_or_lose_the_link() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("register.db");
-    let rt = runtime();
-    let r = open(&rt, &db, pos_store::Country::Es);
+    let (_dir, db, rt, r) = open_fresh(pos_store::Country::Es);
     let code = first_barcode(&db);
     rt.block_on(async {
         wait_for_terminal(&r).await;
@@ -671,10 +667,7 @@ fn the_developer_panel_makes_the_next_payment_decline_busy_time_out_or_lose_the_
 
 #[test]
 fn a_silent_terminal_times_out_and_nothing_is_charged() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("register.db");
-    let rt = runtime();
-    let r = open(&rt, &db, pos_store::Country::Es);
+    let (_dir, db, rt, r) = open_fresh(pos_store::Country::Es);
     let code = first_barcode(&db);
     rt.block_on(async {
         wait_for_terminal(&r).await;

@@ -269,6 +269,18 @@ fn a_debit_left_by_a_crash_goes_back_when_the_sale_is_paid_otherwise() {
     );
 }
 
+/// Waits until the demo terminal (started in the background) takes a cancel: up and not busy.
+async fn terminal_started(r: &pos_api::register::Register) {
+    for _ in 0..1000 {
+        match r.cancel_card_payment().await {
+            Err(e) if e.code == "pay.terminal_unavailable" || e.code == "pay.terminal_busy" => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await
+            }
+            _ => break,
+        }
+    }
+}
+
 #[test]
 fn a_pending_card_payment_can_be_cancelled_and_nothing_is_charged() {
     let f = open();
@@ -278,14 +290,7 @@ fn a_pending_card_payment_can_be_cancelled_and_nothing_is_charged() {
     let r = f.register.clone();
     let (cancelled, outcome) = f.block(async move {
         // The terminal starts in the background.
-        for _ in 0..1000 {
-            match r.cancel_card_payment().await {
-                Err(e) if e.code == "pay.terminal_unavailable" || e.code == "pay.terminal_busy" => {
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await
-                }
-                _ => break,
-            }
-        }
+        terminal_started(&r).await;
         let paying = {
             let r = r.clone();
             tokio::spawn(async move { r.pay(TenderKindDto::Card, waiting).await })
@@ -404,14 +409,7 @@ fn a_cancel_at_any_moment_never_loses_or_doubles_a_card_charge() {
     let outcomes = f.block(async move {
         r.login("1234".into()).await.unwrap();
         // The terminal starts in the background.
-        for _ in 0..1000 {
-            match r.cancel_card_payment().await {
-                Err(e) if e.code == "pay.terminal_unavailable" || e.code == "pay.terminal_busy" => {
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await
-                }
-                _ => break,
-            }
-        }
+        terminal_started(&r).await;
         let mut outcomes = Vec::new();
         // One that surely waits for the card (amounts ending in ,05), then cancels at
         // moments that depend on the machine's speed.
