@@ -24,7 +24,7 @@
 mod support;
 
 use pos_api::Api;
-use pos_api::dto::{RefundToDto, TenderKindDto};
+use pos_api::dto::{CompletedSaleDto, ProductDto, RefundToDto, TenderKindDto};
 use pos_api::events::NoEvents;
 use pos_api::register::Register;
 use pos_sync::connector::Connector;
@@ -103,6 +103,37 @@ async fn open_register(dir: &Path, terminal_id: &str, shop: &Shop, t: &Terminal)
     r
 }
 
+/// T01 (the first terminal's credential) and T02 (a second one made here), each on its own file
+/// in `dir`, configured for the shop and after their first import.
+/// Returns (T01, T02, T02's credential).
+async fn two_registers(shop: &Shop, dir: &Path) -> (Arc<Register>, Arc<Register>, Terminal) {
+    let second = shop.second_terminal().await;
+    let a = open_register(dir, "T01", shop, &shop.first_terminal()).await;
+    let b = open_register(dir, "T02", shop, &second).await;
+    (a, b, second)
+}
+
+/// Rings up `quantity` of the imported `sku` on `r` (someone logged in) and pays in cash;
+/// returns (the product, the total, the completed sale).
+async fn sell_in_cash(
+    r: &Register,
+    sku: &str,
+    quantity: i64,
+) -> (ProductDto, i64, CompletedSaleDto) {
+    let hit = imported(r, sku, "the imported variant").await;
+    r.add_product(hit.variant_id.clone(), Some(quantity))
+        .await
+        .unwrap();
+    let total = r.current_sale().await.unwrap().total.minor;
+    let sold = r
+        .pay(TenderKindDto::Cash, total)
+        .await
+        .unwrap()
+        .completed
+        .expect("paid in full");
+    (hit, total, sold)
+}
+
 fn db_path(dir: &Path, terminal_id: &str) -> PathBuf {
     dir.join(format!("{terminal_id}.db"))
 }
@@ -168,24 +199,12 @@ async fn t01s_receipt_is_returned_at_t02_the_shop_lists_it_restocks_2_and_t01_re
     let shop = Shop::from_env();
     let shop_side = shop.connector(); // also installs the TLS provider reqwest needs
     let dir = tempfile::tempdir().unwrap();
-    let second = shop.second_terminal().await;
-    let a = open_register(dir.path(), "T01", &shop, &shop.first_terminal()).await;
-    let b = open_register(dir.path(), "T02", &shop, &second).await;
+    let (a, b, second) = two_registers(&shop, dir.path()).await;
     let (db_a, db_b) = (db_path(dir.path(), "T01"), db_path(dir.path(), "T02"));
     let sku = "TS-00056-S";
 
     // T01 sells 3 in cash; its outbox delivers the sale (with its document).
-    let hit = imported(&a, sku, "the imported variant").await;
-    a.add_product(hit.variant_id.clone(), Some(3))
-        .await
-        .unwrap();
-    let total = a.current_sale().await.unwrap().total.minor;
-    let sold = a
-        .pay(TenderKindDto::Cash, total)
-        .await
-        .unwrap()
-        .completed
-        .expect("paid in full");
+    let (hit, total, sold) = sell_in_cash(&a, sku, 3).await;
     assert_eq!(sold.receipt_number, "T01-000001");
     delivered(&db_a, Some("sale.completed")).await;
     let before = sellable(&shop_side, sku).await;
@@ -529,24 +548,12 @@ async fn with_the_shop_down_both_registers_return_the_same_sale_and_the_shop_fla
     let shop = Shop::from_env();
     let shop_side = shop.connector();
     let dir = tempfile::tempdir().unwrap();
-    let second = shop.second_terminal().await;
-    let a = open_register(dir.path(), "T01", &shop, &shop.first_terminal()).await;
-    let b = open_register(dir.path(), "T02", &shop, &second).await;
+    let (a, b, _) = two_registers(&shop, dir.path()).await;
     let (db_a, db_b) = (db_path(dir.path(), "T01"), db_path(dir.path(), "T02"));
     let sku = "TS-00058-M";
 
     // T01 sells 2; T02 looks the receipt up once while the shop is there (it keeps a copy).
-    let hit = imported(&a, sku, "the imported variant").await;
-    a.add_product(hit.variant_id.clone(), Some(2))
-        .await
-        .unwrap();
-    let total = a.current_sale().await.unwrap().total.minor;
-    let sold = a
-        .pay(TenderKindDto::Cash, total)
-        .await
-        .unwrap()
-        .completed
-        .expect("paid in full");
+    let (_, _, sold) = sell_in_cash(&a, sku, 2).await;
     assert_eq!(sold.receipt_number, "T01-000001");
     delivered(&db_a, None).await;
     b.login("9999".into()).await.unwrap();
@@ -685,9 +692,7 @@ async fn a_sale_paid_partly_with_a_shop_gift_card_at_t01_is_refunded_at_t02_onto
     let shop = Shop::from_env();
     let shop_side = shop.connector();
     let dir = tempfile::tempdir().unwrap();
-    let second = shop.second_terminal().await;
-    let a = open_register(dir.path(), "T01", &shop, &shop.first_terminal()).await;
-    let b = open_register(dir.path(), "T02", &shop, &second).await;
+    let (a, b, second) = two_registers(&shop, dir.path()).await;
     let db_a = db_path(dir.path(), "T01");
     let sku = "TS-00059-M";
 
