@@ -422,8 +422,8 @@ pub struct ParkedSaleDto {
 
 // --- shop: web shop settings, sync details, pickups, stock conflicts (defined in shop.rs) ---
 pub use crate::register::shop::{
-    PickupDto, PickupLineDto, ShopImportDto, ShopSettingsDto, ShopTestDto, StockConflictDto,
-    GiftCardWaitingDto, SyncDetailsDto,
+    GiftCardWaitingDto, PickupDto, PickupLineDto, ShopImportDto, ShopSettingsDto, ShopTestDto,
+    StockConflictDto, SyncDetailsDto,
 };
 
 // --- tenders: gift card, store credit, account (defined in tenders.rs) ---
