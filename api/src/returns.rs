@@ -13,11 +13,14 @@
 //! total. It is printed through the print queue and previewed on screen.
 //!
 //! Refunds go to the original tenders by default: cash from the drawer (the session's X/Z
-//! reports count it), card through the payment terminal (a ZVT refund 06 31 keyed
-//! `<return id>-<n>`, written as pending before it is sent: never twice; the document keeps the
-//! original card transaction's terminal receipt and trace numbers and the refund's slip; a
-//! reversal 06 30 is not used: the driver does not record reversals before sending them, so a
-//! retried reversal could not be told from a new one), gift
+//! reports count it), card through the payment terminal — the whole card payment of a sale this
+//! register took today is *reversed* (ZVT 06 30 naming the original receipt, keyed
+//! `<return id>-<n>-reversal`), anything else is *refunded* (06 31 keyed `<return id>-<n>`),
+//! both written as pending before they are sent, so never twice; a reversal the terminal cannot
+//! make (its batch was closed) becomes a refund, and one that may have happened (a lost answer)
+//! is retried under a new key before anything is refunded ("already reversed" proves it); the
+//! document keeps the original card transaction's terminal receipt and trace numbers and the
+//! terminal's slip —; gift
 //! card back onto the card (a keyed top-up through the `GiftCardLedger`), store credit or
 //! account back to the customer. Or everything to one customer's store credit, or (with the
 //! `refund` permission) to cash. A return without a receipt needs `refund` or a manager's
@@ -980,10 +983,12 @@ impl Register {
             (id, plan, user, approver, session)
         };
         // 2. Card refunds, outside the lock (the customer holds the card to the terminal).
+        let settings = self.lock().settings.clone();
         let mut refunds = plan.refunds.clone();
         for (i, r) in refunds.iter_mut().enumerate() {
             if r.kind == TenderKind::Card {
-                self.card_refund(id, i + 1, r).await?;
+                let reverse = self.reversible(&plan, r, &settings, now);
+                self.card_refund(id, i + 1, r, reverse).await?;
             }
         }
         // 3. Ledger refunds, each once per key.
@@ -1178,15 +1183,97 @@ impl Register {
         })
     }
 
-    /// Refunds `r` to a card through the payment terminal, exactly once per return and refund
-    /// position (the terminal's pending-payment record is written before it is asked).
-    async fn card_refund(&self, id: Uuid, position: usize, r: &mut Refund) -> Result<(), ApiError> {
+    /// The terminal receipt number of the card payment `r` gives back whole, when it can be
+    /// reversed instead of refunded: a payment taken by this register's terminal today (the
+    /// store's day; terminals close their batch daily) and nothing of it refunded before.
+    fn reversible(
+        &self,
+        plan: &Plan,
+        r: &Refund,
+        settings: &pos_store::StoreSettings,
+        now: OffsetDateTime,
+    ) -> Option<u32> {
+        let sale = plan.sale.as_ref()?;
+        let p = r.original_tender?;
+        let paid = core_returns::tender_contributions(sale)
+            .into_iter()
+            .find(|(q, _, _)| *q == p)?
+            .2;
+        let day = |t: OffsetDateTime| t.to_offset(crate::locale::utc_offset(settings, t)).date();
+        let whole = r.amount.minor == paid && plan.caps.get(&p) == Some(&paid);
+        if !whole || day(sale.at()) != day(now) {
+            return None;
+        }
+        self.card_approval(sale, p).map(|a| a.receipt_no)
+    }
+
+    /// Gives `r` back to the card through the payment terminal, exactly once per return and
+    /// refund position (the terminal's pending-payment record is written before it is asked):
+    /// a reversal 06 30 of the original payment when `reverse` names it (see `reversible`), a
+    /// refund 06 31 otherwise — and when the terminal cannot reverse it (its batch was closed).
+    ///
+    /// A reversal whose earlier attempt ended without an approval is tried again under a new
+    /// key before anything is refunded: the terminal's "already reversed" (B4) then proves the
+    /// money went back, so a lost answer never turns into a reversal *and* a refund.
+    async fn card_refund(
+        &self,
+        id: Uuid,
+        position: usize,
+        r: &mut Refund,
+        reverse: Option<u32>,
+    ) -> Result<(), ApiError> {
+        use pos_hardware::payment::PaymentError;
+        use pos_hardware::zvt::messages::{RESULT_ALREADY_REVERSED, RESULT_REVERSAL_NOT_POSSIBLE};
         let terminal = self.terminal.get().cloned().ok_or_else(|| {
             ApiError::new(
                 "pay.terminal_unavailable",
                 "no payment terminal is connected",
             )
         })?;
+        if let Some(receipt) = reverse {
+            let mut attempt = 1;
+            loop {
+                let key = match attempt {
+                    1 => format!("{id}-{position}-reversal"),
+                    k => format!("{id}-{position}-reversal-{k}"),
+                };
+                match terminal.reverse_keyed(&key, receipt, r.amount).await {
+                    Ok(approval) => {
+                        r.reference = Some(
+                            format!(
+                                "{} {}",
+                                approval.approval_code.clone().unwrap_or_default(),
+                                approval
+                                    .masked_pan()
+                                    .or_else(|| r.reference.clone())
+                                    .unwrap_or_default()
+                            )
+                            .trim()
+                            .to_owned(),
+                        );
+                        r.slip = approval.slip_lines.clone();
+                        return Ok(());
+                    }
+                    // Reversed already (our own attempt whose answer was lost, or at the
+                    // terminal itself): the money is back on the card.
+                    Err(PaymentError::Declined { code, .. }) if code == RESULT_ALREADY_REVERSED => {
+                        tracing::warn!(
+                            receipt,
+                            "payment already reversed: nothing more to give back"
+                        );
+                        return Ok(());
+                    }
+                    // The terminal cannot reverse it (batch closed, …): refunded instead.
+                    Err(PaymentError::Declined { code, .. })
+                        if code == RESULT_REVERSAL_NOT_POSSIBLE =>
+                    {
+                        break;
+                    }
+                    Err(PaymentError::AlreadyAttempted { .. }) if attempt < 20 => attempt += 1,
+                    Err(e) => return Err(payment_error(e)),
+                }
+            }
+        }
         let original_receipt = r
             .original_reference
             .as_deref()

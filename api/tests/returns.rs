@@ -244,7 +244,8 @@ fn a_partial_return_then_the_rest_never_more_than_sold_and_cash_lowers_the_x_rep
 }
 
 #[test]
-fn a_card_refund_goes_through_the_terminal_and_prints_the_original_reference_in_spanish() {
+fn a_card_refund_of_part_of_a_payment_goes_through_the_terminal_and_prints_the_original_reference_in_spanish()
+ {
     let f = open(pos_store::Country::Es);
     let p = products(&f.db);
     f.block(wait_for_terminal(&f.register));
@@ -262,10 +263,11 @@ fn a_card_refund_goes_through_the_terminal_and_prints_the_original_reference_in_
     f.block(async {
         let r = &f.register;
         let done = r
-            .returns_commit(with_receipt(&sale_id, vec![line(1, 2, None)]), None)
+            .returns_commit(with_receipt(&sale_id, vec![line(1, 1, None)]), None)
             .await
             .unwrap();
-        assert_eq!(done.total.minor, total);
+        // One of the two: part of the card payment, so a refund (06 31), not a reversal.
+        assert_eq!(done.total.minor, total / 2);
         assert_eq!(done.refunds.len(), 1);
         assert_eq!(done.refunds[0].kind, TenderKindDto::Card);
         let orig = done.refunds[0].original_reference.clone().unwrap();
@@ -303,7 +305,7 @@ fn a_card_refund_goes_through_the_terminal_and_prints_the_original_reference_in_
             assert!(doc.contains(needle), "{needle:?} missing in:\n{doc}");
         }
         let amount = pos_api::locale::format_money(
-            pos_core::Money::new(-total, pos_core::Currency::Eur),
+            pos_core::Money::new(-done.total.minor, pos_core::Currency::Eur),
             pos_api::locale::Lang::Es,
         );
         assert!(doc.contains(&amount), "{amount} missing in:\n{doc}");
@@ -314,6 +316,60 @@ fn a_card_refund_goes_through_the_terminal_and_prints_the_original_reference_in_
                 .iter()
                 .any(|l| l.contains("TOTAL DEVUELTO"))
         );
+    });
+}
+
+#[test]
+fn the_whole_card_payment_of_todays_sale_is_reversed_naming_the_original_receipt() {
+    let f = open(pos_store::Country::Es);
+    let p = products(&f.db);
+    f.block(wait_for_terminal(&f.register));
+    let (sale_id, _, total) = f.sell(&[(&p[2].0, 1)], TenderKindDto::Card);
+    let orig_receipt: i64 = query(
+        &f.db,
+        &format!(
+            "SELECT json_extract(record, '$.state.approval.receipt_no') FROM pending_payments \
+             WHERE ref_id = '{sale_id}-1'"
+        ),
+    );
+    f.block(async {
+        let r = &f.register;
+        let done = r
+            .returns_commit(with_receipt(&sale_id, vec![line(1, 1, None)]), None)
+            .await
+            .unwrap();
+        assert_eq!(done.total.minor, total);
+        assert_eq!(done.refunds.len(), 1);
+        assert_eq!(done.refunds[0].kind, TenderKindDto::Card);
+        // One reversal (06 30) of the original receipt, written before it was sent; no refund.
+        let given_back = |kind: &str| -> i64 {
+            query(
+                &f.db,
+                &format!(
+                    "SELECT count(*) FROM pending_payments WHERE ref_id LIKE '{}-%' AND {kind} \
+                     AND json_extract(record, '$.state.state') = 'approved'",
+                    done.return_id
+                ),
+            )
+        };
+        assert_eq!(
+            given_back(&format!(
+                "json_extract(record, '$.kind.reversal.original_receipt_no') = {orig_receipt}"
+            )),
+            1
+        );
+        assert_eq!(given_back("json_extract(record, '$.kind') = 'refund'"), 0);
+        // The document prints the terminal's storno slip.
+        let docs = printed(r, 2).await;
+        let doc = docs.last().unwrap();
+        assert!(doc.contains("Abono en tarjeta"), "{doc}");
+        assert!(doc.contains("STORNO"), "{doc}");
+        // Nothing is left to give back.
+        let e = r
+            .returns_commit(with_receipt(&sale_id, vec![line(1, 1, None)]), None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, "returns.more_than_returnable");
     });
 }
 
@@ -606,14 +662,16 @@ fn a_return_interrupted_after_the_card_refund_is_committed_exactly_once() {
         .block_on(r.returns_commit(req.clone(), None))
         .unwrap_err();
     assert_eq!(e.code, "store.error", "{e:?}");
+    // The whole of today's card payment: given back by a reversal (06 30).
     let approved_refunds = || -> i64 {
         query(
             &db,
-            "SELECT count(*) FROM pending_payments WHERE json_extract(record, '$.kind') = 'refund' \
+            "SELECT count(*) FROM pending_payments \
+             WHERE json_extract(record, '$.kind.reversal.original_receipt_no') IS NOT NULL \
              AND json_extract(record, '$.state.state') = 'approved'",
         )
     };
-    assert_eq!(approved_refunds(), 1, "the card was refunded once");
+    assert_eq!(approved_refunds(), 1, "the card was given back once");
     assert_eq!(query::<i64>(&db, "SELECT count(*) FROM sale_return"), 0);
     assert_eq!(query::<i64>(&db, "SELECT count(*) FROM return_draft"), 1);
 
