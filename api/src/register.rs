@@ -681,6 +681,12 @@ impl Register {
         self.start_email();
         self.start_gift_card_swipes();
         self.activate_pending_gift_cards();
+        if let Err(e) = self.finish_interrupted_account_payment() {
+            tracing::warn!(
+                "interrupted account payment not finished yet: {}",
+                e.message
+            );
+        }
         self.start_sync();
         if let Some(scanner) = self.hardware.devices.scanner.clone() {
             let me = Arc::downgrade(self);

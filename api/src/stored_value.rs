@@ -1022,6 +1022,8 @@ impl Register {
         tendered: Option<i64>,
     ) -> Result<AccountPaymentDto, ApiError> {
         let now = self.now();
+        // An account payment whose card was charged before a crash is recorded first.
+        self.finish_interrupted_account_payment()?;
         let id = Uuid::now_v7();
         let (cur, customer, user) = {
             let mut st = self.lock();
@@ -1073,11 +1075,29 @@ impl Register {
                         "no payment terminal is connected",
                     )
                 })?;
+                // Written before the card is charged: a crash between the terminal's approval
+                // and the account entry is finished at the next start (or payment).
+                self.save_account_payment_draft(&AccountPaymentDraft {
+                    id,
+                    customer_id: customer.id.clone(),
+                    amount,
+                    cashier_id: user.id.clone(),
+                    cashier_name: user.name.clone(),
+                })?;
                 let _pending = self.card_pending.begin();
-                let approval = terminal
-                    .authorize(money, &id.to_string())
-                    .await
-                    .map_err(crate::errors::payment_error)?;
+                let approval = match terminal.authorize(money, &id.to_string()).await {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Nothing was charged (or it is not known yet: then the draft stays).
+                        if !matches!(
+                            e,
+                            pos_hardware::payment::PaymentError::OutcomeUnknown { .. }
+                        ) {
+                            self.clear_account_payment_draft()?;
+                        }
+                        return Err(crate::errors::payment_error(e));
+                    }
+                };
                 let reference = format!(
                     "{} {}",
                     approval.approval_code.clone().unwrap_or_default(),
@@ -1118,6 +1138,11 @@ impl Register {
                 LedgerError::PaysMoreThanOwed { owed } => pays_more_error(owed),
                 other => customer_error(other, CustomerLedger::Account, &customer.name),
             })?;
+        if tender == AccountTenderDto::Card {
+            drop(st);
+            self.clear_account_payment_draft()?;
+            st = self.lock();
+        }
         let settings = st.settings.clone();
         let after = st
             .store
@@ -1164,6 +1189,122 @@ impl Register {
             change: Money::new(paid.tendered.minor - paid.amount.minor, cur).into(),
             receipt: preview_of(&doc, lang, &paid.document),
         })
+    }
+
+    fn account_payment_draft_key(&self) -> String {
+        format!("account_payment.draft.{}", self.config.terminal_id)
+    }
+
+    fn save_account_payment_draft(&self, d: &AccountPaymentDraft) -> Result<(), ApiError> {
+        let value =
+            serde_json::to_string(d).map_err(|e| ApiError::new("app.internal", e.to_string()))?;
+        self.lock()
+            .store
+            .connection()
+            .execute(
+                "INSERT INTO setting (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                rusqlite::params![self.account_payment_draft_key(), value],
+            )
+            .map_err(|e| store_error(e.into()))?;
+        Ok(())
+    }
+
+    fn clear_account_payment_draft(&self) -> Result<(), ApiError> {
+        self.lock()
+            .store
+            .connection()
+            .execute(
+                "DELETE FROM setting WHERE key = ?1",
+                [self.account_payment_draft_key()],
+            )
+            .map_err(|e| store_error(e.into()))?;
+        Ok(())
+    }
+
+    /// An account payment by card whose card was charged but whose account entry was not
+    /// written (the app stopped in between): recorded now with the terminal's approval,
+    /// exactly once (the entry is keyed by the payment's id). A payment the terminal did not
+    /// approve is forgotten; one whose outcome is still unknown waits (`pay.card_outcome_pending`
+    /// for a new payment until the terminal settles it).
+    pub(super) fn finish_interrupted_account_payment(&self) -> Result<(), ApiError> {
+        use pos_hardware::payment::PendingPaymentStore;
+        use rusqlite::OptionalExtension;
+        let key = self.account_payment_draft_key();
+        let draft: Option<String> = {
+            let st = self.lock();
+            st.store
+                .connection()
+                .query_row("SELECT value FROM setting WHERE key = ?1", [&key], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(|e| store_error(e.into()))?
+        };
+        let Some(draft) = draft else { return Ok(()) };
+        let Ok(d) = serde_json::from_str::<AccountPaymentDraft>(&draft) else {
+            tracing::error!("unreadable account payment draft: {draft}");
+            return self.clear_account_payment_draft();
+        };
+        let approval = match self.hardware.pending_payments.get(&d.id.to_string()) {
+            Ok(Some(p)) => match p.state {
+                pos_hardware::payment::PendingState::Approved { approval } => approval,
+                pos_hardware::payment::PendingState::InFlight { .. } => {
+                    return Err(ApiError::new(
+                        "pay.card_outcome_pending",
+                        "an account payment by card is waiting for the terminal's answer",
+                    ));
+                }
+                _ => return self.clear_account_payment_draft(),
+            },
+            _ => return self.clear_account_payment_draft(),
+        };
+        let reference = format!(
+            "{} {}",
+            approval.approval_code.clone().unwrap_or_default(),
+            approval.masked_pan().unwrap_or_default()
+        )
+        .trim()
+        .to_owned();
+        let now = self.now();
+        let mut st = self.lock();
+        let cur = st.settings.currency;
+        let session_id = st
+            .store
+            .open_cash_session(&self.config.terminal_id)
+            .map_err(store_error)?
+            .map(|s| s.id.to_string());
+        let money = Money::new(d.amount, cur);
+        let paid = st.store.pay_customer_account(
+            &NewAccountPayment {
+                id: d.id.to_string(),
+                terminal_id: self.config.terminal_id.clone(),
+                session_id,
+                customer_id: d.customer_id.clone(),
+                tender: "card".into(),
+                amount: money,
+                tendered: money,
+                reference: Some(reference).filter(|r| !r.is_empty()),
+                cashier_id: d.cashier_id.clone(),
+                cashier_name: d.cashier_name.clone(),
+            },
+            now,
+        );
+        drop(st);
+        match paid {
+            Ok(p) => tracing::warn!(
+                "account payment {} of customer {} finished after an interruption",
+                p.document,
+                d.customer_id
+            ),
+            // Charged, but the account cannot take it any more (paid meanwhile): kept in the
+            // log for a manager; the card payment stays in the terminal's records.
+            Err(e) => tracing::error!(
+                "account payment {} charged to the card but not recorded: {e}",
+                d.id
+            ),
+        }
+        self.clear_account_payment_draft()
     }
 
     /// Attaches a customer to the sale in progress (None detaches); the receipt shows them.
@@ -1248,6 +1389,16 @@ pub(super) fn refuse_gift_card_for_vouchers(st: &State, kind: TenderKind) -> Res
         ));
     }
     Ok(())
+}
+
+/// An account payment by card about to be charged (see `finish_interrupted_account_payment`).
+#[derive(Debug, Serialize, Deserialize)]
+struct AccountPaymentDraft {
+    id: Uuid,
+    customer_id: String,
+    amount: i64,
+    cashier_id: String,
+    cashier_name: String,
 }
 
 #[cfg(test)]

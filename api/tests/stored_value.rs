@@ -761,3 +761,83 @@ fn an_account_paid_by_card_goes_through_the_terminal_and_not_the_drawer() {
         );
     });
 }
+
+/// The app stops after the terminal approved an account payment by card but before the account
+/// entry was written: the next payment (or the next start) records it with the terminal's
+/// approval, exactly once, and the card is never charged again.
+#[test]
+fn an_account_payment_by_card_interrupted_after_the_charge_is_recorded_once() {
+    let f = open(pos_store::Country::Es);
+    let total = f.block(async {
+        let r = &f.register;
+        r.login(MANAGER.into()).await.unwrap();
+        let total = r.scan(f.barcode(2100)).await.unwrap().total.minor;
+        r.pay_on_account("c-0003".into(), total).await.unwrap();
+        total
+    });
+    // The account entry cannot be written (as if the app died right after the approval).
+    rusqlite::Connection::open(&f.db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER test_crash BEFORE INSERT ON account_payment \
+             BEGIN SELECT RAISE(ABORT, 'simulated crash'); END;",
+        )
+        .unwrap();
+    f.block(async {
+        let r = &f.register;
+        let e = loop {
+            match r
+                .pay_account("c-0003".into(), total, AccountTenderDto::Card, None)
+                .await
+            {
+                Err(e) if e.code == "pay.terminal_unavailable" || e.code == "pay.terminal_busy" => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await
+                }
+                other => break other.unwrap_err(),
+            }
+        };
+        assert_ne!(e.code, "pay.terminal_unavailable", "{e:?}");
+    });
+    let approved = || -> i64 {
+        f.sql(
+            "SELECT count(*) FROM pending_payments WHERE json_extract(record, '$.kind') = 'sale' \
+             AND json_extract(record, '$.state.state') = 'approved'",
+        )
+    };
+    assert_eq!(approved(), 1, "the terminal approved the charge");
+    assert_eq!(f.sql::<i64>("SELECT count(*) FROM account_payment"), 0);
+    assert_eq!(
+        f.sql::<i64>("SELECT count(*) FROM setting WHERE key LIKE 'account_payment.draft.%'"),
+        1,
+        "the payment's draft is kept"
+    );
+    rusqlite::Connection::open(&f.db)
+        .unwrap()
+        .execute_batch("DROP TRIGGER test_crash;")
+        .unwrap();
+    f.block(async {
+        let r = &f.register;
+        // The next payment finishes the interrupted one first: the account is paid, so this
+        // one (for more than is owed now) is refused.
+        let e = r
+            .pay_account("c-0003".into(), 100, AccountTenderDto::Cash, None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, "customer.pays_more_than_owed", "{e:?}");
+        let c = r.find_customers("c-0003".into(), 5).await.unwrap();
+        assert_eq!(
+            c[0].account_balance.minor, 0,
+            "the card payment paid the account"
+        );
+    });
+    assert_eq!(f.sql::<i64>("SELECT count(*) FROM account_payment"), 1);
+    assert_eq!(
+        f.sql::<String>("SELECT tender FROM account_payment"),
+        "card"
+    );
+    assert_eq!(
+        f.sql::<i64>("SELECT count(*) FROM setting WHERE key LIKE 'account_payment.draft.%'"),
+        0
+    );
+    assert_eq!(approved(), 1, "the card was charged once");
+}
