@@ -1249,7 +1249,7 @@ impl Register {
         let approval = match self.hardware.pending_payments.get(&d.id.to_string()) {
             Ok(Some(p)) => match p.state {
                 pos_hardware::payment::PendingState::Approved { approval } => approval,
-                pos_hardware::payment::PendingState::InFlight { .. } => {
+                pos_hardware::payment::PendingState::InFlight => {
                     return Err(ApiError::new(
                         "pay.card_outcome_pending",
                         "an account payment by card is waiting for the terminal's answer",
