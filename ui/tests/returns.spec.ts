@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { JP_MILK, JP_TSHIRT, loggedIn, MILK, scanBurst, TSHIRT } from './helpers';
+import { JP_MILK, JP_TSHIRT, loggedIn, MILK, scanBurst, tapPin, TSHIRT } from './helpers';
 
 // Returns (⇧F12) against the in-browser fake register, which mirrors the register's rules:
 // a receipt's QR code finds its sale; a line can be returned up to what is left of it; the money
@@ -196,4 +196,27 @@ test('a scanner device scan on the returns screen goes to the return, not to the
   // Closed: the scanner sells again.
   await page.evaluate((code) => (window as unknown as { __fakeRegister: { simulateScan(c: string): Promise<null> } }).__fakeRegister.simulateScan(code), MILK);
   await expect(page.getByTestId('line')).toHaveCount(1);
+});
+
+test('a cash refund shows in the X report: net total, the refund per tender and less cash expected', async ({ page }) => {
+  await loggedIn(page);
+  await sellExactCash(page, [MILK, MILK]);
+  await page.keyboard.press('Shift+F12');
+  await scanBurst(page, 'T02-000001');
+  await page.getByTestId('returns-plus').nth(0).click();
+  await expect(page.getByTestId('returns-refund')).toHaveText(/Efectivo\s*0,99\s€/);
+  await page.keyboard.press('F12');
+  await expect(page.getByTestId('returns-done')).toContainText('T02R-000001');
+  await page.getByTestId('returns-close').click();
+  await expect(page.getByTestId('returns')).toBeHidden();
+  // A manager reads the X report.
+  await page.getByTestId('logout').click();
+  await tapPin(page, '9999');
+  await page.keyboard.press('F1');
+  await page.getByTestId('cash-x').click();
+  await expect(page.getByTestId('cash-report-total')).toHaveText('1,98 €');
+  await expect(page.getByTestId('cash-report-net')).toHaveText('0,99 €');
+  await expect(page.getByTestId('cash-report-refund-cash')).toHaveText('Devuelto: Efectivo (1)−0,99 €');
+  // The sale's 1,98 € in, the refund's 0,99 € out.
+  await expect(page.getByTestId('cash-report-expected')).toHaveText('0,99 €');
 });

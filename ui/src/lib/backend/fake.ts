@@ -1706,6 +1706,8 @@ export class FakeRegister implements Backend {
     floatCounts: DenominationCountDto[];
     sales: { number: string; dto: SaleDto; cashier: string }[];
     movements: CashMovementDto[];
+    /** Returns made in the session: what went back per tender and the tax they took back. */
+    returns: { refunds: RefundDto[]; taxes: TaxRowDto[] }[];
   } | null = null;
   private cashRequireFloat = false;
   private cashTolerance: number | null = null;
@@ -1747,6 +1749,7 @@ export class FakeRegister implements Backend {
       floatCounts: counts,
       sales: [],
       movements: [],
+      returns: [],
     };
     this.cashCountsMade = 0;
   }
@@ -1831,10 +1834,28 @@ export class FakeRegister implements Backend {
         }
       }
     }
+    // Returns (as api/src/cash_report.rs): the net total and the tax to declare are net of
+    // them, refunds are listed per tender, and cash refunds came out of the drawer.
+    const refundRows = new Map<TenderKindDto, { count: number; amount: number }>();
+    for (const r of s.returns) {
+      for (const f of r.refunds) {
+        const row = refundRows.get(f.kind) ?? { count: 0, amount: 0 };
+        refundRows.set(f.kind, { count: row.count + 1, amount: row.amount + f.amount.minor });
+      }
+      for (const tx of r.taxes) {
+        const row = taxes.get(tx.code);
+        if (!row) continue;
+        row.net.minor -= tx.net.minor;
+        row.tax.minor -= tx.tax.minor;
+        row.gross.minor -= tx.gross.minor;
+      }
+    }
+    const refunded = sum(s.returns.map((r) => sum(r.refunds.map((f) => f.amount.minor))));
+    const cashRefunded = refundRows.get('cash')?.amount ?? 0;
     const cashIn = sum(s.movements.filter((m) => m.kind === 'in').map((m) => m.amount.minor));
     const cashOut = sum(s.movements.filter((m) => m.kind === 'out').map((m) => m.amount.minor));
     const accountCash = sum(this.svAccountCash(s.id)); // stored value: account payments in cash
-    const expected = s.float + cashTaken - change + cashIn - cashOut + accountCash;
+    const expected = s.float + cashTaken - change + cashIn - cashOut + accountCash - cashRefunded;
     const now = this.opts.now();
     const title = zNumber === null ? 'X' : `Z ${this.opts.terminalId}-Z${String(zNumber).padStart(4, '0')}`;
     const m = (minor: number) => formatMinor(minor, this.currency, this.opts.store === 'jp' ? 'ja' : 'es');
@@ -1859,11 +1880,11 @@ export class FakeRegister implements Backend {
       items: this.money(sum(s.sales.map((x) => x.dto.items.minor))),
       discounts: this.money(sum(s.sales.map((x) => x.dto.discounts.minor))),
       total: this.money(sum(s.sales.map((x) => x.dto.total.minor))),
-      taxTotal: this.money(sum(s.sales.map((x) => x.dto.taxTotal.minor))),
-      refunds: 0,
-      refunded: this.money(0),
-      netTotal: this.money(sum(s.sales.map((x) => x.dto.total.minor))),
-      tenderRefunds: [],
+      taxTotal: this.money(sum(s.sales.map((x) => x.dto.taxTotal.minor)) - sum(s.returns.map((r) => sum(r.taxes.map((t) => t.tax.minor))))),
+      refunds: s.returns.length,
+      refunded: this.money(refunded),
+      netTotal: this.money(sum(s.sales.map((x) => x.dto.total.minor)) - refunded),
+      tenderRefunds: [...refundRows].map(([kind, t]) => ({ kind, count: t.count, amount: this.money(t.amount) })),
       tenders: [...tenders].map(([kind, t]) => ({ kind, count: t.count, amount: this.money(t.amount) })),
       taxes: [...taxes.values()].sort((a, b) => b.tax.minor - a.tax.minor),
       cashiers: [...new Set(s.sales.map((x) => x.cashier))].sort().map((name) => {
@@ -2460,6 +2481,7 @@ export class FakeRegister implements Backend {
         exchange: credit > 0 ? this.takeTender({ kind: 'store_credit', amount: credit, reference: `exchange ${number}` }) : null,
       };
       this.returnsMade.push(done);
+      this.cashSession?.returns.push({ refunds, taxes: p.taxes });
       if (!done.exchange?.completed) this.last = done.receipt;
       if (cashOut > 0) this.afterSale(true);
       return done;
