@@ -1239,19 +1239,7 @@ impl Register {
                 };
                 match terminal.reverse_keyed(&key, receipt, r.amount).await {
                     Ok(approval) => {
-                        r.reference = Some(
-                            format!(
-                                "{} {}",
-                                approval.approval_code.clone().unwrap_or_default(),
-                                approval
-                                    .masked_pan()
-                                    .or_else(|| r.reference.clone())
-                                    .unwrap_or_default()
-                            )
-                            .trim()
-                            .to_owned(),
-                        );
-                        r.slip = approval.slip_lines.clone();
+                        given_back(r, &approval);
                         return Ok(());
                     }
                     // Reversed already (our own attempt whose answer was lost, or at the
@@ -1296,19 +1284,25 @@ impl Register {
                 other => break other.map_err(payment_error)?,
             }
         };
-        r.reference = Some(
-            format!(
-                "{} {}",
-                approval.approval_code.clone().unwrap_or_default(),
-                approval
-                    .masked_pan()
-                    .or_else(|| r.reference.clone())
-                    .unwrap_or_default()
-            )
-            .trim()
-            .to_owned(),
-        );
-        r.slip = approval.slip_lines.clone();
+        given_back(r, &approval);
         Ok(())
     }
+}
+
+/// A card refund or reversal the terminal approved: its approval code and the card (masked)
+/// become the refund's reference, and its slip is printed with the document.
+fn given_back(r: &mut Refund, approval: &pos_hardware::payment::Approval) {
+    r.reference = Some(
+        format!(
+            "{} {}",
+            approval.approval_code.clone().unwrap_or_default(),
+            approval
+                .masked_pan()
+                .or_else(|| r.reference.clone())
+                .unwrap_or_default()
+        )
+        .trim()
+        .to_owned(),
+    );
+    r.slip = approval.slip_lines.clone();
 }
