@@ -743,15 +743,17 @@ impl Register {
         });
     }
 
-    fn status_now(&self) -> Result<StatusDto, ApiError> {
+    /// Everything that has not reached the shop (or the gift-card ledger) yet: the outbox, the
+    /// gift-card redemptions taken offline and the gift cards sold but not loaded. Also gives
+    /// the redemptions alone (the sync panel shows them).
+    pub(crate) fn queued_for_shop(&self) -> Result<(i64, i64), ApiError> {
         let (outbox, waiting) = {
             let st = self.lock();
             (
                 st.store.outbox_len().map_err(store_error)? as i64,
                 st.store
-                    .pending_gift_card_activations(100)
-                    .map_err(store_error)?
-                    .len() as i64,
+                    .waiting_gift_card_activations()
+                    .map_err(store_error)? as i64,
             )
         };
         let redemptions = self
@@ -759,8 +761,11 @@ impl Register {
             .queue_counts()
             .map(|c| c.queued)
             .unwrap_or(0);
-        // Everything that has not reached the shop (or the gift-card ledger) yet.
-        let queued = outbox + redemptions + waiting;
+        Ok((outbox + redemptions + waiting, redemptions))
+    }
+
+    fn status_now(&self) -> Result<StatusDto, ApiError> {
+        let (queued, _) = self.queued_for_shop()?;
         let sync = self.shop.status.borrow().clone();
         Ok(StatusDto {
             devices: self.device_statuses(),

@@ -520,7 +520,7 @@ impl Register {
     }
 
     pub(super) fn sync_details_now(&self) -> Result<SyncDetailsDto, ApiError> {
-        let (outbox, pickups, waiting) = {
+        let (pickups, waiting) = {
             let st = self.lock();
             st.require_user()?;
             let waiting = st
@@ -545,17 +545,11 @@ impl Register {
                 })
                 .collect::<Vec<_>>();
             (
-                st.store.outbox_len().map_err(store_error)? as i64,
                 st.store.pickups().map_err(store_error)?.len() as i64,
                 waiting,
             )
         };
-        let redemptions = self
-            .gift_card_shop
-            .queue_counts()
-            .map(|c| c.queued)
-            .unwrap_or(0);
-        let queued = outbox + redemptions + waiting.len() as i64;
+        let (queued, redemptions) = self.queued_for_shop()?;
         let s = self.shop.status.borrow().clone();
         let conflicts = self
             .lock()

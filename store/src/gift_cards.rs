@@ -571,6 +571,14 @@ pub(crate) fn queue_activations(
 }
 
 impl Store {
+    /// How many gift cards sold in committed sales the ledger does not have yet.
+    pub fn waiting_gift_card_activations(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT count(*) FROM gift_card_activation WHERE done_at IS NULL")?
+            .query_row([], |r| r.get(0))?)
+    }
+
     /// Gift cards sold in committed sales that the ledger does not have yet, oldest first.
     pub fn pending_gift_card_activations(&self, limit: usize) -> Result<Vec<Activation>> {
         let rows: Vec<ActivationRow> = self
