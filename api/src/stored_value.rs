@@ -1139,9 +1139,9 @@ impl Register {
                 other => customer_error(other, CustomerLedger::Account, &customer.name),
             })?;
         if tender == AccountTenderDto::Card {
-            drop(st);
-            self.clear_account_payment_draft()?;
-            st = self.lock();
+            st.store
+                .clear_account_payment_draft(&self.config.terminal_id)
+                .map_err(store_error)?;
         }
         let settings = st.settings.clone();
         let after = st
@@ -1191,35 +1191,20 @@ impl Register {
         })
     }
 
-    fn account_payment_draft_key(&self) -> String {
-        format!("account_payment.draft.{}", self.config.terminal_id)
-    }
-
     fn save_account_payment_draft(&self, d: &AccountPaymentDraft) -> Result<(), ApiError> {
         let value =
             serde_json::to_string(d).map_err(|e| ApiError::new("app.internal", e.to_string()))?;
         self.lock()
             .store
-            .connection()
-            .execute(
-                "INSERT INTO setting (key, value) VALUES (?1, ?2) \
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                rusqlite::params![self.account_payment_draft_key(), value],
-            )
-            .map_err(|e| store_error(e.into()))?;
-        Ok(())
+            .save_account_payment_draft(&self.config.terminal_id, &value)
+            .map_err(store_error)
     }
 
     fn clear_account_payment_draft(&self) -> Result<(), ApiError> {
         self.lock()
             .store
-            .connection()
-            .execute(
-                "DELETE FROM setting WHERE key = ?1",
-                [self.account_payment_draft_key()],
-            )
-            .map_err(|e| store_error(e.into()))?;
-        Ok(())
+            .clear_account_payment_draft(&self.config.terminal_id)
+            .map_err(store_error)
     }
 
     /// An account payment by card whose card was charged but whose account entry was not
@@ -1229,18 +1214,11 @@ impl Register {
     /// for a new payment until the terminal settles it).
     pub(super) fn finish_interrupted_account_payment(&self) -> Result<(), ApiError> {
         use pos_hardware::payment::PendingPaymentStore;
-        use rusqlite::OptionalExtension;
-        let key = self.account_payment_draft_key();
-        let draft: Option<String> = {
-            let st = self.lock();
-            st.store
-                .connection()
-                .query_row("SELECT value FROM setting WHERE key = ?1", [&key], |r| {
-                    r.get(0)
-                })
-                .optional()
-                .map_err(|e| store_error(e.into()))?
-        };
+        let draft = self
+            .lock()
+            .store
+            .account_payment_draft(&self.config.terminal_id)
+            .map_err(store_error)?;
         let Some(draft) = draft else { return Ok(()) };
         let Ok(d) = serde_json::from_str::<AccountPaymentDraft>(&draft) else {
             tracing::error!("unreadable account payment draft: {draft}");

@@ -421,6 +421,42 @@ pub fn payment_series(terminal_id: &str) -> String {
     format!("{terminal_id}-P")
 }
 
+/// The setting under which a terminal keeps its account payment by card about to be charged.
+fn account_payment_draft_key(terminal_id: &str) -> String {
+    format!("account_payment.draft.{terminal_id}")
+}
+
+impl Store {
+    /// Keeps the terminal's account payment by card before the card is charged (the caller's
+    /// JSON), so a crash between the terminal's approval and the account entry can be finished.
+    pub fn save_account_payment_draft(&self, terminal_id: &str, draft: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO setting (key, value) VALUES (?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![account_payment_draft_key(terminal_id), draft],
+        )?;
+        Ok(())
+    }
+
+    /// The terminal's account payment by card left unfinished, if any.
+    pub fn account_payment_draft(&self, terminal_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT value FROM setting WHERE key = ?1")?
+            .query_row([account_payment_draft_key(terminal_id)], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Forgets the terminal's account payment draft (recorded, or nothing was charged).
+    pub fn clear_account_payment_draft(&self, terminal_id: &str) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM setting WHERE key = ?1",
+            [account_payment_draft_key(terminal_id)],
+        )?;
+        Ok(())
+    }
+}
+
 impl Store {
     /// Changes a customer's name, e-mail and phone. Returns false for an unknown id.
     pub fn update_customer(
