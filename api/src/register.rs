@@ -186,6 +186,21 @@ pub struct Register {
     remote_sales: remote_returns::RemoteSales,
 }
 
+/// What a card payment or refund keeps of the terminal's approval: its approval code and the
+/// masked card ("A1B2C3 ************1234"); `card` stands in when the terminal gave no card.
+pub(crate) fn card_reference(
+    approval: &pos_hardware::payment::Approval,
+    card: Option<String>,
+) -> String {
+    format!(
+        "{} {}",
+        approval.approval_code.clone().unwrap_or_default(),
+        approval.masked_pan().or(card).unwrap_or_default()
+    )
+    .trim()
+    .to_owned()
+}
+
 fn tender_kind(k: TenderKindDto) -> TenderKind {
     match k {
         TenderKindDto::Cash => TenderKind::Cash,
@@ -661,15 +676,7 @@ impl Register {
             kind: TenderKind::Card,
             // What the terminal charged: a retried payment gets the recorded approval.
             amount: approval.amount,
-            reference: Some(
-                format!(
-                    "{} {}",
-                    approval.approval_code.clone().unwrap_or_default(),
-                    approval.masked_pan().unwrap_or_default()
-                )
-                .trim()
-                .to_owned(),
-            ),
+            reference: Some(card_reference(&approval, None)),
         })
     }
 

@@ -1292,17 +1292,6 @@ impl Register {
 /// A card refund or reversal the terminal approved: its approval code and the card (masked)
 /// become the refund's reference, and its slip is printed with the document.
 fn given_back(r: &mut Refund, approval: &pos_hardware::payment::Approval) {
-    r.reference = Some(
-        format!(
-            "{} {}",
-            approval.approval_code.clone().unwrap_or_default(),
-            approval
-                .masked_pan()
-                .or_else(|| r.reference.clone())
-                .unwrap_or_default()
-        )
-        .trim()
-        .to_owned(),
-    );
+    r.reference = Some(super::card_reference(approval, r.reference.clone()));
     r.slip = approval.slip_lines.clone();
 }

@@ -1098,13 +1098,7 @@ impl Register {
                         return Err(crate::errors::payment_error(e));
                     }
                 };
-                let reference = format!(
-                    "{} {}",
-                    approval.approval_code.clone().unwrap_or_default(),
-                    approval.masked_pan().unwrap_or_default()
-                )
-                .trim()
-                .to_owned();
+                let reference = super::card_reference(&approval, None);
                 (money, Some(reference).filter(|r| !r.is_empty()))
             }
         };
@@ -1237,13 +1231,7 @@ impl Register {
             },
             _ => return self.clear_account_payment_draft(),
         };
-        let reference = format!(
-            "{} {}",
-            approval.approval_code.clone().unwrap_or_default(),
-            approval.masked_pan().unwrap_or_default()
-        )
-        .trim()
-        .to_owned();
+        let reference = super::card_reference(&approval, None);
         let now = self.now();
         let mut st = self.lock();
         let cur = st.settings.currency;
