@@ -21,6 +21,7 @@
 use crate::customers::CustomerLedger;
 use crate::gift_cards::LedgerError;
 use crate::outbox;
+use crate::remote_sales::known_returns;
 use crate::sales::CommitError;
 use crate::{Result, Store, StoreError, from_unix_ms, unix_ms};
 use pos_core::cart::Quantity;
@@ -74,10 +75,6 @@ pub(crate) fn session_returns(conn: &Connection, session_id: Uuid) -> Result<Vec
         .collect()
 }
 
-fn returns_of(conn: &Connection, sale_id: &str) -> Result<Vec<CompletedReturn>> {
-    crate::remote_sales::known_returns(conn, sale_id)
-}
-
 fn return_where(
     conn: &Connection,
     filter: &str,
@@ -120,7 +117,7 @@ impl Store {
             return Ok((done, true));
         }
         let earlier = match original_sale {
-            Some(s) => returns_of(&tx, &s.to_string())?,
+            Some(s) => known_returns(&tx, &s.to_string())?,
             None => Vec::new(),
         };
         let last: Option<u64> = tx
@@ -169,7 +166,7 @@ impl Store {
 
     /// Every return of a sale, oldest first.
     pub fn returns_of_sale(&self, sale_id: Uuid) -> Result<Vec<CompletedReturn>> {
-        returns_of(&self.conn, &sale_id.to_string())
+        known_returns(&self.conn, &sale_id.to_string())
     }
 
     pub fn return_by_id(&self, id: Uuid) -> Result<Option<CompletedReturn>> {
