@@ -391,9 +391,7 @@ impl<C: Connector> OutboxContext<'_, C> {
         });
         self.settle(msg, report, answer)
     }
-}
 
-impl<C: Connector> OutboxContext<'_, C> {
     /// A return, so the shop (and through it every register) knows what is still returnable,
     /// exactly once by its key. Conflicts the shop flags (returns of a line beyond what it
     /// sold) are stored for the manager's list like a sale's.
