@@ -4,12 +4,11 @@
 //! terminal's refusals come back as declines. Every money assertion is made against the
 //! simulator's own journal (its ledger), not against what the driver believes.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pos_core::{Currency, Money};
+use pos_core::Currency;
 use pos_hardware::payment::{
     InMemoryPendingStore, PaymentError, PaymentKind, PaymentTerminal, PendingPayment,
     PendingPaymentStore, PendingState,
@@ -17,45 +16,9 @@ use pos_hardware::payment::{
 use pos_hardware::zvt::sim::{EntryKind, Scenario, SimConfig, Simulator};
 use pos_hardware::zvt::{ZvtConfig, ZvtTerminal, ZvtTimeouts, ZvtTransport};
 
-fn eur(minor: i64) -> Money {
-    Money::new(minor, Currency::Eur)
-}
+mod support;
 
-fn fast() -> ZvtTimeouts {
-    ZvtTimeouts {
-        connect: Duration::from_secs(2),
-        ack: Duration::from_secs(2),
-        idle: Duration::from_millis(1500),
-        overall: Duration::from_secs(20),
-        abort_grace: Duration::from_secs(2),
-        recovery: Duration::from_secs(10),
-        retry_pause: Duration::from_millis(100),
-    }
-}
-
-struct Rig {
-    sim: Simulator,
-    terminal: ZvtTerminal,
-    store: Arc<InMemoryPendingStore>,
-}
-
-async fn rig(sim_config: SimConfig, timeouts: ZvtTimeouts) -> Rig {
-    let sim = Simulator::new(sim_config);
-    let addr = sim.listen_tcp("127.0.0.1:0").await.expect("listen");
-    let store = Arc::new(InMemoryPendingStore::new());
-    let mut config = ZvtConfig::new(ZvtTransport::tcp(addr.to_string()), Currency::Eur);
-    config.timeouts = timeouts;
-    let terminal = ZvtTerminal::new(config, store.clone());
-    Rig {
-        sim,
-        terminal,
-        store,
-    }
-}
-
-fn state_of(store: &InMemoryPendingStore, ref_id: &str) -> PendingState {
-    store.get(ref_id).unwrap().expect("record").state
-}
+use support::zvt::{eur, fast, rig, state_of};
 
 /// Reversals in the simulator's journal, as (receipt number, amount).
 fn stornos(sim: &Simulator) -> Vec<(u32, i64)> {
@@ -495,60 +458,15 @@ async fn simulator_binary_loses_a_reversal_answer_on_request() {
     );
 }
 
-/// A virtual null-modem cable: two pty links, `ecr` and `terminal`, killed by its PID.
-struct SerialPair {
-    child: Child,
-    _dir: tempfile::TempDir,
-    ecr: PathBuf,
-    terminal: PathBuf,
-}
-
-impl SerialPair {
-    fn start() -> SerialPair {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let ecr = dir.path().join("ttyECR");
-        let terminal = dir.path().join("ttyPT");
-        let child = Command::new("socat")
-            .arg(format!("pty,raw,echo=0,link={}", ecr.display()))
-            .arg(format!("pty,raw,echo=0,link={}", terminal.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("socat is required for the ZVT serial tests (apt-get install socat): {e}")
-            });
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !(ecr.exists() && terminal.exists()) {
-            assert!(
-                Instant::now() < deadline,
-                "socat did not create the pty links"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        SerialPair {
-            child,
-            _dir: dir,
-            ecr,
-            terminal,
-        }
-    }
-}
-
-impl Drop for SerialPair {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_serial_a_reversal_is_booked_once_and_a_lost_answer_is_recovered() {
-    let pair = SerialPair::start();
+    // The register's end is the pair's host side, the simulated terminal its device side.
+    let pair = support::SocatPair::start();
     let sim = Simulator::new(SimConfig::default());
-    sim.serve_serial(pair.terminal.to_str().unwrap(), 9600)
+    sim.serve_serial(pair.device.to_str().unwrap(), 9600)
         .expect("simulator opens its end");
     let mut config = ZvtConfig::new(
-        ZvtTransport::serial(pair.ecr.to_str().unwrap()),
+        ZvtTransport::serial(pair.host.to_str().unwrap()),
         Currency::Eur,
     );
     config.timeouts = fast();

@@ -2,8 +2,6 @@
 //! `serialport` crate on both ends, DLE/STX framing with CRC and ACK/NAK bytes. socat is
 //! started by each test and killed by its PID.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,72 +10,27 @@ use pos_hardware::payment::{InMemoryPendingStore, PaymentError, PaymentTerminal}
 use pos_hardware::zvt::sim::{EntryKind, Scenario, SimConfig, Simulator};
 use pos_hardware::zvt::{ZvtConfig, ZvtTerminal, ZvtTimeouts, ZvtTransport};
 
-/// A virtual null-modem cable: two pty links, `ecr` and `terminal`.
-struct SerialPair {
-    child: Child,
-    _dir: tempfile::TempDir,
-    ecr: PathBuf,
-    terminal: PathBuf,
-}
+mod support;
 
-impl SerialPair {
-    fn start() -> SerialPair {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let ecr = dir.path().join("ttyECR");
-        let terminal = dir.path().join("ttyPT");
-        let child = Command::new("socat")
-            .arg("-d")
-            .arg("-d")
-            .arg(format!("pty,raw,echo=0,link={}", ecr.display()))
-            .arg(format!("pty,raw,echo=0,link={}", terminal.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("socat is required for the ZVT serial tests (apt-get install socat): {e}")
-            });
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !(ecr.exists() && terminal.exists()) {
-            assert!(
-                Instant::now() < deadline,
-                "socat did not create the pty links"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        SerialPair {
-            child,
-            _dir: dir,
-            ecr,
-            terminal,
-        }
-    }
-}
-
-impl Drop for SerialPair {
-    fn drop(&mut self) {
-        // Child::kill signals exactly this PID.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::SocatPair;
 
 fn eur(minor: i64) -> Money {
     Money::new(minor, Currency::Eur)
 }
 
 struct Rig {
-    _pair: SerialPair,
+    _pair: SocatPair,
     sim: Simulator,
     terminal: ZvtTerminal,
 }
 
 fn rig(sim_config: SimConfig) -> Rig {
-    let pair = SerialPair::start();
+    let pair = SocatPair::start();
     let sim = Simulator::new(sim_config);
-    sim.serve_serial(pair.terminal.to_str().unwrap(), 9600)
+    sim.serve_serial(pair.device.to_str().unwrap(), 9600)
         .expect("simulator opens its end");
     let mut config = ZvtConfig::new(
-        ZvtTransport::serial(pair.ecr.to_str().unwrap()),
+        ZvtTransport::serial(pair.host.to_str().unwrap()),
         Currency::Eur,
     );
     config.timeouts = ZvtTimeouts {
@@ -242,9 +195,9 @@ async fn serial_link_repeats_on_nak_and_refuses_damaged_frames() {
     use pos_hardware::zvt::link::Link;
     use std::io::{Read, Write};
 
-    let pair = SerialPair::start();
-    let mut link = Link::open_serial(pair.ecr.to_str().unwrap(), 9600).unwrap();
-    let peer_path = pair.terminal.to_str().unwrap().to_string();
+    let pair = SocatPair::start();
+    let mut link = Link::open_serial(pair.host.to_str().unwrap(), 9600).unwrap();
+    let peer_path = pair.device.to_str().unwrap().to_string();
     let apdu = Apdu::new(0x06, 0x01, vec![0x04, 0, 0, 0, 0, 0x10, 0x10]);
     let framed = encode_serial(&apdu.encode());
     let expected = framed.clone();

@@ -9,48 +9,12 @@ use pos_hardware::payment::{
     InMemoryPendingStore, PaymentError, PaymentTerminal, PendingPaymentStore, PendingState,
     TerminalStatus,
 };
-use pos_hardware::zvt::sim::{EntryKind, Scenario, SimConfig, Simulator};
+use pos_hardware::zvt::sim::{EntryKind, Scenario, SimConfig};
 use pos_hardware::zvt::{ZvtConfig, ZvtTerminal, ZvtTimeouts, ZvtTransport};
 
-fn eur(minor: i64) -> Money {
-    Money::new(minor, Currency::Eur)
-}
+mod support;
 
-fn fast() -> ZvtTimeouts {
-    ZvtTimeouts {
-        connect: Duration::from_secs(2),
-        ack: Duration::from_secs(2),
-        idle: Duration::from_millis(1500),
-        overall: Duration::from_secs(20),
-        abort_grace: Duration::from_secs(2),
-        recovery: Duration::from_secs(10),
-        retry_pause: Duration::from_millis(100),
-    }
-}
-
-struct Rig {
-    sim: Simulator,
-    terminal: ZvtTerminal,
-    store: Arc<InMemoryPendingStore>,
-}
-
-async fn rig(sim_config: SimConfig, timeouts: ZvtTimeouts) -> Rig {
-    let sim = Simulator::new(sim_config);
-    let addr = sim.listen_tcp("127.0.0.1:0").await.expect("listen");
-    let store = Arc::new(InMemoryPendingStore::new());
-    let mut config = ZvtConfig::new(ZvtTransport::tcp(addr.to_string()), Currency::Eur);
-    config.timeouts = timeouts;
-    let terminal = ZvtTerminal::new(config, store.clone());
-    Rig {
-        sim,
-        terminal,
-        store,
-    }
-}
-
-fn state_of(store: &InMemoryPendingStore, ref_id: &str) -> PendingState {
-    store.get(ref_id).unwrap().expect("record").state
-}
+use support::zvt::{eur, fast, rig, state_of};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approved_payment_gives_slip_with_masked_card_and_is_charged_once() {
